@@ -1,0 +1,379 @@
+//! The ss-like socket table: State, Recv-Q, Send-Q, Local, Peer, Timer, then optional columns.
+//!
+//! Rows stream: the first [`WIDTH_SAMPLE`] rows are held back to size the columns, after which
+//! every row is written as it arrives, so memory stays constant on 100k sockets. An address
+//! wider than its column pushes the rest of its row right rather than being cut.
+
+use crate::names::Names;
+use crate::render::duration::human_ms;
+use crate::socket::{Endpoint, Socket, TimerKind};
+use std::io::{self, Write};
+
+/// Rows held back to choose column widths.
+pub const WIDTH_SAMPLE: usize = 2048;
+
+/// Which optional columns to show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// uid, inode, cookie and tcp_info ages.
+    pub extended: bool,
+    /// The processes holding each socket.
+    pub processes: bool,
+    /// The network namespace of each socket.
+    pub netns: bool,
+    /// Omit the header line.
+    pub no_header: bool,
+}
+
+/// Streams sockets as table rows.
+pub struct TableWriter<'n, W: Write> {
+    out: W,
+    opts: TableOptions,
+    names: Option<&'n Names>,
+    held: Vec<Row>,
+    widths: Option<Widths>,
+    line: String,
+}
+
+struct Row {
+    state: &'static str,
+    recv_q: u32,
+    send_q: u32,
+    local: String,
+    peer: String,
+    rest: String,
+    netns: String,
+}
+
+#[derive(Clone, Copy)]
+struct Widths {
+    netns: usize,
+    local: usize,
+    peer: usize,
+}
+
+impl<'n, W: Write> TableWriter<'n, W> {
+    pub fn new(out: W, opts: TableOptions, names: Option<&'n Names>) -> Self {
+        TableWriter {
+            out,
+            opts,
+            names,
+            held: Vec::new(),
+            widths: None,
+            line: String::with_capacity(256),
+        }
+    }
+
+    /// Add one socket to the table.
+    pub fn row(&mut self, s: &Socket) -> io::Result<()> {
+        let row = self.make_row(s);
+        match self.widths {
+            Some(w) => self.write_row(&row, w),
+            None => {
+                self.held.push(row);
+                if self.held.len() >= WIDTH_SAMPLE {
+                    self.release()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Write whatever is held back and flush.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.widths.is_none() {
+            self.release()?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn release(&mut self) -> io::Result<()> {
+        let mut w = Widths {
+            netns: "Netns".len(),
+            local: "Local Address:Port".len(),
+            peer: "Peer Address:Port".len(),
+        };
+        for r in &self.held {
+            w.netns = w.netns.max(r.netns.len());
+            w.local = w.local.max(r.local.len());
+            w.peer = w.peer.max(r.peer.len());
+        }
+        // Later rows may be wider than the sample: leave room for an IPv4 address and port.
+        w.local = w.local.max(21);
+        w.peer = w.peer.max(21);
+        self.widths = Some(w);
+        if !self.opts.no_header {
+            self.write_header(w)?;
+        }
+        let held = std::mem::take(&mut self.held);
+        for r in &held {
+            self.write_row(r, w)?;
+        }
+        Ok(())
+    }
+
+    fn write_header(&mut self, w: Widths) -> io::Result<()> {
+        let mut h = String::new();
+        if self.opts.netns {
+            h.push_str(&format!("{:<width$} ", "Netns", width = w.netns));
+        }
+        h.push_str(&format!(
+            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} Timer",
+            "State",
+            "Recv-Q",
+            "Send-Q",
+            "Local Address:Port",
+            "Peer Address:Port",
+            lw = w.local,
+            pw = w.peer
+        ));
+        if self.opts.extended {
+            h.push_str(" Details");
+        }
+        if self.opts.processes {
+            h.push_str(" Process");
+        }
+        writeln!(self.out, "{}", h.trim_end())
+    }
+
+    fn write_row(&mut self, r: &Row, w: Widths) -> io::Result<()> {
+        use std::fmt::Write as _;
+        self.line.clear();
+        let l = &mut self.line;
+        if self.opts.netns {
+            let _ = write!(l, "{:<width$} ", r.netns, width = w.netns);
+        }
+        let _ = write!(
+            l,
+            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} {}",
+            r.state,
+            r.recv_q,
+            r.send_q,
+            r.local,
+            r.peer,
+            r.rest,
+            lw = w.local,
+            pw = w.peer
+        );
+        let trimmed = l.trim_end();
+        self.out.write_all(trimmed.as_bytes())?;
+        self.out.write_all(b"\n")
+    }
+
+    fn make_row(&self, s: &Socket) -> Row {
+        let mut rest = timer_text(s);
+        if self.opts.extended {
+            push_col(&mut rest, &extended_text(s));
+        }
+        if self.opts.processes {
+            push_col(&mut rest, &owners_text(s));
+        }
+        Row {
+            state: s.state.display_name(),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            local: endpoint_text(&s.local, self.names),
+            peer: endpoint_text(&s.peer, self.names),
+            rest,
+            netns: s.netns.as_ref().map(netns_text).unwrap_or_default(),
+        }
+    }
+}
+
+fn push_col(rest: &mut String, col: &str) {
+    if rest.is_empty() {
+        rest.push('-');
+    }
+    rest.push(' ');
+    rest.push_str(col);
+}
+
+/// An endpoint as text, with names from `/etc/hosts` and `/etc/services` when asked (`-r`).
+pub fn endpoint_text(e: &Endpoint, names: Option<&Names>) -> String {
+    let Some(names) = names else {
+        return e.to_string();
+    };
+    let host = match names.host(e.addr) {
+        Some(h) => h.to_string(),
+        None if e.addr.is_unspecified() => "*".to_string(),
+        None => match e.addr {
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+            a => a.to_string(),
+        },
+    };
+    let port = match (e.port, names.service(e.port)) {
+        (0, _) => "*".to_string(),
+        (_, Some(svc)) => svc.to_string(),
+        (p, None) => p.to_string(),
+    };
+    format!("{host}:{port}")
+}
+
+/// The Timer column: "time-wait 52s", "keepalive 1h59m", "retrans 3 (1.2s)", or empty.
+pub fn timer_text(s: &Socket) -> String {
+    let Some(t) = s.timer else {
+        return String::new();
+    };
+    let left = human_ms(t.expires_ms);
+    match t.kind {
+        TimerKind::Retransmit => format!("retrans {} ({left})", t.retrans),
+        TimerKind::Keepalive => format!("keepalive {left}"),
+        TimerKind::TimeWait => format!("time-wait {left}"),
+        TimerKind::ZeroWindowProbe => format!("zero-window-probe {} ({left})", t.retrans),
+        TimerKind::DelayedAck => format!("delayed-ack {left}"),
+    }
+}
+
+/// The `-e` column: uid, inode (or who owns it instead), cookie, tcp_info ages and rtt.
+pub fn extended_text(s: &Socket) -> String {
+    let mut out = format!("uid:{} ino:{} sk:{:x}", s.uid, s.inode, s.cookie);
+    if let Some(ti) = &s.tcp_info {
+        let age = |v: Option<u32>| v.map_or("-".to_string(), |ms| human_ms(u64::from(ms)));
+        out.push_str(&format!(
+            " last-send:{} last-recv:{} last-ack:{}",
+            age(ti.last_data_sent_ms),
+            age(ti.last_data_recv_ms),
+            age(ti.last_ack_recv_ms)
+        ));
+        if let Some(rtt) = ti.rtt_us {
+            out.push_str(&format!(" rtt:{:.3}ms", f64::from(rtt) / 1000.0));
+        }
+        if let Some(r) = ti.total_retrans.filter(|r| *r > 0) {
+            out.push_str(&format!(" retrans:{r}"));
+        }
+    }
+    if let Some(sh) = s.shutdown.filter(|b| *b != 0) {
+        let what = match sh & 3 {
+            1 => "rd",
+            2 => "wr",
+            _ => "rdwr",
+        };
+        out.push_str(&format!(" shutdown:{what}"));
+    }
+    out
+}
+
+/// The `-p` column: every process holding the socket, or why none does.
+pub fn owners_text(s: &Socket) -> String {
+    if s.owners.is_empty() {
+        return match s.kernel_owned_reason() {
+            Some(_) => "kernel-owned".to_string(),
+            None => "-".to_string(),
+        };
+    }
+    s.owners
+        .iter()
+        .map(|o| {
+            let mut t = format!("{}[{}]/fd{}", o.comm, o.pid, o.fd);
+            if let Some(c) = &o.container {
+                let short: String = c.id.chars().take(12).collect();
+                t.push_str(&format!("@{}:{short}", c.runtime));
+            }
+            t
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn netns_text(n: &crate::socket::Netns) -> String {
+    match (&n.name, n.pid, &n.container) {
+        (Some(name), _, _) => name.clone(),
+        (None, Some(pid), Some(c)) => format!("pid:{pid}({c})"),
+        (None, Some(pid), None) => format!("pid:{pid}"),
+        (None, None, _) => format!("net:[{}]", n.inode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::{Family, Timer};
+    use crate::state::TcpState;
+
+    pub(crate) fn sample(state: TcpState, local: &str, peer: &str) -> Socket {
+        let ep = |s: &str| {
+            let (a, p) = s.rsplit_once(':').unwrap();
+            let a = a.trim_start_matches('[').trim_end_matches(']');
+            Endpoint::new(a.parse().unwrap(), p.parse().unwrap())
+        };
+        Socket {
+            state,
+            family: Family::Inet,
+            local: ep(local),
+            peer: ep(peer),
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 1000,
+            inode: 1234,
+            cookie: 0xabc,
+            ifindex: 0,
+            mark: None,
+            shutdown: None,
+            tcp_info: None,
+            owners: vec![],
+            netns: None,
+        }
+    }
+
+    fn render(socks: &[Socket], opts: TableOptions) -> String {
+        let mut w = TableWriter::new(Vec::new(), opts, None);
+        for s in socks {
+            w.row(s).unwrap();
+        }
+        String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn table_snapshot() {
+        let mut tw = sample(TcpState::TimeWait, "127.0.0.1:40000", "127.0.0.1:5555");
+        tw.inode = 0;
+        tw.timer = Some(Timer {
+            kind: TimerKind::TimeWait,
+            expires_ms: 52_400,
+            retrans: 0,
+        });
+        let mut cw = sample(TcpState::CloseWait, "127.0.0.1:5555", "127.0.0.1:40002");
+        cw.recv_q = 17;
+        let mut est = sample(TcpState::Established, "[::1]:22", "[::1]:51000");
+        est.timer = Some(Timer {
+            kind: TimerKind::Retransmit,
+            expires_ms: 1_200,
+            retrans: 3,
+        });
+        let mut l = sample(TcpState::Listen, "0.0.0.0:5555", "0.0.0.0:0");
+        l.send_q = 128;
+        let out = render(&[l, est, cw, tw], TableOptions::default());
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn extended_and_processes_columns() {
+        let mut tw = sample(TcpState::TimeWait, "127.0.0.1:40000", "127.0.0.1:5555");
+        tw.inode = 0;
+        let out = render(
+            &[tw],
+            TableOptions {
+                extended: true,
+                processes: true,
+                ..TableOptions::default()
+            },
+        );
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn empty_table_has_a_header() {
+        let out = render(&[], TableOptions::default());
+        assert!(out.starts_with("State"), "{out}");
+        let out = render(
+            &[],
+            TableOptions {
+                no_header: true,
+                ..TableOptions::default()
+            },
+        );
+        assert_eq!(out, "");
+    }
+}

@@ -1,0 +1,68 @@
+//! Host facts and kernel counters that explain socket states: /proc/net/sockstat, the TcpExt
+//! counters of /proc/net/netstat, and the sysctls that bound TIME_WAIT, orphans, ports and
+//! accept queues. Each file is tiny; a missing one is left out, never an error.
+
+use std::collections::BTreeMap;
+use tcpscope_core::proc_net::{parse_netstat_section, parse_sockstat};
+use tcpscope_core::snapshot::{Host, KernelCounters};
+
+/// Sysctls recorded with every snapshot that carries counters.
+pub const SYSCTLS: &[&str] = &[
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_tw_reuse",
+    "net.ipv4.tcp_max_tw_buckets",
+    "net.ipv4.tcp_max_orphans",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_synack_retries",
+    "net.ipv4.tcp_retries2",
+    "net.ipv4.tcp_orphan_retries",
+    "net.ipv4.tcp_keepalive_time",
+    "net.core.somaxconn",
+];
+
+fn read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub fn host() -> Host {
+    Host {
+        hostname: read("/proc/sys/kernel/hostname")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        kernel: read("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+pub fn counters() -> KernelCounters {
+    let sockstat = read("/proc/net/sockstat")
+        .map(|s| parse_sockstat(&s, &read("/proc/net/sockstat6").unwrap_or_default()));
+    let tcp_ext = read("/proc/net/netstat")
+        .map(|t| parse_netstat_section(&t, "TcpExt"))
+        .unwrap_or_default();
+    let sysctls: BTreeMap<String, String> = SYSCTLS
+        .iter()
+        .filter_map(|name| {
+            let path = format!("/proc/sys/{}", name.replace('.', "/"));
+            read(&path).map(|v| (name.to_string(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
+        })
+        .collect();
+    KernelCounters {
+        sockstat,
+        tcp_ext,
+        sysctls,
+    }
+}

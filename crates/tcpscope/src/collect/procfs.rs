@@ -1,0 +1,23 @@
+//! The fallback socket source: /proc/net/tcp and /proc/net/tcp6, parsed by
+//! `tcpscope_core::proc_net`. Slower than netlink and without cookies or tcp_info; used only
+//! when sock_diag is unavailable or when asked for with `--source proc`.
+
+use anyhow::{Context, Result};
+use tcpscope_core::proc_net::{parse_proc_net_tcp, ParseError};
+use tcpscope_core::{Family, Socket};
+
+/// Read and parse the table of one family. A missing tcp6 table (IPv6 disabled) is empty.
+pub fn read_tcp_table(family: Family) -> Result<(Vec<Socket>, Vec<ParseError>)> {
+    let path = match family {
+        Family::Inet => "/proc/net/tcp",
+        Family::Inet6 => "/proc/net/tcp6",
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && family == Family::Inet6 => {
+            return Ok((Vec::new(), Vec::new()))
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {path}; is /proc mounted?")),
+    };
+    Ok(parse_proc_net_tcp(&text, family))
+}

@@ -1,0 +1,46 @@
+//! `tcpscope summary`: counts per state and family plus the kernel's counters — the one screen
+//! that says whether anything is piling up, and where to look next.
+
+use super::output::{families, parse_state_words, report_notes, stdout, Recorder};
+use crate::cli::SummaryArgs;
+use crate::collect::{Query, Source};
+use anyhow::Result;
+use std::io::Write;
+use std::process::ExitCode;
+use tcpscope_core::render::summary::write_summary;
+use tcpscope_core::summary::{StateCounts, Summary};
+
+pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
+    let recording = args.input.record.is_some();
+    let query = Query {
+        families: families(args.ipv4, args.ipv6),
+        states: parse_state_words(&args.filter)?,
+        want_info: recording,
+        bytecode: None,
+    };
+    let mut source = Source::open(args.input.from.as_deref(), args.input.source, true)?;
+    let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
+    let mut counts = StateCounts::default();
+    let report = source.stream(&query, &mut |s| {
+        counts.add(&s);
+        recorder.socket(&s)
+    })?;
+    recorder.finish()?;
+    let header = source.header();
+    let summary = Summary::new(
+        &counts,
+        header.kernel.sockstat,
+        &header.kernel.sysctls,
+        header.taken_at_unix_ms,
+    );
+    let mut out = stdout();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        write_summary(&mut out, &summary)?;
+    }
+    out.flush()?;
+    report_notes(&source, &report);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,38 @@
+//! tcpscope's entry point: parse the command line, run one command, turn the outcome into an
+//! exit status. A closed pipe (`tcpscope ls | head`) ends the program quietly with status 0.
+
+mod cli;
+mod collect;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit status for any failure of tcpscope itself (0..=2 are reserved for health verdicts).
+const EXIT_ERROR: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tcpscope: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
