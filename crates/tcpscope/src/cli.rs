@@ -14,7 +14,7 @@ use std::path::PathBuf;
     name = "tcpscope",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --json               one JSON document (docs/json.md)\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused)."
+    after_help = "Examples:\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,6 +47,16 @@ pub struct InputArgs {
     /// Where live sockets are read from.
     #[arg(long, value_enum, default_value_t, value_name = "SOURCE", global = true)]
     pub source: LiveSource,
+
+    /// Read the sockets of another network namespace: a name from `ip netns list`
+    /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
+    #[arg(long, value_name = "NAME|pid:PID", global = true, conflicts_with = "all_netns")]
+    pub netns: Option<String>,
+
+    /// Read every network namespace on the host (named ones and those of all processes, e.g.
+    /// containers), with a Netns column saying where each socket lives. Root.
+    #[arg(long, global = true)]
+    pub all_netns: bool,
 }
 
 /// Options of `tcpscope ls`.
@@ -83,6 +93,11 @@ pub struct LsArgs {
     /// Extended columns: uid, inode, socket cookie, idle times from tcp_info, rtt.
     #[arg(short = 'e', long)]
     pub extended: bool,
+
+    /// Show the processes holding each socket: command, pid, fd (JSON: also the command line,
+    /// user, container and systemd unit). Sockets no process holds show as kernel-owned, with why.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
 
     /// Leave out the header line.
     #[arg(short = 'H', long)]

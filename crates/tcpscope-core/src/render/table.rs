@@ -258,7 +258,8 @@ pub fn extended_text(s: &Socket) -> String {
 pub fn owners_text(s: &Socket) -> String {
     if s.owners.is_empty() {
         return match s.kernel_owned_reason() {
-            Some(_) => "kernel-owned".to_string(),
+            // The reason's short form: "time-wait", "orphaned fin-wait-2", "orphaned", ...
+            Some(why) => format!("kernel-owned ({})", why.split(':').next().unwrap_or(why)),
             None => "-".to_string(),
         };
     }
@@ -267,8 +268,8 @@ pub fn owners_text(s: &Socket) -> String {
         .map(|o| {
             let mut t = format!("{}[{}]/fd{}", o.comm, o.pid, o.fd);
             if let Some(c) = &o.container {
-                let short: String = c.id.chars().take(12).collect();
-                t.push_str(&format!("@{}:{short}", c.runtime));
+                t.push('@');
+                t.push_str(&crate::cgroup::short_label(c));
             }
             t
         })

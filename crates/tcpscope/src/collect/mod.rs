@@ -5,8 +5,11 @@
 //! a recorded snapshot (`--from`) — behind one streaming call, so every command runs unchanged
 //! against a recording in tests.
 
+pub mod attribute;
 pub mod kernel;
 pub mod netlink;
+pub mod netns;
+pub mod owners;
 pub mod procfs;
 pub mod replay;
 
@@ -29,6 +32,7 @@ pub struct Query {
 }
 
 impl Query {
+    #[allow(dead_code)] // for commands and tests that want everything
     pub fn all() -> Query {
         Query {
             families: vec![Family::Inet, Family::Inet6],
@@ -60,6 +64,12 @@ enum Backend {
     Netlink(netlink::DiagSocket),
     Proc,
     Replay(Snapshot),
+    /// Other network namespaces, each read by a thread inside it (`--netns`, `--all-netns`).
+    Netns {
+        targets: Vec<netns::Target>,
+        /// A single named target is an error when unreadable; with --all-netns, a warning.
+        all: bool,
+    },
 }
 
 /// An opened source of sockets, and the header of the snapshot it produces.
@@ -79,7 +89,38 @@ pub struct StreamReport {
 impl Source {
     /// Open the live kernel. `counters` also reads /proc/net counters and sysctls into the header
     /// (for summaries and recordings; skipped for plain listings).
+    #[allow(dead_code)] // commands open through `commands::output::open_source` (--netns aware)
     pub fn live(choice: LiveSource, counters: bool) -> Result<Source> {
+        Source::live_in(choice, counters, &netns::NetnsScope::Current)
+    }
+
+    /// Open the live kernel in the namespaces `scope` names (see [`netns`]). Only netlink can
+    /// read another namespace; the /proc fallback reads tcpscope's own.
+    pub fn live_in(choice: LiveSource, counters: bool, scope: &netns::NetnsScope) -> Result<Source> {
+        if *scope == netns::NetnsScope::Current {
+            return Source::live_current(choice, counters);
+        }
+        if choice == LiveSource::Proc {
+            anyhow::bail!("--netns and --all-netns read sockets through netlink sock_diag; drop --source proc");
+        }
+        let (targets, notes) = netns::resolve(scope)?;
+        let mut header = Snapshot::new(kernel::now_unix_ms(), SourceKind::Netlink);
+        header.notes.extend(notes);
+        header.host = kernel::host();
+        if counters {
+            header.kernel = kernel::counters();
+            header.notes.push(
+                "kernel counters and sysctls are those of tcpscope's own network namespace".to_string(),
+            );
+        }
+        let all = *scope == netns::NetnsScope::All;
+        Ok(Source {
+            backend: Backend::Netns { targets, all },
+            header,
+        })
+    }
+
+    fn live_current(choice: LiveSource, counters: bool) -> Result<Source> {
         let taken_at = kernel::now_unix_ms();
         let (backend, kind, note) = match choice {
             LiveSource::Proc => (Backend::Proc, SourceKind::ProcNet, None),
@@ -114,6 +155,7 @@ impl Source {
     }
 
     /// Open `--from FILE` if given, else the live kernel.
+    #[allow(dead_code)] // commands open through `commands::output::open_source` (--netns aware)
     pub fn open(from: Option<&std::path::Path>, live: LiveSource, counters: bool) -> Result<Source> {
         match from {
             Some(path) => Source::replay(path),
@@ -121,9 +163,36 @@ impl Source {
         }
     }
 
+    /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.
+    pub fn open_in(
+        from: Option<&std::path::Path>,
+        live: LiveSource,
+        counters: bool,
+        scope: &netns::NetnsScope,
+    ) -> Result<Source> {
+        match from {
+            Some(_) if *scope != netns::NetnsScope::Current => anyhow::bail!(
+                "--netns and --all-netns read the live kernel; a recording (--from) already carries each socket's namespace"
+            ),
+            Some(path) => Source::replay(path),
+            None => Source::live_in(live, counters, scope),
+        }
+    }
+
     /// The snapshot header: time, host, source, notes, counters (no sockets).
     pub fn header(&self) -> &Snapshot {
         &self.header
+    }
+
+    /// True for a recording: its sockets already carry whatever owners were recorded, and the
+    /// live /proc says nothing about them.
+    pub fn is_replay(&self) -> bool {
+        matches!(self.backend, Backend::Replay(_))
+    }
+
+    /// True when sockets come from more than one network namespace (show a Netns column).
+    pub fn spans_namespaces(&self) -> bool {
+        matches!(self.backend, Backend::Netns { all: true, .. })
     }
 
     /// Hand every socket the query selects to `each`, in source order.
@@ -135,28 +204,18 @@ impl Source {
         let mut report = StreamReport::default();
         match &mut self.backend {
             Backend::Netlink(sock) => {
-                for family in &query.families {
-                    let req = Request {
-                        family: *family,
-                        states: query.states.kernel_request_mask(),
-                        want_info: query.want_info,
-                        bytecode: query.bytecode.clone(),
-                        seq: 0,
-                    };
-                    let stats = match sock.dump(&req, each) {
-                        Ok(stats) => stats,
-                        Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
-                        Err(e) => return Err(e).context("listing sockets through netlink"),
-                    };
-                    report.sockets += stats.sockets;
-                    if stats.interrupted {
-                        report.warnings.push(format!(
-                            "the kernel's {} socket table changed during the dump; some sockets may be missing or repeated",
-                            family.name()
-                        ));
-                    }
-                    for why in stats.skipped {
-                        report.warnings.push(format!("skipped a socket record: {why}"));
+                report = stream_netlink(sock, query, each)?;
+            }
+            Backend::Netns { targets, all } => {
+                for target in targets.iter() {
+                    match netns::stream_in(target, query, each) {
+                        Ok(r) => {
+                            report.sockets += r.sockets;
+                            report.warnings.extend(r.warnings);
+                        }
+                        Err(e) if is_consumer_error(&e) => return Err(e),
+                        Err(e) if *all => report.warnings.push(format!("{e:#}")),
+                        Err(e) => return Err(e),
                     }
                 }
             }
@@ -193,4 +252,47 @@ impl Source {
         snap.sockets = sockets;
         Ok((snap, report))
     }
+}
+
+/// Dump the sockets `query` selects from one open sock_diag socket.
+pub fn stream_netlink(
+    sock: &mut netlink::DiagSocket,
+    query: &Query,
+    each: &mut dyn FnMut(Socket) -> io::Result<()>,
+) -> Result<StreamReport> {
+    let mut report = StreamReport::default();
+    for family in &query.families {
+        let req = Request {
+            family: *family,
+            states: query.states.kernel_request_mask(),
+            want_info: query.want_info,
+            bytecode: query.bytecode.clone(),
+            seq: 0,
+        };
+        let stats = match sock.dump(&req, each) {
+            Ok(stats) => stats,
+            Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
+            Err(e) => return Err(e).context("listing sockets through netlink"),
+        };
+        report.sockets += stats.sockets;
+        if stats.interrupted {
+            report.warnings.push(format!(
+                "the kernel's {} socket table changed during the dump; some sockets may be missing or repeated",
+                family.name()
+            ));
+        }
+        for why in stats.skipped {
+            report.warnings.push(format!("skipped a socket record: {why}"));
+        }
+    }
+    Ok(report)
+}
+
+/// True when the error came from the consumer of the sockets (e.g. a closed stdout), which
+/// must end the listing rather than be reported as an unreadable namespace.
+fn is_consumer_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

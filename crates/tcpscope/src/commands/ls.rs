@@ -1,16 +1,19 @@
 //! `tcpscope ls`: list sockets as a table, one JSON document, or JSON lines — streamed from the
-//! source to the output, so memory stays flat however many sockets there are.
+//! source to the output, so memory stays flat however many sockets there are. With `-p` the
+//! sockets are gathered first (owners come from a /proc walk that must finish before the first
+//! row), then written the same way.
 
-use super::output::{families, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{families, open_source, parse_state_words, report_notes, stdout, Recorder};
 use crate::cli::LsArgs;
-use crate::collect::{Query, Source};
+use crate::collect::attribute::snapshot_with_owners;
+use crate::collect::Query;
 use anyhow::Result;
-use std::io::Write;
+use std::io::{self, Write};
 use std::process::ExitCode;
 use tcpscope_core::names::Names;
 use tcpscope_core::render::table::{TableOptions, TableWriter};
 use tcpscope_core::snapshot::SnapshotWriter;
-use tcpscope_core::{StateSet, TcpState};
+use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
 
 pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let mut states = parse_state_words(&args.filter)?;
@@ -25,47 +28,91 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         want_info: args.extended || machine || recording,
         bytecode: None,
     };
-    let mut source = Source::open(
-        args.input.from.as_deref(),
-        args.input.source,
-        args.json || recording,
-    )?;
-    let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
+    let mut source = open_source(&args.input, args.json || recording)?;
+    let names = args.resolve.then(load_names);
+    let opts = TableOptions {
+        extended: args.extended,
+        processes: args.processes,
+        netns: source.spans_namespaces(),
+        no_header: args.no_header,
+    };
     let mut out = stdout();
 
-    let report = if args.json {
-        let mut w = SnapshotWriter::start(&mut out, source.header())?;
-        let report = source.stream(&query, &mut |s| {
-            recorder.socket(&s)?;
-            w.socket(&s)
-        })?;
-        w.finish()?;
-        report
-    } else if args.jsonl {
-        source.stream(&query, &mut |s| {
-            recorder.socket(&s)?;
-            serde_json::to_writer(&mut out, &s)?;
-            out.write_all(b"\n")
-        })?
-    } else {
-        let names = args.resolve.then(load_names);
-        let opts = TableOptions {
-            extended: args.extended,
-            no_header: args.no_header,
-            ..TableOptions::default()
-        };
-        let mut table = TableWriter::new(&mut out, opts, names.as_ref());
-        let report = source.stream(&query, &mut |s| {
-            recorder.socket(&s)?;
-            table.row(&s)
-        })?;
-        table.finish()?;
-        report
-    };
+    if args.processes {
+        let (snap, report, notes) = snapshot_with_owners(&mut source, &query)?;
+        let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
+        let mut sink = Sink::start(args, &mut out, &snap, opts, names.as_ref())?;
+        for s in &snap.sockets {
+            recorder.socket(s)?;
+            sink.socket(s)?;
+        }
+        sink.finish()?;
+        out.flush()?;
+        recorder.finish()?;
+        report_notes(&source, &report);
+        let mut err = io::stderr().lock();
+        for n in notes {
+            let _ = writeln!(err, "tcpscope: note: {n}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
+    let header = source.header().clone();
+    let mut sink = Sink::start(args, &mut out, &header, opts, names.as_ref())?;
+    let report = source.stream(&query, &mut |s| {
+        recorder.socket(&s)?;
+        sink.socket(&s)
+    })?;
+    sink.finish()?;
     out.flush()?;
     recorder.finish()?;
     report_notes(&source, &report);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where rows go: one JSON document, JSON lines, or the table.
+enum Sink<'n, W: Write> {
+    Json(SnapshotWriter<W>),
+    Jsonl(W),
+    Table(TableWriter<'n, W>),
+}
+
+impl<'n, W: Write> Sink<'n, W> {
+    fn start(
+        args: &LsArgs,
+        out: W,
+        header: &Snapshot,
+        opts: TableOptions,
+        names: Option<&'n Names>,
+    ) -> io::Result<Self> {
+        Ok(if args.json {
+            Sink::Json(SnapshotWriter::start(out, header)?)
+        } else if args.jsonl {
+            Sink::Jsonl(out)
+        } else {
+            Sink::Table(TableWriter::new(out, opts, names))
+        })
+    }
+
+    fn socket(&mut self, s: &Socket) -> io::Result<()> {
+        match self {
+            Sink::Json(w) => w.socket(s),
+            Sink::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, s)?;
+                out.write_all(b"\n")
+            }
+            Sink::Table(t) => t.row(s),
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::Json(w) => w.finish().map(drop),
+            Sink::Jsonl(mut out) => out.flush(),
+            Sink::Table(t) => t.finish().map(drop),
+        }
+    }
 }
 
 fn load_names() -> Names {

@@ -1,6 +1,8 @@
 //! Shared plumbing of the commands: buffered stdout, the optional `--record` writer, warnings on
 //! stderr, and the state-selection words (`state NAME... exclude NAME...`).
 
+use crate::cli::InputArgs;
+use crate::collect::netns::NetnsScope;
 use crate::collect::{Source, StreamReport};
 use anyhow::{bail, Context, Result};
 use std::fs::File;
@@ -54,6 +56,13 @@ pub fn parse_state_words(words: &[String]) -> Result<StateSet> {
     Ok(include.intersect(exclude.complement()))
 }
 
+/// Open the source the input options name: a recording (`--from`), or the live kernel in the
+/// namespaces of `--netns` / `--all-netns`. Every command opens its sockets through this.
+pub fn open_source(input: &InputArgs, counters: bool) -> Result<Source> {
+    let scope = NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?;
+    Source::open_in(input.from.as_deref(), input.source, counters, &scope)
+}
+
 /// The `--record FILE` writer, streaming the snapshot as sockets pass.
 pub struct Recorder {
     writer: Option<SnapshotWriter<BufWriter<File>>>,
@@ -61,12 +70,17 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn open(path: Option<&Path>, source: &Source) -> Result<Recorder> {
+        Recorder::open_with_header(path, source.header())
+    }
+
+    /// Open with an explicit header (e.g. one that carries notes added after reading).
+    pub fn open_with_header(path: Option<&Path>, header: &tcpscope_core::Snapshot) -> Result<Recorder> {
         let Some(path) = path else {
             return Ok(Recorder { writer: None });
         };
         let file = File::create(path)
             .with_context(|| format!("creating recording {}", path.display()))?;
-        let writer = SnapshotWriter::start(BufWriter::new(file), source.header())?;
+        let writer = SnapshotWriter::start(BufWriter::new(file), header)?;
         Ok(Recorder {
             writer: Some(writer),
         })

@@ -1,9 +1,9 @@
 //! `tcpscope summary`: counts per state and family plus the kernel's counters — the one screen
 //! that says whether anything is piling up, and where to look next.
 
-use super::output::{families, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{families, open_source, parse_state_words, report_notes, stdout, Recorder};
 use crate::cli::SummaryArgs;
-use crate::collect::{Query, Source};
+use crate::collect::Query;
 use anyhow::Result;
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
         want_info: recording,
         bytecode: None,
     };
-    let mut source = Source::open(args.input.from.as_deref(), args.input.source, true)?;
+    let mut source = open_source(&args.input, true)?;
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let mut counts = StateCounts::default();
     let report = source.stream(&query, &mut |s| {

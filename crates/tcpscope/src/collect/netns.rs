@@ -1,0 +1,382 @@
+//! Reading sockets of other network namespaces: `--netns NAME`, `--netns pid:PID`, `--all-netns`.
+//!
+//! A netlink socket belongs to the namespace it was created in, so each namespace is read by a
+//! fresh thread that enters it with setns() and only then opens its [`DiagSocket`]; the thread
+//! streams sockets back in batches and ends with the dump (a thread that entered a namespace is
+//! never reused). `--all-netns` finds every distinct namespace from /var/run/netns (named, `ip
+//! netns add`) and /proc/*/ns/net (containers), deduplicated by the namespace's inode.
+
+use super::netlink::DiagSocket;
+use super::{stream_netlink, Query, StreamReport};
+use anyhow::{anyhow, bail, Context, Result};
+use rustix::fs::{openat, Dir, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use tcpscope_core::cgroup::{parse_cgroup_file, short_label};
+use tcpscope_core::process::{namespace_inode, parse_decimal};
+use tcpscope_core::socket::Netns;
+use tcpscope_core::Socket;
+
+/// Where named namespaces live (`ip netns add NAME` bind-mounts them here).
+pub const NETNS_DIR: &str = "/var/run/netns";
+
+/// nsfs's filesystem magic: a file under /var/run/netns is a namespace only when it has this.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// Which namespaces to read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NetnsScope {
+    /// tcpscope's own namespace (the default).
+    #[default]
+    Current,
+    /// A namespace named under /var/run/netns.
+    Named(String),
+    /// The namespace of a process.
+    Pid(u32),
+    /// Every distinct namespace on the host.
+    All,
+}
+
+impl NetnsScope {
+    /// From `--netns` (`NAME` or `pid:PID`) and `--all-netns`.
+    pub fn from_args(netns: Option<&str>, all: bool) -> Result<NetnsScope> {
+        match (netns, all) {
+            (Some(_), true) => bail!("--netns and --all-netns exclude each other; pick one"),
+            (None, true) => Ok(NetnsScope::All),
+            (None, false) => Ok(NetnsScope::Current),
+            (Some(spec), false) => {
+                if let Some(pid) = spec.strip_prefix("pid:") {
+                    let pid = pid.parse::<u32>().map_err(|_| {
+                        anyhow!("--netns pid:{pid}: '{pid}' is not a process id (e.g. --netns pid:1234)")
+                    })?;
+                    Ok(NetnsScope::Pid(pid))
+                } else if spec.is_empty() || spec.contains('/') || spec == "." || spec == ".." {
+                    bail!("--netns '{spec}' is not a namespace name; names are listed by `ip netns list` (or use --netns pid:PID)")
+                } else {
+                    Ok(NetnsScope::Named(spec.to_string()))
+                }
+            }
+        }
+    }
+}
+
+/// One namespace to read: how it is labelled and the file that enters it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub netns: Netns,
+    pub path: PathBuf,
+    /// tcpscope's own namespace: read without setns (works without root).
+    pub current: bool,
+}
+
+/// The namespaces a scope names, with notes on what could not be seen.
+pub fn resolve(scope: &NetnsScope) -> Result<(Vec<Target>, Vec<String>)> {
+    let current = current_inode();
+    match scope {
+        NetnsScope::Current => Ok((Vec::new(), Vec::new())),
+        NetnsScope::Named(name) => {
+            let path = Path::new(NETNS_DIR).join(name);
+            let inode = nsfs_inode(&path).with_context(|| {
+                format!("network namespace '{name}' ({}) cannot be used; `ip netns list` shows the names", path.display())
+            })?;
+            let netns = Netns {
+                inode,
+                name: Some(name.clone()),
+                pid: None,
+                container: None,
+            };
+            Ok((vec![target(netns, path, current)], Vec::new()))
+        }
+        NetnsScope::Pid(pid) => {
+            let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
+            let link = std::fs::read_link(&path).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => anyhow!("no process {pid}: --netns pid:{pid} needs a running process"),
+                io::ErrorKind::PermissionDenied => anyhow!("reading the namespace of process {pid}: permission denied; run as root"),
+                _ => anyhow!("reading {}: {e}", path.display()),
+            })?;
+            let inode = namespace_inode(link.as_os_str().as_encoded_bytes(), "net")
+                .ok_or_else(|| anyhow!("{} points to {}, not a network namespace", path.display(), link.display()))?;
+            let netns = Netns {
+                inode,
+                name: named_namespaces().into_iter().find(|(_, ino)| *ino == inode).map(|(n, _)| n),
+                pid: Some(*pid),
+                container: container_label(*pid),
+            };
+            Ok((vec![target(netns, path, current)], Vec::new()))
+        }
+        NetnsScope::All => discover_all(current),
+    }
+}
+
+fn target(netns: Netns, path: PathBuf, current: Option<u64>) -> Target {
+    let is_current = current == Some(netns.inode);
+    Target {
+        netns,
+        path,
+        current: is_current,
+    }
+}
+
+/// The inode of the namespace tcpscope runs in.
+fn current_inode() -> Option<u64> {
+    let link = std::fs::read_link("/proc/thread-self/ns/net").ok()?;
+    namespace_inode(link.as_os_str().as_encoded_bytes(), "net")
+}
+
+/// The inode of a namespace file, checking that it is one (a stale name under /var/run/netns is
+/// an empty regular file).
+fn nsfs_inode(path: &Path) -> io::Result<u64> {
+    let fs = rustix::fs::statfs(path).map_err(io::Error::from)?;
+    #[allow(clippy::unnecessary_cast)]
+    if fs.f_type as i64 != NSFS_MAGIC {
+        return Err(io::Error::other(
+            "not a mounted namespace (stale entry? `ip netns del` it)",
+        ));
+    }
+    Ok(rustix::fs::stat(path).map_err(io::Error::from)?.st_ino)
+}
+
+/// Named namespaces: (name, inode), sorted by name. A missing directory means none.
+fn named_namespaces() -> Vec<(String, u64)> {
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return Vec::new();
+    };
+    let mut named: Vec<(String, u64)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let inode = nsfs_inode(&e.path()).ok()?;
+            Some((name, inode))
+        })
+        .collect();
+    named.sort();
+    named
+}
+
+fn container_label(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    parse_cgroup_file(&text).container.as_ref().map(short_label)
+}
+
+/// Every distinct namespace: tcpscope's own first, then named ones, then the rest by lowest pid.
+fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
+    let mut notes = Vec::new();
+    // inode -> lowest pid inside.
+    let mut by_pid: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut denied = 0u32;
+    let proc_dir = openat(CWD, "/proc", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .context("opening /proc to find network namespaces")?;
+    let mut pids = Vec::new();
+    let mut dir = Dir::read_from(&proc_dir).context("listing /proc")?;
+    while let Some(entry) = dir.read() {
+        let entry = entry.context("listing /proc")?;
+        if let Some(pid) = parse_decimal(entry.file_name().to_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    let mut link = [0u8; 64];
+    for pid in pids {
+        match rustix::fs::readlinkat_raw(&proc_dir, format!("{pid}/ns/net").as_str(), &mut link) {
+            Ok(len) => {
+                if let Some(ino) = namespace_inode(&link[..len.min(link.len())], "net") {
+                    by_pid.entry(ino).or_insert(pid);
+                }
+            }
+            Err(Errno::ACCESS | Errno::PERM) => denied += 1,
+            Err(_) => {} // exited, or a kernel thread without namespaces
+        }
+    }
+    if denied > 0 {
+        notes.push(format!(
+            "the namespaces of {denied} processes of other users are hidden (permission denied); run as root to list every namespace"
+        ));
+    }
+
+    let mut targets = Vec::new();
+    let named = named_namespaces();
+    let mut add = |t: Target| {
+        if !targets.iter().any(|x: &Target| x.netns.inode == t.netns.inode) {
+            targets.push(t);
+        }
+    };
+    if let Some(cur) = current {
+        let pid = by_pid.get(&cur).copied();
+        let name = named.iter().find(|(_, i)| *i == cur).map(|(n, _)| n.clone());
+        add(Target {
+            netns: Netns {
+                inode: cur,
+                name,
+                pid,
+                container: pid.and_then(container_label),
+            },
+            path: PathBuf::from("/proc/thread-self/ns/net"),
+            current: true,
+        });
+    }
+    for (name, inode) in &named {
+        let pid = by_pid.get(inode).copied();
+        add(target(
+            Netns {
+                inode: *inode,
+                name: Some(name.clone()),
+                pid,
+                container: None,
+            },
+            Path::new(NETNS_DIR).join(name),
+            current,
+        ));
+    }
+    let mut rest: Vec<(u32, u64)> = by_pid.iter().map(|(ino, pid)| (*pid, *ino)).collect();
+    rest.sort_unstable();
+    for (pid, inode) in rest {
+        add(target(
+            Netns {
+                inode,
+                name: None,
+                pid: Some(pid),
+                container: container_label(pid),
+            },
+            PathBuf::from(format!("/proc/{pid}/ns/net")),
+            current,
+        ));
+    }
+    Ok((targets, notes))
+}
+
+/// Sockets per batch sent from a namespace's thread.
+const BATCH: usize = 512;
+
+/// Read the sockets of one namespace, labelled with it, and hand them to `each`.
+pub fn stream_in(
+    target: &Target,
+    query: &Query,
+    each: &mut dyn FnMut(Socket) -> io::Result<()>,
+) -> Result<StreamReport> {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Socket>>(4);
+    let label = target.netns.clone();
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || -> Result<StreamReport> {
+            if !target.current {
+                enter(target)?;
+            }
+            let mut sock = DiagSocket::open()
+                .with_context(|| format!("opening sock_diag in network namespace {}", describe(&target.netns)))?;
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut send = |s: Socket| -> io::Result<()> {
+                batch.push(s);
+                if batch.len() >= BATCH {
+                    tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))?;
+                }
+                Ok(())
+            };
+            let report = stream_netlink(&mut sock, query, &mut send)?;
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            Ok(report)
+        });
+        let mut consumer: Option<io::Error> = None;
+        for batch in rx.iter() {
+            for mut sock in batch {
+                sock.netns = Some(label.clone());
+                if let Err(e) = each(sock) {
+                    consumer = Some(e);
+                    break;
+                }
+            }
+            if consumer.is_some() {
+                break;
+            }
+        }
+        // Dropping the receiver makes the reader's next send fail, so it ends.
+        drop(rx);
+        let result = reader
+            .join()
+            .map_err(|_| anyhow!("the thread reading namespace {} panicked", describe(&label)))?;
+        if let Some(e) = consumer {
+            return Err(e.into());
+        }
+        result
+    })
+}
+
+/// Move the calling thread into the target's network namespace.
+fn enter(target: &Target) -> Result<()> {
+    let file = std::fs::File::open(&target.path).map_err(|e| {
+        anyhow!(
+            "opening network namespace {} ({}): {e}; it may have gone away",
+            describe(&target.netns),
+            target.path.display()
+        )
+    })?;
+    move_into_link_name_space(file.as_fd(), Some(LinkNameSpaceType::Network)).map_err(|e| {
+        let why = if e == Errno::PERM {
+            "permission denied; entering another network namespace needs root (CAP_SYS_ADMIN)".to_string()
+        } else {
+            e.to_string()
+        };
+        anyhow!("entering network namespace {}: {why}", describe(&target.netns))
+    })
+}
+
+/// A namespace in words for messages: `'blue'`, `of pid 1234 (docker:0123456789ab)`.
+pub fn describe(n: &Netns) -> String {
+    match (&n.name, n.pid, &n.container) {
+        (Some(name), _, _) => format!("'{name}'"),
+        (None, Some(pid), Some(c)) => format!("of pid {pid} ({c})"),
+        (None, Some(pid), None) => format!("of pid {pid}"),
+        (None, None, _) => format!("net:[{}]", n.inode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_from_args() {
+        assert_eq!(NetnsScope::from_args(None, false).unwrap(), NetnsScope::Current);
+        assert_eq!(NetnsScope::from_args(None, true).unwrap(), NetnsScope::All);
+        assert_eq!(
+            NetnsScope::from_args(Some("blue"), false).unwrap(),
+            NetnsScope::Named("blue".into())
+        );
+        assert_eq!(NetnsScope::from_args(Some("pid:42"), false).unwrap(), NetnsScope::Pid(42));
+        assert!(NetnsScope::from_args(Some("pid:x"), false).is_err());
+        assert!(NetnsScope::from_args(Some("../etc"), false).is_err());
+        assert!(NetnsScope::from_args(Some("a"), true).is_err());
+    }
+
+    #[test]
+    fn all_includes_our_own_namespace_first() {
+        let (targets, _) = resolve(&NetnsScope::All).unwrap();
+        let first = targets.first().expect("at least our namespace");
+        assert!(first.current);
+        assert_eq!(Some(first.netns.inode), current_inode());
+        let mut inodes: Vec<u64> = targets.iter().map(|t| t.netns.inode).collect();
+        inodes.sort_unstable();
+        inodes.dedup();
+        assert_eq!(inodes.len(), targets.len(), "namespaces are deduplicated");
+    }
+
+    #[test]
+    fn reading_our_own_namespace_needs_no_setns() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (targets, _) = resolve(&NetnsScope::All).unwrap();
+        let mut found = false;
+        stream_in(&targets[0], &Query::all(), &mut |s| {
+            found |= s.local.port == port && s.netns.is_some();
+            Ok(())
+        })
+        .unwrap();
+        assert!(found);
+    }
+}
