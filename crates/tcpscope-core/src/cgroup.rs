@@ -139,13 +139,10 @@ fn pod_uid_of(part: &str) -> Option<String> {
     }
     let uid = name[idx + 3..].replace('_', "-");
     let is_uid = uid.len() == 36
-        && uid
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| match i {
-                8 | 13 | 18 | 23 => b == b'-',
-                _ => b.is_ascii_hexdigit(),
-            });
+        && uid.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
     is_uid.then_some(uid)
 }
 
@@ -220,18 +217,23 @@ mod tests {
         assert_eq!(c.pod_uid.as_deref(), Some(POD));
         let text = format!("0::/kubepods/besteffort/pod{POD}/crio-{ID}\n");
         let c = parse(&text).container.unwrap();
-        assert_eq!((c.runtime.as_str(), c.pod_uid.as_deref()), ("cri-o", Some(POD)));
+        assert_eq!(
+            (c.runtime.as_str(), c.pod_uid.as_deref()),
+            ("cri-o", Some(POD))
+        );
     }
 
     #[test]
     fn crio_and_not_its_conmon() {
         let pod_us = POD.replace('-', "_");
-        let text = format!(
-            "0::/kubepods.slice/kubepods-pod{pod_us}.slice/crio-{ID}.scope\n"
-        );
+        let text = format!("0::/kubepods.slice/kubepods-pod{pod_us}.slice/crio-{ID}.scope\n");
         let c = parse(&text).container.unwrap();
-        assert_eq!((c.runtime.as_str(), c.pod_uid.as_deref()), ("cri-o", Some(POD)));
-        let conmon = format!("0::/kubepods.slice/kubepods-pod{pod_us}.slice/crio-conmon-{ID}.scope\n");
+        assert_eq!(
+            (c.runtime.as_str(), c.pod_uid.as_deref()),
+            ("cri-o", Some(POD))
+        );
+        let conmon =
+            format!("0::/kubepods.slice/kubepods-pod{pod_us}.slice/crio-conmon-{ID}.scope\n");
         assert_eq!(parse(&conmon).container, None);
     }
 

@@ -45,7 +45,9 @@ pub fn cmdline_text(raw: &[u8]) -> String {
 
 /// /proc/PID/comm without its newline.
 pub fn comm_text(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).trim_end_matches('\n').to_string()
+    String::from_utf8_lossy(raw)
+        .trim_end_matches('\n')
+        .to_string()
 }
 
 /// The effective uid from the text of /proc/PID/status (`Uid:	real	effective	saved	fs`).
@@ -113,9 +115,15 @@ mod tests {
 
     #[test]
     fn cmdlines_and_comms() {
-        assert_eq!(cmdline_text(b"python3\0-c\0print(1)\0"), "python3 -c print(1)");
+        assert_eq!(
+            cmdline_text(b"python3\0-c\0print(1)\0"),
+            "python3 -c print(1)"
+        );
         assert_eq!(cmdline_text(b""), "");
-        assert_eq!(cmdline_text(b"nginx: worker process"), "nginx: worker process");
+        assert_eq!(
+            cmdline_text(b"nginx: worker process"),
+            "nginx: worker process"
+        );
         assert_eq!(comm_text(b"socat\n"), "socat");
     }
 
@@ -140,7 +148,10 @@ mod tests {
 
     #[test]
     fn namespace_links() {
-        assert_eq!(namespace_inode(b"net:[4026531840]", "net"), Some(4026531840));
+        assert_eq!(
+            namespace_inode(b"net:[4026531840]", "net"),
+            Some(4026531840)
+        );
         assert_eq!(namespace_inode(b"mnt:[4026531840]", "net"), None);
         assert_eq!(namespace_inode(b"net:[x]", "net"), None);
     }

@@ -45,12 +45,23 @@ pub struct InputArgs {
     pub record: Option<PathBuf>,
 
     /// Where live sockets are read from.
-    #[arg(long, value_enum, default_value_t, value_name = "SOURCE", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "SOURCE",
+        global = true
+    )]
     pub source: LiveSource,
 
     /// Read the sockets of another network namespace: a name from `ip netns list`
     /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
-    #[arg(long, value_name = "NAME|pid:PID", global = true, conflicts_with = "all_netns")]
+    #[arg(
+        long,
+        value_name = "NAME|pid:PID",
+        global = true,
+        conflicts_with = "all_netns"
+    )]
     pub netns: Option<String>,
 
     /// Read every network namespace on the host (named ones and those of all processes, e.g.

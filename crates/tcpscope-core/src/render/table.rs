@@ -99,7 +99,9 @@ impl<'n, W: Write> TableWriter<'n, W> {
             w.local = w.local.max(r.local.len());
             w.peer = w.peer.max(r.peer.len());
         }
-        // Later rows may be wider than the sample: leave room for an IPv4 address and port.
+        // Later rows may be wider than the sample: leave room for an IPv4 address and port,
+        // and for a namespace label like `pid:123456`.
+        w.netns = w.netns.max(12);
         w.local = w.local.max(21);
         w.peer = w.peer.max(21);
         self.widths = Some(w);

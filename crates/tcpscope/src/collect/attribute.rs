@@ -6,7 +6,8 @@
 //!   dumps the sockets, and the two meet at the end;
 //! * a state filter (`state close-wait`): the dump comes first (it is cheap when the kernel
 //!   applies the state mask), then the walk looks only for those inodes and stops once each has
-//!   been found; with no socket to attribute there is no walk at all.
+//!   been found (unless a listening socket is among them: pre-fork servers share those, so the
+//!   walk goes on to find every holder); with no socket to attribute there is no walk at all.
 //!
 //! Recordings (`--from`) are never attributed again: the live /proc says nothing about them.
 
@@ -14,7 +15,7 @@ use super::owners::{self, InodeTable, ProcessDetails, ScanReport, Wanted};
 use super::{Query, Source, StreamReport};
 use anyhow::{anyhow, Context, Result};
 use std::collections::HashSet;
-use tcpscope_core::{Snapshot, StateSet};
+use tcpscope_core::{Snapshot, StateSet, TcpState};
 
 /// Read every socket the query selects, with `owners` filled in. Notes on what could not be
 /// attributed (permissions) are added to the snapshot's notes and also returned on their own.
@@ -40,6 +41,10 @@ pub fn snapshot_with_owners(
         })?
     } else {
         let (snap, report) = source.snapshot(query)?;
+        // Pre-fork servers share listening sockets among workers: with a listener among the
+        // wanted sockets, walk everything so each lists all its holders. Connections are rarely
+        // shared, so for them the walk stops once each has been found.
+        let stop_early = !snap.sockets.iter().any(|s| s.state == TcpState::Listen);
         let wanted: HashSet<u64> = snap
             .sockets
             .iter()
@@ -49,8 +54,11 @@ pub fn snapshot_with_owners(
         let (table, scan) = if wanted.is_empty() {
             (InodeTable::default(), ScanReport::default())
         } else {
-            owners::scan(Wanted::Only(&wanted), threads)
-                .context("finding which processes hold the sockets")?
+            let only = Wanted::Only {
+                inodes: &wanted,
+                stop_early,
+            };
+            owners::scan(only, threads).context("finding which processes hold the sockets")?
         };
         (snap, report, table, scan)
     };

@@ -96,7 +96,11 @@ impl Source {
 
     /// Open the live kernel in the namespaces `scope` names (see [`netns`]). Only netlink can
     /// read another namespace; the /proc fallback reads tcpscope's own.
-    pub fn live_in(choice: LiveSource, counters: bool, scope: &netns::NetnsScope) -> Result<Source> {
+    pub fn live_in(
+        choice: LiveSource,
+        counters: bool,
+        scope: &netns::NetnsScope,
+    ) -> Result<Source> {
         if *scope == netns::NetnsScope::Current {
             return Source::live_current(choice, counters);
         }
@@ -110,7 +114,8 @@ impl Source {
         if counters {
             header.kernel = kernel::counters();
             header.notes.push(
-                "kernel counters and sysctls are those of tcpscope's own network namespace".to_string(),
+                "kernel counters and sysctls are those of tcpscope's own network namespace"
+                    .to_string(),
             );
         }
         let all = *scope == netns::NetnsScope::All;
@@ -156,7 +161,11 @@ impl Source {
 
     /// Open `--from FILE` if given, else the live kernel.
     #[allow(dead_code)] // commands open through `commands::output::open_source` (--netns aware)
-    pub fn open(from: Option<&std::path::Path>, live: LiveSource, counters: bool) -> Result<Source> {
+    pub fn open(
+        from: Option<&std::path::Path>,
+        live: LiveSource,
+        counters: bool,
+    ) -> Result<Source> {
         match from {
             Some(path) => Source::replay(path),
             None => Source::live(live, counters),
@@ -227,7 +236,9 @@ impl Source {
                         each(s)?;
                     }
                     for e in errors.into_iter().take(5) {
-                        report.warnings.push(format!("skipped a line of /proc/net/tcp: {e}"));
+                        report
+                            .warnings
+                            .push(format!("skipped a line of /proc/net/tcp: {e}"));
                     }
                 }
             }
@@ -282,7 +293,9 @@ pub fn stream_netlink(
             ));
         }
         for why in stats.skipped {
-            report.warnings.push(format!("skipped a socket record: {why}"));
+            report
+                .warnings
+                .push(format!("skipped a socket record: {why}"));
         }
     }
     Ok(report)

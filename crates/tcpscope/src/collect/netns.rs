@@ -95,15 +95,28 @@ pub fn resolve(scope: &NetnsScope) -> Result<(Vec<Target>, Vec<String>)> {
         NetnsScope::Pid(pid) => {
             let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
             let link = std::fs::read_link(&path).map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => anyhow!("no process {pid}: --netns pid:{pid} needs a running process"),
-                io::ErrorKind::PermissionDenied => anyhow!("reading the namespace of process {pid}: permission denied; run as root"),
+                io::ErrorKind::NotFound => {
+                    anyhow!("no process {pid}: --netns pid:{pid} needs a running process")
+                }
+                io::ErrorKind::PermissionDenied => anyhow!(
+                    "reading the namespace of process {pid}: permission denied; run as root"
+                ),
                 _ => anyhow!("reading {}: {e}", path.display()),
             })?;
-            let inode = namespace_inode(link.as_os_str().as_encoded_bytes(), "net")
-                .ok_or_else(|| anyhow!("{} points to {}, not a network namespace", path.display(), link.display()))?;
+            let inode =
+                namespace_inode(link.as_os_str().as_encoded_bytes(), "net").ok_or_else(|| {
+                    anyhow!(
+                        "{} points to {}, not a network namespace",
+                        path.display(),
+                        link.display()
+                    )
+                })?;
             let netns = Netns {
                 inode,
-                name: named_namespaces().into_iter().find(|(_, ino)| *ino == inode).map(|(n, _)| n),
+                name: named_namespaces()
+                    .into_iter()
+                    .find(|(_, ino)| *ino == inode)
+                    .map(|(n, _)| n),
                 pid: Some(*pid),
                 container: container_label(*pid),
             };
@@ -169,8 +182,13 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
     // inode -> lowest pid inside.
     let mut by_pid: BTreeMap<u64, u32> = BTreeMap::new();
     let mut denied = 0u32;
-    let proc_dir = openat(CWD, "/proc", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .context("opening /proc to find network namespaces")?;
+    let proc_dir = openat(
+        CWD,
+        "/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening /proc to find network namespaces")?;
     let mut pids = Vec::new();
     let mut dir = Dir::read_from(&proc_dir).context("listing /proc")?;
     while let Some(entry) = dir.read() {
@@ -201,13 +219,19 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
     let mut targets = Vec::new();
     let named = named_namespaces();
     let mut add = |t: Target| {
-        if !targets.iter().any(|x: &Target| x.netns.inode == t.netns.inode) {
+        if !targets
+            .iter()
+            .any(|x: &Target| x.netns.inode == t.netns.inode)
+        {
             targets.push(t);
         }
     };
     if let Some(cur) = current {
         let pid = by_pid.get(&cur).copied();
-        let name = named.iter().find(|(_, i)| *i == cur).map(|(n, _)| n.clone());
+        let name = named
+            .iter()
+            .find(|(_, i)| *i == cur)
+            .map(|(n, _)| n.clone());
         add(Target {
             netns: Netns {
                 inode: cur,
@@ -265,8 +289,12 @@ pub fn stream_in(
             if !target.current {
                 enter(target)?;
             }
-            let mut sock = DiagSocket::open()
-                .with_context(|| format!("opening sock_diag in network namespace {}", describe(&target.netns)))?;
+            let mut sock = DiagSocket::open().with_context(|| {
+                format!(
+                    "opening sock_diag in network namespace {}",
+                    describe(&target.netns)
+                )
+            })?;
             let mut batch = Vec::with_capacity(BATCH);
             let mut send = |s: Socket| -> io::Result<()> {
                 batch.push(s);
@@ -318,11 +346,15 @@ fn enter(target: &Target) -> Result<()> {
     })?;
     move_into_link_name_space(file.as_fd(), Some(LinkNameSpaceType::Network)).map_err(|e| {
         let why = if e == Errno::PERM {
-            "permission denied; entering another network namespace needs root (CAP_SYS_ADMIN)".to_string()
+            "permission denied; entering another network namespace needs root (CAP_SYS_ADMIN)"
+                .to_string()
         } else {
             e.to_string()
         };
-        anyhow!("entering network namespace {}: {why}", describe(&target.netns))
+        anyhow!(
+            "entering network namespace {}: {why}",
+            describe(&target.netns)
+        )
     })
 }
 
@@ -342,13 +374,19 @@ mod tests {
 
     #[test]
     fn scope_from_args() {
-        assert_eq!(NetnsScope::from_args(None, false).unwrap(), NetnsScope::Current);
+        assert_eq!(
+            NetnsScope::from_args(None, false).unwrap(),
+            NetnsScope::Current
+        );
         assert_eq!(NetnsScope::from_args(None, true).unwrap(), NetnsScope::All);
         assert_eq!(
             NetnsScope::from_args(Some("blue"), false).unwrap(),
             NetnsScope::Named("blue".into())
         );
-        assert_eq!(NetnsScope::from_args(Some("pid:42"), false).unwrap(), NetnsScope::Pid(42));
+        assert_eq!(
+            NetnsScope::from_args(Some("pid:42"), false).unwrap(),
+            NetnsScope::Pid(42)
+        );
         assert!(NetnsScope::from_args(Some("pid:x"), false).is_err());
         assert!(NetnsScope::from_args(Some("../etc"), false).is_err());
         assert!(NetnsScope::from_args(Some("a"), true).is_err());

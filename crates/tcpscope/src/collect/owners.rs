@@ -37,8 +37,12 @@ pub struct Holder {
 pub enum Wanted<'a> {
     /// Every socket of every process.
     All,
-    /// Only these; the walk stops once each has been seen.
-    Only(&'a HashSet<u64>),
+    /// Only these. With `stop_early`, the walk stops once each has been seen once (so a socket
+    /// that several processes share may list only the first of them).
+    Only {
+        inodes: &'a HashSet<u64>,
+        stop_early: bool,
+    },
 }
 
 /// What the walk saw besides the holders.
@@ -72,31 +76,40 @@ impl ScanReport {
     pub fn notes(&self, unattributed: usize, root: bool) -> Vec<String> {
         let mut notes = Vec::new();
         let what = if unattributed > 0 {
-            format!("{unattributed} sockets show no owner: ")
+            format!("{} show no owner: ", plural(unattributed as u64, "socket"))
         } else {
             String::new()
         };
         if self.denied > 0 && !root {
             notes.push(format!(
-                "{what}the open files of {} processes of other users are hidden (permission denied); \
+                "{what}the open files of {} of other users are hidden (permission denied); \
                  showing your own. Run as root or with CAP_SYS_PTRACE (e.g. `sudo tcpscope ls -p`) to see every owner",
-                self.denied
+                plural(self.denied, "process")
             ));
         } else if self.denied > 0 && unattributed > 0 {
             notes.push(format!(
-                "{what}the open files of {} processes could not be read even as root (permission denied: \
+                "{what}the open files of {} could not be read even as root (permission denied: \
                  another user namespace or a security module such as SELinux/AppArmor hides them)",
-                self.denied
+                plural(self.denied, "process")
             ));
         }
         if self.failed > 0 {
             notes.push(format!(
-                "could not read the open files of {} processes: {}",
-                self.failed,
+                "could not read the open files of {}: {}",
+                plural(self.failed, "process"),
                 self.first_failure.as_deref().unwrap_or("unknown error")
             ));
         }
         notes
+    }
+}
+
+/// "1 process", "3 processes", "2 sockets".
+fn plural(n: u64, word: &str) -> String {
+    match (n, word.ends_with('s')) {
+        (1, _) => format!("1 {word}"),
+        (_, true) => format!("{n} {word}es"),
+        (_, false) => format!("{n} {word}s"),
     }
 }
 
@@ -130,11 +143,22 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
     // For a partial walk: each wanted inode gets a slot, marked the first time it is seen.
     let index: HashMap<u64, usize> = match &wanted {
         Wanted::All => HashMap::new(),
-        Wanted::Only(set) => set.iter().enumerate().map(|(i, ino)| (*ino, i)).collect(),
+        Wanted::Only { inodes, .. } => inodes
+            .iter()
+            .enumerate()
+            .map(|(i, ino)| (*ino, i))
+            .collect(),
     };
     let seen: Vec<AtomicBool> = (0..index.len()).map(|_| AtomicBool::new(false)).collect();
     let remaining = AtomicUsize::new(index.len());
-    let partial = matches!(wanted, Wanted::Only(_));
+    let partial = matches!(wanted, Wanted::Only { .. });
+    let stop_early = matches!(
+        wanted,
+        Wanted::Only {
+            stop_early: true,
+            ..
+        }
+    );
     let next = AtomicUsize::new(0);
     let threads = threads.clamp(1, 64).min(pids.len().max(1));
 
@@ -143,6 +167,7 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
         pids: &pids,
         next: &next,
         partial,
+        stop_early,
         index: &index,
         seen: &seen,
         remaining: &remaining,
@@ -191,6 +216,7 @@ struct Walker<'a> {
     pids: &'a [u32],
     next: &'a AtomicUsize,
     partial: bool,
+    stop_early: bool,
     index: &'a HashMap<u64, usize>,
     seen: &'a [AtomicBool],
     remaining: &'a AtomicUsize,
@@ -201,7 +227,7 @@ const CHECK_EVERY: usize = 512;
 
 impl Walker<'_> {
     fn done(&self) -> bool {
-        self.partial && self.remaining.load(Ordering::Relaxed) == 0
+        self.stop_early && self.remaining.load(Ordering::Relaxed) == 0
     }
 
     fn run(&self) -> (Vec<(u64, Holder)>, ScanReport) {
@@ -411,11 +437,18 @@ mod tests {
         let ino = inode_of(l.as_raw_fd());
         let me = std::process::id();
         let (table, report) = scan(Wanted::All, 2).unwrap();
-        assert!(table.holders(ino).contains(&Holder { pid: me, fd: l.as_raw_fd() as u32 }));
+        assert!(table.holders(ino).contains(&Holder {
+            pid: me,
+            fd: l.as_raw_fd() as u32
+        }));
         assert!(report.processes > 0);
 
         let wanted: HashSet<u64> = [ino].into_iter().collect();
-        let (table, _) = scan(Wanted::Only(&wanted), 2).unwrap();
+        let only = Wanted::Only {
+            inodes: &wanted,
+            stop_early: true,
+        };
+        let (table, _) = scan(only, 2).unwrap();
         assert_eq!(table.len(), 1);
         assert_eq!(table.holders(ino)[0].pid, me);
     }

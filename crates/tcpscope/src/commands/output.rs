@@ -74,12 +74,15 @@ impl Recorder {
     }
 
     /// Open with an explicit header (e.g. one that carries notes added after reading).
-    pub fn open_with_header(path: Option<&Path>, header: &tcpscope_core::Snapshot) -> Result<Recorder> {
+    pub fn open_with_header(
+        path: Option<&Path>,
+        header: &tcpscope_core::Snapshot,
+    ) -> Result<Recorder> {
         let Some(path) = path else {
             return Ok(Recorder { writer: None });
         };
-        let file = File::create(path)
-            .with_context(|| format!("creating recording {}", path.display()))?;
+        let file =
+            File::create(path).with_context(|| format!("creating recording {}", path.display()))?;
         let writer = SnapshotWriter::start(BufWriter::new(file), header)?;
         Ok(Recorder {
             writer: Some(writer),

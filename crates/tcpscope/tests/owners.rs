@@ -1,0 +1,394 @@
+//! Process attribution (`ls -p`) against real processes: sockets held by a child are attributed
+//! to its pid and fd, a socket shared after fork lists both processes, TIME_WAIT is
+//! kernel-owned, owners agree with `ss -tanp`, an unprivileged run says what it cannot see, and
+//! sockets inside a test-made network namespace are found with `--netns` and `--all-netns`.
+//! Every test looks only at its own sockets (ports chosen by the kernel).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// Run a Python program that prints one JSON line when its sockets are ready, then holds them
+/// until its stdin closes (so dropping the guard ends it and any child it forked).
+fn spawn_python(prefix: &[&str], program: &str) -> (ChildGuard, Value) {
+    let mut cmd = Command::new(prefix.first().copied().unwrap_or("python3"));
+    cmd.args(prefix.iter().skip(1));
+    if !prefix.is_empty() {
+        cmd.arg("python3");
+    }
+    let mut child = cmd
+        .args(["-c", program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting python3");
+    let stdout = child.stdout.take().expect("child stdout");
+    let guard = ChildGuard(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reading the child's ready line");
+    let ready: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("child printed {line:?} instead of JSON: {e}"));
+    (guard, ready)
+}
+
+/// A listener, a connection to it and the accepted end: prints ports and fds.
+const PAIR: &str = r#"
+import socket, sys, json, os
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+print(json.dumps({"port": l.getsockname()[1], "cport": c.getsockname()[1],
+                  "lfd": l.fileno(), "cfd": c.fileno(), "afd": a.fileno(), "pid": os.getpid()}), flush=True)
+sys.stdin.read()
+"#;
+
+fn port(ready: &Value, key: &str) -> u64 {
+    ready[key].as_u64().expect("a port in the ready line")
+}
+
+/// Sockets of `doc` whose local or peer port is `port`.
+fn ours(doc: &Value, port: u64) -> Vec<Value> {
+    sockets(doc)
+        .iter()
+        .filter(|s| {
+            s["local"]["port"].as_u64() == Some(port) || s["peer"]["port"].as_u64() == Some(port)
+        })
+        .cloned()
+        .collect()
+}
+
+fn owners_of(s: &Value) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = s["owners"]
+        .as_array()
+        .expect("owners array")
+        .iter()
+        .map(|o| (o["pid"].as_u64().unwrap(), o["fd"].as_u64().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn child_sockets_are_attributed_to_its_pid_and_fd() {
+    let (child, ready) = spawn_python(&[], PAIR);
+    let pid = u64::from(child.pid());
+    let p = port(&ready, "port");
+    let cport = port(&ready, "cport");
+    for args in [
+        vec!["ls", "-p", "--json"],
+        vec!["ls", "-p", "--json", "state", "listening", "established"],
+        vec!["ls", "-p", "--json", "state", "established"],
+    ] {
+        let doc = run_json(&args);
+        let socks = ours(&doc, p);
+        let find = |state: &str, local: u64| {
+            socks
+                .iter()
+                .find(|s| s["state"] == state && s["local"]["port"].as_u64() == Some(local))
+                .unwrap_or_else(|| panic!("no {state} socket on port {local} in {args:?}"))
+        };
+        let est_server = find("established", p);
+        assert_eq!(
+            owners_of(est_server),
+            vec![(pid, ready["afd"].as_u64().unwrap())]
+        );
+        let est_client = find("established", cport);
+        assert_eq!(
+            owners_of(est_client),
+            vec![(pid, ready["cfd"].as_u64().unwrap())]
+        );
+        let o = &est_client["owners"][0];
+        assert_eq!(o["comm"], "python3");
+        assert!(o["cmdline"].as_str().unwrap().contains("python3"), "{o}");
+        assert_eq!(
+            o["user"],
+            if rustix::process::geteuid().is_root() {
+                "root"
+            } else {
+                o["user"].as_str().unwrap()
+            }
+        );
+        assert!(
+            o.get("container").is_some(),
+            "container key present (null): {o}"
+        );
+        if args.len() == 3 || args.contains(&"listening") {
+            let listener = find("listen", p);
+            assert_eq!(
+                owners_of(listener),
+                vec![(pid, ready["lfd"].as_u64().unwrap())]
+            );
+        }
+    }
+    // The table names the process and fd.
+    let out = run_ok(&["ls", "-p", "state", "established"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = format!("python3[{pid}]/fd{}", ready["cfd"]);
+    assert!(text.contains(&want), "{want} not in:\n{text}");
+}
+
+#[test]
+fn a_socket_shared_after_fork_lists_both_processes() {
+    let program = r#"
+import socket, sys, os, json
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+pid = os.fork()
+if pid == 0:
+    sys.stdin.read(); os._exit(0)
+print(json.dumps({"port": l.getsockname()[1], "fd": l.fileno(), "child": pid}), flush=True)
+sys.stdin.read()
+os.waitpid(pid, 0)
+"#;
+    let (parent, ready) = spawn_python(&[], program);
+    let p = port(&ready, "port");
+    let fd = ready["fd"].as_u64().unwrap();
+    let want = {
+        let mut v = vec![
+            (u64::from(parent.pid()), fd),
+            (ready["child"].as_u64().unwrap(), fd),
+        ];
+        v.sort();
+        v
+    };
+    for args in [vec!["ls", "-p", "--json"], vec!["ls", "-lp", "--json"]] {
+        let doc = run_json(&args);
+        let socks = ours(&doc, p);
+        assert_eq!(socks.len(), 1, "{socks:?}");
+        assert_eq!(owners_of(&socks[0]), want, "{args:?}");
+    }
+}
+
+#[test]
+fn time_wait_is_kernel_owned() {
+    let program = r#"
+import socket, sys, json
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+cport = c.getsockname()[1]
+c.close(); a.recv(1); a.close()
+print(json.dumps({"port": l.getsockname()[1], "cport": cport}), flush=True)
+sys.stdin.read()
+"#;
+    let (_child, ready) = spawn_python(&[], program);
+    let cport = port(&ready, "cport");
+    let doc = run_json(&["ls", "-p", "--json", "state", "time-wait"]);
+    let tw: Vec<Value> = ours(&doc, cport);
+    assert_eq!(tw.len(), 1, "{tw:?}");
+    assert_eq!(tw[0]["inode"], 0);
+    assert!(owners_of(&tw[0]).is_empty());
+    let out = run_ok(&["ls", "-p", "state", "time-wait"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains(&format!("127.0.0.1:{cport} ")))
+        .unwrap_or_else(|| panic!("no TIME-WAIT row for port {cport}:\n{text}"));
+    assert!(row.ends_with("kernel-owned (time-wait)"), "{row}");
+}
+
+/// `users:(("python3",pid=1,fd=3),...)` -> sorted (pid, fd) pairs.
+fn ss_users(field: &str) -> Vec<(u64, u64)> {
+    let mut v = Vec::new();
+    for part in field.split("pid=").skip(1) {
+        let pid: u64 = part.split(',').next().unwrap().parse().unwrap();
+        let fd: u64 = part
+            .split("fd=")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        v.push((pid, fd));
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn owners_agree_with_ss() {
+    let (_child, ready) = spawn_python(&[], PAIR);
+    let p = port(&ready, "port");
+    let out = Command::new("ss")
+        .args(["-Htanp"])
+        .output()
+        .expect("running ss");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut from_ss: Vec<(String, String, Vec<(u64, u64)>)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let local = f.get(3)?.to_string();
+            let peer = f.get(4)?.to_string();
+            let mine = local.ends_with(&format!(":{p}")) || peer.ends_with(&format!(":{p}"));
+            mine.then(|| (local, peer, f.get(5).map_or(Vec::new(), |u| ss_users(u))))
+        })
+        .collect();
+    from_ss.sort();
+    let doc = run_json(&["ls", "-p", "--json"]);
+    let mut from_us: Vec<(String, String, Vec<(u64, u64)>)> = ours(&doc, p)
+        .iter()
+        .map(|s| {
+            let peer = endpoint(&s["peer"]);
+            let peer = if peer == "0.0.0.0:0" {
+                "0.0.0.0:*".to_string()
+            } else {
+                peer
+            };
+            (endpoint(&s["local"]), peer, owners_of(s))
+        })
+        .collect();
+    from_us.sort();
+    assert_eq!(from_us.len(), 3, "{from_us:?}");
+    assert_eq!(from_us, from_ss);
+}
+
+#[test]
+fn unprivileged_run_attributes_what_it_may_and_says_what_is_hidden() {
+    if !root_or_skip("unprivileged_run_attributes_what_it_may_and_says_what_is_hidden") {
+        return;
+    }
+    let (_child, ready) = spawn_python(&[], PAIR);
+    let p = port(&ready, "port");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["ls", "-p", "--json", "state", "listening"])
+        .output()
+        .expect("running setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "failed: {stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(stderr.contains("CAP_SYS_PTRACE"), "{stderr}");
+    assert_eq!(
+        stderr.matches("CAP_SYS_PTRACE").count(),
+        1,
+        "said once: {stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let socks = ours(&doc, p);
+    assert_eq!(socks.len(), 1);
+    assert!(
+        owners_of(&socks[0]).is_empty(),
+        "root's socket is hidden from nobody"
+    );
+    assert!(
+        doc["notes"].to_string().contains("CAP_SYS_PTRACE"),
+        "the note is recorded too"
+    );
+}
+
+#[test]
+fn sockets_in_a_namespace_are_listed_and_attributed() {
+    if !root_or_skip("sockets_in_a_namespace_are_listed_and_attributed") {
+        return;
+    }
+    let ns = NetnsGuard::new("own");
+    let (child, ready) = spawn_python(&["ip", "netns", "exec", &ns.name], PAIR);
+    let p = port(&ready, "port");
+    let pid = ready["pid"].as_u64().unwrap();
+    assert_eq!(
+        pid,
+        u64::from(child.pid()),
+        "ip netns exec runs python in place"
+    );
+
+    // Not visible from our own namespace.
+    let doc = run_json(&["ls", "--json", "state", "listening"]);
+    assert!(ours(&doc, p).iter().all(
+        |s| s["netns"].is_null() && owners_of(s) != vec![(pid, ready["lfd"].as_u64().unwrap())]
+    ));
+
+    for args in [
+        vec!["ls", "-p", "--json", "--netns", ns.name.as_str()],
+        vec!["ls", "-p", "--json", "--netns", &format!("pid:{pid}")],
+        vec!["ls", "-p", "--json", "--all-netns"],
+        vec!["ls", "-p", "--json", "--all-netns", "state", "established"],
+    ] {
+        let doc = run_json(&args);
+        let socks: Vec<Value> = ours(&doc, p)
+            .into_iter()
+            .filter(|s| {
+                s["netns"]["name"] == ns.name.as_str() || s["netns"]["pid"].as_u64() == Some(pid)
+            })
+            .collect();
+        let want = if args.contains(&"established") { 2 } else { 3 };
+        assert_eq!(socks.len(), want, "{args:?}: {socks:?}");
+        for s in &socks {
+            let owners = owners_of(s);
+            assert_eq!(owners.len(), 1, "{s}");
+            assert_eq!(owners[0].0, pid, "{s}");
+            assert!(s["netns"]["inode"].as_u64().unwrap() > 0);
+        }
+    }
+    // The table has a Netns column naming the namespace.
+    let out = run_ok(&["ls", "-p", "--all-netns", "state", "listening"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Netns"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains(&format!("127.0.0.1:{p} ")))
+        .unwrap_or_else(|| panic!("no row for port {p}:\n{text}"));
+    assert!(row.starts_with(&ns.name), "{row}");
+    assert!(row.contains(&format!("python3[{pid}]")), "{row}");
+}
+
+#[test]
+fn netns_errors_say_what_to_do() {
+    let out = bin()
+        .args(["ls", "--netns", "no-such-namespace-here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ip netns list"), "{err}");
+    let out = bin()
+        .args(["ls", "--netns", "pid:notapid"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out = bin()
+        .args(["ls", "--netns", "x", "--all-netns"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn recorded_owners_replay_without_a_new_walk() {
+    let (child, ready) = spawn_python(&[], PAIR);
+    let p = port(&ready, "port");
+    let dir = std::env::temp_dir().join(unique_name("tcpscope-owners"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("snap.json");
+    run_ok(&[
+        "ls",
+        "-p",
+        "-H",
+        "--record",
+        file.to_str().unwrap(),
+        "state",
+        "listening",
+    ]);
+    drop(child);
+    let doc = run_json(&["ls", "-p", "--json", "--from", file.to_str().unwrap()]);
+    let socks = ours(&doc, p);
+    assert_eq!(socks.len(), 1);
+    assert_eq!(
+        owners_of(&socks[0]).len(),
+        1,
+        "owners come from the recording"
+    );
+    let out = bin()
+        .args(["ls", "--all-netns", "--from", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let _ = std::fs::remove_dir_all(&dir);
+}
