@@ -50,13 +50,13 @@ fn port(ready: &Value, key: &str) -> u64 {
     ready[key].as_u64().expect("a port in the ready line")
 }
 
-/// Sockets of `doc` whose local or peer port is `port`.
+/// Sockets of `doc` whose local or peer endpoint is 127.0.0.1:`port` (other address:port pairs
+/// may reuse the number, e.g. TIME-WAIT sockets of other tests or benchmarks).
 fn ours(doc: &Value, port: u64) -> Vec<Value> {
+    let me = format!("127.0.0.1:{port}");
     sockets(doc)
         .iter()
-        .filter(|s| {
-            s["local"]["port"].as_u64() == Some(port) || s["peer"]["port"].as_u64() == Some(port)
-        })
+        .filter(|s| endpoint(&s["local"]) == me || endpoint(&s["peer"]) == me)
         .cloned()
         .collect()
 }
@@ -226,7 +226,8 @@ fn owners_agree_with_ss() {
             let f: Vec<&str> = l.split_whitespace().collect();
             let local = f.get(3)?.to_string();
             let peer = f.get(4)?.to_string();
-            let mine = local.ends_with(&format!(":{p}")) || peer.ends_with(&format!(":{p}"));
+            let me = format!("127.0.0.1:{p}");
+            let mine = local == me || peer == me;
             mine.then(|| (local, peer, f.get(5).map_or(Vec::new(), |u| ss_users(u))))
         })
         .collect();

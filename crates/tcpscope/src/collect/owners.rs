@@ -4,9 +4,10 @@
 //!
 //! Speed matters here (`ss -p` takes ~2 s at 100k sockets), so the walk uses directory fds:
 //! openat(/proc, "PID/fd"), getdents on it, readlinkat relative to it — no path is built and no
-//! allocation happens per fd. Processes are handed out one at a time to one thread per core, so a
-//! few processes with 20k fds each still spread over all cores. When only some sockets are wanted
-//! (a state filter), the walk stops as soon as every wanted inode has been seen once.
+//! allocation happens per fd. Work is handed out in chunks of 1024 fds to one thread per core, so
+//! a few processes with 20k fds each still spread over all cores, and the walk is breadth-first
+//! across processes ([`CHUNK`]). When only some sockets are wanted (a state filter), the walk
+//! stops as soon as every wanted inode has been seen once.
 //!
 //! Errors are told apart: a process that exits during the walk is normal and silent; a
 //! permission failure (another user's process, without root or CAP_SYS_PTRACE) is counted and
@@ -14,11 +15,12 @@
 
 use rustix::fs::{openat, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use tcpscope_core::cgroup::parse_cgroup_file;
 use tcpscope_core::process::{
     cmdline_text, comm_text, parse_decimal, parse_passwd, socket_inode, status_euid, user_name,
@@ -166,6 +168,7 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
         proc_dir: proc_dir.as_fd(),
         pids: &pids,
         next: &next,
+        open: Mutex::new(VecDeque::new()),
         partial,
         stop_early,
         index: &index,
@@ -215,6 +218,8 @@ struct Walker<'a> {
     proc_dir: BorrowedFd<'a>,
     pids: &'a [u32],
     next: &'a AtomicUsize,
+    /// fd tables read in part, resumed round-robin (see [`CHUNK`]).
+    open: Mutex<VecDeque<Open>>,
     partial: bool,
     stop_early: bool,
     index: &'a HashMap<u64, usize>,
@@ -222,12 +227,35 @@ struct Walker<'a> {
     remaining: &'a AtomicUsize,
 }
 
-/// How often (in fds) a partial walk checks whether everything has been found.
-const CHECK_EVERY: usize = 512;
+/// A process whose fd table is being read, a chunk at a time.
+struct Open {
+    pid: u32,
+    dir: Dir,
+}
+
+/// fds read from one process before moving on to the next. The walk is breadth-first across
+/// processes: the first CHUNK fds of every process, then the next CHUNK of each, and so on. Old
+/// sockets (the leaked CLOSE-WAIT ones) sit in low fds, so a partial walk finds them without
+/// reading the whole table of every big process first.
+const CHUNK: usize = 1024;
+
+enum Task {
+    Start(u32),
+    Resume(Open),
+}
 
 impl Walker<'_> {
     fn done(&self) -> bool {
         self.stop_early && self.remaining.load(Ordering::Relaxed) == 0
+    }
+
+    fn next_task(&self) -> Option<Task> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some(&pid) = self.pids.get(i) {
+            return Some(Task::Start(pid));
+        }
+        let mut queue = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        queue.pop_front().map(Task::Resume)
     }
 
     fn run(&self) -> (Vec<(u64, Holder)>, ScanReport) {
@@ -235,13 +263,30 @@ impl Walker<'_> {
         let mut report = ScanReport::default();
         let mut path = String::with_capacity(24);
         while !self.done() {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(&pid) = self.pids.get(i) else { break };
-            path.clear();
-            path.push_str(itoa(pid).as_str());
-            path.push_str("/fd");
-            match self.walk_process(pid, &path, &mut found) {
-                Ok(()) => report.processes += 1,
+            let Some(task) = self.next_task() else { break };
+            let (pid, result) = match task {
+                Task::Start(pid) => {
+                    path.clear();
+                    path.push_str(itoa(pid).as_str());
+                    path.push_str("/fd");
+                    (pid, self.start(pid, &path, &mut found))
+                }
+                Task::Resume(mut open) => {
+                    let pid = open.pid;
+                    let r = match self.read_chunk(pid, &mut open.dir, &mut found) {
+                        Ok(true) => Ok(None),
+                        Ok(false) => Ok(Some(open)),
+                        Err(e) => Err(e),
+                    };
+                    (pid, r)
+                }
+            };
+            match result {
+                Ok(Some(open)) => {
+                    let mut queue = self.open.lock().unwrap_or_else(|e| e.into_inner());
+                    queue.push_back(open);
+                }
+                Ok(None) => report.processes += 1,
                 Err(Errno::NOENT | Errno::SRCH) => report.vanished += 1,
                 Err(Errno::ACCESS | Errno::PERM) => report.denied += 1,
                 Err(e) => {
@@ -255,12 +300,13 @@ impl Walker<'_> {
         (found, report)
     }
 
-    fn walk_process(
+    /// Open a process's fd table and read its first chunk; the rest is handed back to resume.
+    fn start(
         &self,
         pid: u32,
         path: &str,
         found: &mut Vec<(u64, Holder)>,
-    ) -> Result<(), Errno> {
+    ) -> Result<Option<Open>, Errno> {
         let fd_dir: OwnedFd = openat(
             self.proc_dir,
             path,
@@ -270,12 +316,28 @@ impl Walker<'_> {
         // st_size of /proc/PID/fd is the number of open fds: skip empty tables (kernel threads)
         // without reading them.
         if rustix::fs::fstat(&fd_dir)?.st_size == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let mut dir = Dir::new(fd_dir)?;
+        if self.read_chunk(pid, &mut dir, found)? {
+            Ok(None)
+        } else {
+            Ok(Some(Open { pid, dir }))
+        }
+    }
+
+    /// Read up to [`CHUNK`] fds; true when the table is finished (or the walk is done).
+    fn read_chunk(
+        &self,
+        pid: u32,
+        dir: &mut Dir,
+        found: &mut Vec<(u64, Holder)>,
+    ) -> Result<bool, Errno> {
         let mut link = [0u8; 64];
-        let mut n = 0usize;
-        while let Some(entry) = dir.read() {
+        for n in 1..=CHUNK {
+            let Some(entry) = dir.read() else {
+                return Ok(true);
+            };
             let entry = entry?;
             let name: &CStr = entry.file_name();
             let Some(fd) = parse_decimal(name.to_bytes()) else {
@@ -297,17 +359,18 @@ impl Walker<'_> {
                 if !self.seen[slot].swap(true, Ordering::Relaxed) {
                     self.remaining.fetch_sub(1, Ordering::Relaxed);
                 }
-                n += 1;
-                if n % CHECK_EVERY == 0 && self.done() {
-                    found.push((inode, Holder { pid, fd }));
-                    return Ok(());
-                }
             }
             found.push((inode, Holder { pid, fd }));
+            if n % CHECK_EVERY == 0 && self.done() {
+                return Ok(true);
+            }
         }
-        Ok(())
+        Ok(false)
     }
 }
+
+/// How often (in fds) a partial walk checks whether everything has been found.
+const CHECK_EVERY: usize = 256;
 
 /// A pid in decimal without allocating through `format!` on the hot path.
 fn itoa(mut n: u32) -> ItoaBuf {
