@@ -63,13 +63,8 @@ pub fn snapshot_with_owners(
         (snap, report, table, scan)
     };
 
-    let mut details = ProcessDetails::default();
-    let mut unattributed = 0usize;
-    for sock in &mut snap.sockets {
-        if !details.attach(sock, &table) {
-            unattributed += 1;
-        }
-    }
+    let details = ProcessDetails::load(&snap.sockets, &table);
+    let unattributed = details.attach_all(&mut snap.sockets, &table, threads);
     let notes = scan.notes(unattributed, rustix::process::geteuid().is_root());
     snap.notes.extend(notes.iter().cloned());
     Ok((snap, report, notes))

@@ -78,7 +78,11 @@ impl ScanReport {
     pub fn notes(&self, unattributed: usize, root: bool) -> Vec<String> {
         let mut notes = Vec::new();
         let what = if unattributed > 0 {
-            format!("{} show no owner: ", plural(unattributed as u64, "socket"))
+            if unattributed == 1 {
+                "1 socket shows no owner: ".to_string()
+            } else {
+                format!("{unattributed} sockets show no owner: ")
+            }
         } else {
             String::new()
         };
@@ -115,19 +119,22 @@ fn plural(n: u64, word: &str) -> String {
     }
 }
 
-/// inode -> every (pid, fd) holding it.
+/// inode -> every (pid, fd) holding it: one vector sorted by inode (one allocation for 100k
+/// sockets, where a map of vectors would make 100k).
 #[derive(Debug, Default)]
 pub struct InodeTable {
-    map: HashMap<u64, Vec<Holder>>,
+    entries: Vec<(u64, Holder)>,
 }
 
 impl InodeTable {
-    pub fn holders(&self, inode: u64) -> &[Holder] {
-        self.map.get(&inode).map_or(&[], Vec::as_slice)
+    pub fn holders(&self, inode: u64) -> &[(u64, Holder)] {
+        let start = self.entries.partition_point(|(i, _)| *i < inode);
+        let len = self.entries[start..].partition_point(|(i, _)| *i == inode);
+        &self.entries[start..start + len]
     }
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 }
 
@@ -185,17 +192,13 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
 
     let mut report = ScanReport::default();
     let total: usize = results.iter().map(|(v, _)| v.len()).sum();
-    let mut map: HashMap<u64, Vec<Holder>> = HashMap::with_capacity(total);
+    let mut entries: Vec<(u64, Holder)> = Vec::with_capacity(total);
     for (found, r) in results {
         report.merge(r);
-        for (inode, h) in found {
-            map.entry(inode).or_default().push(h);
-        }
+        entries.extend(found);
     }
-    for holders in map.values_mut() {
-        holders.sort_unstable();
-    }
-    Ok((InodeTable { map }, report))
+    entries.sort_unstable();
+    Ok((InodeTable { entries }, report))
 }
 
 /// The numeric entries of /proc, in ascending order.
@@ -408,61 +411,40 @@ struct ProcInfo {
     unit: Option<String>,
 }
 
-/// Reads and caches process details, only for processes that hold a wanted socket.
+/// The details of the processes that hold wanted sockets, read once per process.
 #[derive(Default)]
 pub struct ProcessDetails {
-    users: Option<HashMap<u32, String>>,
+    /// `None` for a process that exited before its details were read.
     cache: HashMap<u32, Option<ProcInfo>>,
 }
 
 impl ProcessDetails {
-    /// `None` when the process has exited.
-    fn info(&mut self, pid: u32) -> Option<&ProcInfo> {
-        if !self.cache.contains_key(&pid) {
-            let info = self.read(pid);
-            self.cache.insert(pid, info);
-        }
-        self.cache.get(&pid).and_then(Option::as_ref)
-    }
-
-    fn read(&mut self, pid: u32) -> Option<ProcInfo> {
-        let base = format!("/proc/{pid}");
-        let comm = match std::fs::read(format!("{base}/comm")) {
-            Ok(c) => comm_text(&c),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-            Err(_) => String::from("?"),
-        };
-        let cmdline = std::fs::read(format!("{base}/cmdline"))
-            .map(|c| cmdline_text(&c))
-            .unwrap_or_default();
-        let uid = std::fs::read_to_string(format!("{base}/status"))
-            .ok()
-            .and_then(|s| status_euid(&s));
-        let cgroup = std::fs::read_to_string(format!("{base}/cgroup"))
-            .map(|t| parse_cgroup_file(&t))
-            .unwrap_or_default();
-        let users = self.users.get_or_insert_with(|| {
-            parse_passwd(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
-        });
-        Some(ProcInfo {
-            comm,
-            cmdline,
-            user: uid.map(|u| user_name(users, u)).unwrap_or_default(),
-            container: cgroup.container,
-            unit: cgroup.unit,
-        })
+    /// Read the details of every process that holds one of `sockets` (and no other).
+    pub fn load(sockets: &[Socket], table: &InodeTable) -> ProcessDetails {
+        let mut pids: Vec<u32> = sockets
+            .iter()
+            .filter(|s| s.inode != 0)
+            .flat_map(|s| table.holders(s.inode).iter().map(|(_, h)| h.pid))
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        let mut users: Option<HashMap<u32, String>> = None;
+        let cache = pids
+            .into_iter()
+            .map(|pid| (pid, read_info(pid, &mut users)))
+            .collect();
+        ProcessDetails { cache }
     }
 
     /// Fill `socket.owners` from the table. Returns false when the socket has an inode that no
     /// visible process holds.
-    pub fn attach(&mut self, socket: &mut Socket, table: &InodeTable) -> bool {
+    pub fn attach(&self, socket: &mut Socket, table: &InodeTable) -> bool {
         if socket.inode == 0 {
             return true;
         }
-        let holders = table.holders(socket.inode);
         socket.owners.clear();
-        for h in holders {
-            if let Some(info) = self.info(h.pid) {
+        for (_, h) in table.holders(socket.inode) {
+            if let Some(Some(info)) = self.cache.get(&h.pid) {
                 socket.owners.push(Owner {
                     pid: h.pid,
                     comm: info.comm.clone(),
@@ -476,6 +458,58 @@ impl ProcessDetails {
         }
         !socket.owners.is_empty()
     }
+
+    /// [`ProcessDetails::attach`] every socket, spread over `threads` threads (copying the
+    /// details into 100k sockets is worth splitting). Returns how many sockets stay unattributed.
+    pub fn attach_all(&self, sockets: &mut [Socket], table: &InodeTable, threads: usize) -> usize {
+        let per = sockets.len().div_ceil(threads.max(1)).max(4096);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = sockets
+                .chunks_mut(per)
+                .map(|chunk| {
+                    s.spawn(move || {
+                        let mut missing = 0usize;
+                        for sock in chunk.iter_mut() {
+                            if !self.attach(sock, table) {
+                                missing += 1;
+                            }
+                        }
+                        missing
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        })
+    }
+}
+
+/// Read one process's details; `None` when it has exited.
+fn read_info(pid: u32, users: &mut Option<HashMap<u32, String>>) -> Option<ProcInfo> {
+    let base = format!("/proc/{pid}");
+    let comm = match std::fs::read(format!("{base}/comm")) {
+        Ok(c) => comm_text(&c),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(_) => String::from("?"),
+    };
+    let cmdline = std::fs::read(format!("{base}/cmdline"))
+        .map(|c| cmdline_text(&c))
+        .unwrap_or_default();
+    let uid = std::fs::read_to_string(format!("{base}/status"))
+        .ok()
+        .and_then(|s| status_euid(&s));
+    let cgroup = std::fs::read_to_string(format!("{base}/cgroup"))
+        .map(|t| parse_cgroup_file(&t))
+        .unwrap_or_default();
+    let users = users.get_or_insert_with(|| {
+        parse_passwd(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
+    });
+    Some(ProcInfo {
+        comm,
+        cmdline,
+        user: uid.map(|u| user_name(users, u)).unwrap_or_default(),
+        container: cgroup.container,
+        unit: cgroup.unit,
+    })
 }
 
 /// Threads for the walk: one per core.
@@ -513,7 +547,7 @@ mod tests {
         };
         let (table, _) = scan(only, 2).unwrap();
         assert_eq!(table.len(), 1);
-        assert_eq!(table.holders(ino)[0].pid, me);
+        assert_eq!(table.holders(ino)[0].1.pid, me);
     }
 
     #[test]
