@@ -50,7 +50,7 @@ pub fn comm_text(raw: &[u8]) -> String {
         .to_string()
 }
 
-/// The effective uid from the text of /proc/PID/status (`Uid:	real	effective	saved	fs`).
+/// The effective uid from the text of /proc/PID/status (the `Uid:` line: real, effective, saved, fs).
 pub fn status_euid(status: &str) -> Option<u32> {
     let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
     let mut ids = line.split_whitespace();

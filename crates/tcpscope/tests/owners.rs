@@ -210,6 +210,9 @@ fn ss_users(field: &str) -> Vec<(u64, u64)> {
     v
 }
 
+/// (local, peer, sorted (pid, fd) owners) of one socket.
+type Row = (String, String, Vec<(u64, u64)>);
+
 #[test]
 fn owners_agree_with_ss() {
     let (_child, ready) = spawn_python(&[], PAIR);
@@ -220,7 +223,7 @@ fn owners_agree_with_ss() {
         .expect("running ss");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut from_ss: Vec<(String, String, Vec<(u64, u64)>)> = text
+    let mut from_ss: Vec<Row> = text
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
@@ -233,7 +236,7 @@ fn owners_agree_with_ss() {
         .collect();
     from_ss.sort();
     let doc = run_json(&["ls", "-p", "--json"]);
-    let mut from_us: Vec<(String, String, Vec<(u64, u64)>)> = ours(&doc, p)
+    let mut from_us: Vec<Row> = ours(&doc, p)
         .iter()
         .map(|s| {
             let peer = endpoint(&s["peer"]);

@@ -367,6 +367,63 @@ mod tests {
     }
 
     #[test]
+    fn owners_and_netns_columns() {
+        use crate::socket::{Container, Netns, Owner};
+        let owner = |pid: u32, fd: u32, container: Option<Container>| Owner {
+            pid,
+            comm: "nginx".into(),
+            cmdline: "nginx: worker process".into(),
+            user: "www-data".into(),
+            fd,
+            container,
+            unit: None,
+        };
+        let mut l = sample(TcpState::Listen, "0.0.0.0:80", "0.0.0.0:0");
+        l.owners = vec![owner(100, 6, None), owner(101, 6, None)];
+        l.netns = Some(Netns {
+            inode: 4026531840,
+            name: None,
+            pid: Some(1),
+            container: None,
+        });
+        let mut cw = sample(TcpState::CloseWait, "10.0.0.2:8080", "10.0.0.9:50000");
+        cw.owners = vec![owner(
+            4242,
+            17,
+            Some(Container {
+                runtime: "docker".into(),
+                id: "3f4e1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f".into(),
+                pod_uid: None,
+            }),
+        )];
+        cw.netns = Some(Netns {
+            inode: 4026532300,
+            name: None,
+            pid: Some(4242),
+            container: Some("docker:3f4e1c2b9a8d".into()),
+        });
+        let mut fw2 = sample(TcpState::FinWait2, "10.0.0.2:8080", "10.0.0.9:50001");
+        fw2.inode = 0;
+        fw2.netns = Some(Netns {
+            inode: 4026532301,
+            name: Some("blue".into()),
+            pid: None,
+            container: None,
+        });
+        let mut hidden = sample(TcpState::Established, "127.0.0.1:22", "127.0.0.1:40000");
+        hidden.netns = fw2.netns.clone();
+        let out = render(
+            &[l, cw, fw2, hidden],
+            TableOptions {
+                processes: true,
+                netns: true,
+                ..TableOptions::default()
+            },
+        );
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
     fn empty_table_has_a_header() {
         let out = render(&[], TableOptions::default());
         assert!(out.starts_with("State"), "{out}");

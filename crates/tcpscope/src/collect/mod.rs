@@ -63,7 +63,7 @@ pub enum LiveSource {
 enum Backend {
     Netlink(netlink::DiagSocket),
     Proc,
-    Replay(Snapshot),
+    Replay(Box<Snapshot>),
     /// Other network namespaces, each read by a thread inside it (`--netns`, `--all-netns`).
     Netns {
         targets: Vec<netns::Target>,
@@ -154,7 +154,7 @@ impl Source {
         let mut header = snap.clone();
         header.sockets = Vec::new();
         Ok(Source {
-            backend: Backend::Replay(snap),
+            backend: Backend::Replay(Box::new(snap)),
             header,
         })
     }

@@ -534,10 +534,11 @@ mod tests {
         let ino = inode_of(l.as_raw_fd());
         let me = std::process::id();
         let (table, report) = scan(Wanted::All, 2).unwrap();
-        assert!(table.holders(ino).contains(&Holder {
+        let holder = Holder {
             pid: me,
-            fd: l.as_raw_fd() as u32
-        }));
+            fd: l.as_raw_fd() as u32,
+        };
+        assert!(table.holders(ino).contains(&(ino, holder)));
         assert!(report.processes > 0);
 
         let wanted: HashSet<u64> = [ino].into_iter().collect();
