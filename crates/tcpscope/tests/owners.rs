@@ -396,3 +396,79 @@ fn recorded_owners_replay_without_a_new_walk() {
     assert_eq!(out.status.code(), Some(3));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A cgroup named like docker's (`docker-<64 hex>.scope`) in the unified hierarchy, removed on
+/// drop (after the processes in it have ended).
+struct CgroupGuard {
+    parent: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl CgroupGuard {
+    fn docker_like(id: &str) -> Option<CgroupGuard> {
+        let root = std::path::Path::new("/sys/fs/cgroup/unified");
+        let root = if root.join("cgroup.procs").exists() {
+            root.to_path_buf()
+        } else {
+            let v2 = std::path::PathBuf::from("/sys/fs/cgroup");
+            v2.join("cgroup.subtree_control").exists().then_some(v2)?
+        };
+        let parent = root.join(unique_name("tcpscope-test"));
+        let dir = parent.join(format!("docker-{id}.scope"));
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(CgroupGuard { parent, dir })
+    }
+
+    fn add(&self, pid: u32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())
+            .expect("moving into the cgroup");
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_dir(&self.parent);
+    }
+}
+
+#[test]
+fn the_container_comes_from_the_cgroup() {
+    if !root_or_skip("the_container_comes_from_the_cgroup") {
+        return;
+    }
+    let id = format!("{:016x}", std::process::id()).repeat(4);
+    let Some(cgroup) = CgroupGuard::docker_like(&id) else {
+        eprintln!("skipping: no writable cgroup v2 hierarchy here");
+        return;
+    };
+    let (child, ready) = spawn_python(&[], PAIR);
+    cgroup.add(child.pid());
+    let p = port(&ready, "port");
+    let doc = run_json(&["ls", "-p", "--json", "state", "listening"]);
+    let socks = ours(&doc, p);
+    assert_eq!(socks.len(), 1);
+    let owner = &socks[0]["owners"][0];
+    assert_eq!(owner["container"]["runtime"], "docker", "{owner}");
+    assert_eq!(owner["container"]["id"], id.as_str(), "{owner}");
+    assert_eq!(
+        owner["unit"],
+        format!("docker-{id}.scope").as_str(),
+        "{owner}"
+    );
+    let out = run_ok(&["ls", "-p", "state", "listening"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = format!(
+        "python3[{}]/fd{}@docker:{}",
+        child.pid(),
+        ready["lfd"],
+        &id[..12]
+    );
+    assert!(text.contains(&want), "{want} not in:\n{text}");
+    drop(child);
+}
