@@ -72,12 +72,13 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A RES
 for round in $(seq 1 "$ROUNDS"); do
     RES[ss_all]+="$(t ss -tanp) "
+    RES[ts_plain]+="$(t "$BIN" ls) "
     RES[ts_all]+="$(t "$BIN" ls -p) "
     RES[ss_cw]+="$(t ss -tanp state close-wait) "
     RES[ts_cw]+="$(t "$BIN" ls -p state close-wait) "
 done
 med() { tr ' ' '\n' <<<"${RES[$1]}" | grep . | median; }
-SS_ALL=$(med ss_all); TS_ALL=$(med ts_all); SS_CW=$(med ss_cw); TS_CW=$(med ts_cw)
+SS_ALL=$(med ss_all); TS_ALL=$(med ts_all); TS_PLAIN=$(med ts_plain); SS_CW=$(med ss_cw); TS_CW=$(med ts_cw)
 
 # Sanity: both tools see the same owned close-wait sockets.
 N_SS=$(ss -Htanp state close-wait | grep -c 'pid=' || true)
@@ -86,9 +87,14 @@ N_TS=$("$BIN" ls -p -H state close-wait | grep -c 'python3\[' || true)
 printf '\n%-40s %9s\n' "command (median of $ROUNDS, seconds)" "wall"
 printf '%-40s %9.3f\n' "ss -tanp" "$SS_ALL"
 printf '%-40s %9.3f\n' "tcpscope ls -p" "$TS_ALL"
+printf '%-40s %9.3f\n' "tcpscope ls (no -p: no /proc walk)" "$TS_PLAIN"
 printf '%-40s %9.3f\n' "ss -tanp state close-wait" "$SS_CW"
 printf '%-40s %9.3f\n' "tcpscope ls -p state close-wait" "$TS_CW"
 printf '\nratio ls -p / ss -tanp:                         %.3f (target <= 0.25)\n' "$(echo "$TS_ALL / $SS_ALL" | bc -l)"
 printf 'ratio ls -p state close-wait / ss ... close-wait: %.3f (target <= 0.25)\n' "$(echo "$TS_CW / $SS_CW" | bc -l)"
 printf 'owned close-wait sockets: ss %s, tcpscope %s\n' "$N_SS" "$N_TS"
-echo "raw: ${RES[ss_all]}| ${RES[ts_all]}| ${RES[ss_cw]}| ${RES[ts_cw]}"
+echo "raw: ss -tanp: ${RES[ss_all]}"
+echo "raw: ls -p: ${RES[ts_all]}"
+echo "raw: ls: ${RES[ts_plain]}"
+echo "raw: ss close-wait: ${RES[ss_cw]}"
+echo "raw: ls -p close-wait: ${RES[ts_cw]}"
