@@ -211,9 +211,12 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
         }
     }
     if denied > 0 {
-        notes.push(format!(
-            "the namespaces of {denied} processes of other users are hidden (permission denied); run as root to list every namespace"
-        ));
+        let who = if denied == 1 { "1 process".to_string() } else { format!("{denied} processes") };
+        notes.push(if rustix::process::geteuid().is_root() {
+            format!("the namespace of {who} could not be read even as root (permission denied); namespaces only it uses are not listed")
+        } else {
+            format!("the namespaces of {who} of other users are hidden (permission denied); run as root to list every namespace")
+        });
     }
 
     let mut targets = Vec::new();
