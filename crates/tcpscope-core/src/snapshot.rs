@@ -160,7 +160,7 @@ impl<W: Write> SnapshotWriter<W> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, socket).map_err(io::Error::other)
+        serde_json::to_writer(&mut self.out, socket).map_err(io::Error::from)
     }
 
     /// Close the document and hand back the writer.

@@ -119,14 +119,16 @@ impl<'n, W: Write> TableWriter<'n, W> {
             h.push_str(&format!("{:<width$} ", "Netns", width = w.netns));
         }
         h.push_str(&format!(
-            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} Timer",
+            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} {:<tw$}",
             "State",
             "Recv-Q",
             "Send-Q",
             "Local Address:Port",
             "Peer Address:Port",
+            "Timer",
             lw = w.local,
-            pw = w.peer
+            pw = w.peer,
+            tw = if self.opts.extended || self.opts.processes { TIMER_WIDTH } else { 0 },
         ));
         if self.opts.extended {
             h.push_str(" Details");
@@ -163,6 +165,13 @@ impl<'n, W: Write> TableWriter<'n, W> {
 
     fn make_row(&self, s: &Socket) -> Row {
         let mut rest = timer_text(s);
+        if self.opts.extended || self.opts.processes {
+            // Later columns line up only if the timer column has a fixed width.
+            if rest.is_empty() {
+                rest.push('-');
+            }
+            rest = format!("{rest:<TIMER_WIDTH$}");
+        }
         if self.opts.extended {
             push_col(&mut rest, &extended_text(s));
         }
@@ -181,10 +190,10 @@ impl<'n, W: Write> TableWriter<'n, W> {
     }
 }
 
+/// Width of the Timer column when more columns follow it ("retrans 15 (1m59s)" fits).
+const TIMER_WIDTH: usize = 20;
+
 fn push_col(rest: &mut String, col: &str) {
-    if rest.is_empty() {
-        rest.push('-');
-    }
     rest.push(' ');
     rest.push_str(col);
 }
