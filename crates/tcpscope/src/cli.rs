@@ -31,6 +31,9 @@ pub enum Command {
     Ls(LsArgs),
     /// Count sockets per state and family, with the kernel's own counters: is anything piling up?
     Summary(SummaryArgs),
+    /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
+    #[command(hide = true)]
+    DumpFloor,
 }
 
 /// Where the sockets come from.
@@ -45,7 +48,13 @@ pub struct InputArgs {
     pub record: Option<PathBuf>,
 
     /// Where live sockets are read from.
-    #[arg(long, value_enum, default_value_t, value_name = "SOURCE", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "SOURCE",
+        global = true
+    )]
     pub source: LiveSource,
 }
 

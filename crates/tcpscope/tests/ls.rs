@@ -157,7 +157,10 @@ fn finds_each_socket_with_its_state_and_endpoints() {
         .find(|s| s["state"] == "close-wait" && s["peer"]["port"] == f.close_wait_client_port)
         .expect("the server side of the closed connection is in close-wait");
     assert_eq!(cw["local"]["port"], port);
-    assert!(cw["inode"].as_u64().unwrap() > 0, "close-wait is held by us");
+    assert!(
+        cw["inode"].as_u64().unwrap() > 0,
+        "close-wait is held by us"
+    );
 
     let fw2 = find(&doc, "fin-wait-2", f.close_wait_client_port);
     assert_eq!(fw2["peer"]["port"], port);
@@ -188,7 +191,12 @@ fn agrees_with_ss_on_the_same_sockets() {
             port_of(l).is_some_and(|x| ports.contains(&x))
                 || port_of(p).is_some_and(|x| ports.contains(&x))
         })
-        .filter(|(_, l, _)| l.starts_with("127.") || l.starts_with("[::1]") || l.starts_with("0.0.0.0") || l.starts_with('*'))
+        .filter(|(_, l, _)| {
+            l.starts_with("127.")
+                || l.starts_with("[::1]")
+                || l.starts_with("0.0.0.0")
+                || l.starts_with('*')
+        })
         .map(|(state, l, p)| (ss_state(&state), normalise_ss(&l), normalise_ss(&p)))
         .collect();
     assert!(mine.len() >= 7, "expected our 7+ sockets, got {mine:?}");
@@ -228,7 +236,12 @@ fn state_filter_family_and_listening_options() {
         .iter()
         .map(|s| s["state"].as_str().unwrap())
         .collect();
-    assert!(states.iter().all(|s| *s == "close-wait" || *s == "time-wait"), "{states:?}");
+    assert!(
+        states
+            .iter()
+            .all(|s| *s == "close-wait" || *s == "time-wait"),
+        "{states:?}"
+    );
     assert!(states.contains("close-wait") && states.contains("time-wait"));
 
     let doc = run_json(&["ls", "--json", "-l"]);
@@ -252,12 +265,21 @@ fn table_shows_states_and_timers() {
     let out = run_ok(&["ls", "-e"]);
     let text = String::from_utf8(out.stdout).unwrap();
     let header = text.lines().next().unwrap();
-    assert!(header.starts_with("State") && header.contains("Peer Address:Port"), "{header}");
+    assert!(
+        header.starts_with("State") && header.contains("Peer Address:Port"),
+        "{header}"
+    );
     let tw_line = text
         .lines()
-        .find(|l| l.contains(&format!("127.0.0.1:{} ", f.time_wait_client_port)) && l.starts_with("TIME-WAIT"))
+        .find(|l| {
+            l.contains(&format!("127.0.0.1:{} ", f.time_wait_client_port))
+                && l.starts_with("TIME-WAIT")
+        })
         .expect("a TIME-WAIT row");
-    assert!(tw_line.contains("time-wait 5") || tw_line.contains("time-wait 6"), "{tw_line}");
+    assert!(
+        tw_line.contains("time-wait 5") || tw_line.contains("time-wait 6"),
+        "{tw_line}"
+    );
     assert!(tw_line.contains("ino:0"), "{tw_line}");
     let listen = text
         .lines()
@@ -301,7 +323,10 @@ fn jsonl_record_and_replay_agree() {
 
     // summary from the recording counts the same sockets.
     let sum = run_json(&["summary", "--json", "--from", rec_s]);
-    assert_eq!(sum["total"].as_u64().unwrap() as usize, sockets(&replayed).len());
+    assert_eq!(
+        sum["total"].as_u64().unwrap() as usize,
+        sockets(&replayed).len()
+    );
     assert!(sum["states"]["time-wait"].as_u64().unwrap() >= 1);
     assert!(sum["states"]["close-wait"].as_u64().unwrap() >= 1);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -332,7 +357,10 @@ fn summary_counts_live_sockets() {
     assert!(sum["states"]["listen"].as_u64().unwrap() >= 1);
     assert!(sum["sockstat"]["tcp_inuse"].as_u64().is_some());
     let text = String::from_utf8(run_ok(&["summary"]).stdout).unwrap();
-    assert!(text.contains("CLOSE-WAIT") && text.contains("close()"), "{text}");
+    assert!(
+        text.contains("CLOSE-WAIT") && text.contains("close()"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -357,21 +385,36 @@ fn broken_pipe_exits_zero_quietly() {
             .spawn()
             .unwrap();
         let mut first = [0u8; 10];
-        child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
         drop(child.stdout.take()); // the reader goes away, like `| head -1`
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", out.status);
-        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let out = common::bin().args(["ls", "state", "bogus"]).output().unwrap();
+    let out = common::bin()
+        .args(["ls", "state", "bogus"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown TCP state 'bogus'") && err.contains("close-wait"), "{err}");
+    assert!(
+        err.contains("unknown TCP state 'bogus'") && err.contains("close-wait"),
+        "{err}"
+    );
 
     let out = common::bin()
         .args(["ls", "--from", "/nonexistent/rec.json"])

@@ -29,15 +29,6 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn all() -> Query {
-        Query {
-            families: vec![Family::Inet, Family::Inet6],
-            states: StateSet::ALL,
-            want_info: false,
-            bytecode: None,
-        }
-    }
-
     /// True when `s` passes the parts of the query a kernel would apply.
     pub fn admits(&self, s: &Socket) -> bool {
         self.families.contains(&s.family) && self.states.contains(s.state)
@@ -59,7 +50,7 @@ pub enum LiveSource {
 enum Backend {
     Netlink(netlink::DiagSocket),
     Proc,
-    Replay(Snapshot),
+    Replay(Box<Snapshot>),
 }
 
 /// An opened source of sockets, and the header of the snapshot it produces.
@@ -108,13 +99,17 @@ impl Source {
         let mut header = snap.clone();
         header.sockets = Vec::new();
         Ok(Source {
-            backend: Backend::Replay(snap),
+            backend: Backend::Replay(Box::new(snap)),
             header,
         })
     }
 
     /// Open `--from FILE` if given, else the live kernel.
-    pub fn open(from: Option<&std::path::Path>, live: LiveSource, counters: bool) -> Result<Source> {
+    pub fn open(
+        from: Option<&std::path::Path>,
+        live: LiveSource,
+        counters: bool,
+    ) -> Result<Source> {
         match from {
             Some(path) => Source::replay(path),
             None => Source::live(live, counters),
@@ -156,7 +151,9 @@ impl Source {
                         ));
                     }
                     for why in stats.skipped {
-                        report.warnings.push(format!("skipped a socket record: {why}"));
+                        report
+                            .warnings
+                            .push(format!("skipped a socket record: {why}"));
                     }
                 }
             }
@@ -168,7 +165,9 @@ impl Source {
                         each(s)?;
                     }
                     for e in errors.into_iter().take(5) {
-                        report.warnings.push(format!("skipped a line of /proc/net/tcp: {e}"));
+                        report
+                            .warnings
+                            .push(format!("skipped a line of /proc/net/tcp: {e}"));
                     }
                 }
             }
@@ -180,17 +179,5 @@ impl Source {
             }
         }
         Ok(report)
-    }
-
-    /// Read everything the query selects into a full snapshot.
-    pub fn snapshot(&mut self, query: &Query) -> Result<(Snapshot, StreamReport)> {
-        let mut sockets = Vec::new();
-        let report = self.stream(query, &mut |s| {
-            sockets.push(s);
-            Ok(())
-        })?;
-        let mut snap = self.header.clone();
-        snap.sockets = sockets;
-        Ok((snap, report))
     }
 }
