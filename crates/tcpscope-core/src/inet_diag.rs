@@ -215,10 +215,6 @@ pub fn parse_diag_msg(p: &[u8]) -> Result<Socket, String> {
     let inode = u32_at(p, 68);
 
     let mut socket = Socket {
-        state,
-        family,
-        local: Endpoint::new(src, sport),
-        peer: Endpoint::new(dst, dport),
         recv_q: rqueue,
         send_q: wqueue,
         timer: TimerKind::from_kernel(timer_code).map(|kind| Timer {
@@ -230,11 +226,12 @@ pub fn parse_diag_msg(p: &[u8]) -> Result<Socket, String> {
         inode: u64::from(inode),
         cookie,
         ifindex,
-        mark: None,
-        shutdown: None,
-        tcp_info: None,
-        owners: Vec::new(),
-        netns: None,
+        ..Socket::new(
+            state,
+            family,
+            Endpoint::new(src, sport),
+            Endpoint::new(dst, dport),
+        )
     };
 
     let mut off = MSG_LEN;

@@ -194,22 +194,16 @@ mod tests {
 
     fn sock(port: u16) -> Socket {
         Socket {
-            state: TcpState::Listen,
-            family: Family::Inet,
-            local: Endpoint::new("127.0.0.1".parse().unwrap(), port),
-            peer: Endpoint::new("0.0.0.0".parse().unwrap(), 0),
-            recv_q: 0,
             send_q: 128,
-            timer: None,
             uid: 1000,
             inode: 42,
             cookie: 7,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
+            ..Socket::new(
+                TcpState::Listen,
+                Family::Inet,
+                Endpoint::new("127.0.0.1".parse().unwrap(), port),
+                Endpoint::new("0.0.0.0".parse().unwrap(), 0),
+            )
         }
     }
 

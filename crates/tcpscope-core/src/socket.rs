@@ -271,6 +271,29 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// A socket with these essentials and everything else empty (no timer, queues, owners, uid 0,
+    /// inode 0, cookie 0). Parsers fill in the rest; tests build fixtures from it.
+    pub fn new(state: TcpState, family: Family, local: Endpoint, peer: Endpoint) -> Socket {
+        Socket {
+            state,
+            family,
+            local,
+            peer,
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode: 0,
+            cookie: 0,
+            ifindex: 0,
+            mark: None,
+            shutdown: None,
+            tcp_info: None,
+            owners: Vec::new(),
+            netns: None,
+        }
+    }
+
     /// True when no process can hold this socket: the kernel keeps it alone (TIME_WAIT mini
     /// sockets, orphans after close()). Such sockets have inode 0.
     pub fn is_kernel_owned(&self) -> bool {

@@ -319,22 +319,10 @@ mod tests {
             Endpoint::new(a.parse().unwrap(), p.parse().unwrap())
         };
         Socket {
-            state,
-            family: Family::Inet,
-            local: ep(local),
-            peer: ep(peer),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
             uid: 1000,
             inode: 1234,
             cookie: 0xabc,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
+            ..Socket::new(state, Family::Inet, ep(local), ep(peer))
         }
     }
 
