@@ -259,7 +259,9 @@ pub struct Socket {
     /// Firewall mark (SO_MARK), when the kernel reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<u32>,
-    /// shutdown() bits the local program applied: 1 = read side, 2 = write side.
+    /// The kernel's `sk_shutdown` bits: 1 = receiving is over (the peer's FIN arrived, or the
+    /// program called shutdown(SHUT_RD)), 2 = sending is over (the program called close() or
+    /// shutdown(SHUT_WR)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<u8>,
     pub tcp_info: Option<TcpInfo>,

@@ -7,6 +7,7 @@
 use crate::names::Names;
 use crate::render::duration::human_ms;
 use crate::socket::{Endpoint, Socket, TimerKind};
+use crate::state::TcpState;
 use std::io::{self, Write};
 
 /// Rows held back to choose column widths.
@@ -240,6 +241,9 @@ pub fn timer_text(s: &Socket) -> String {
     match t.kind {
         TimerKind::Retransmit => format!("retrans {} ({left})", t.retrans),
         TimerKind::Keepalive => format!("keepalive {left}"),
+        // An orphaned FIN-WAIT-2 lives on a timewait mini socket too; its timer is the
+        // tcp_fin_timeout, and calling it "time-wait" would mislead.
+        TimerKind::TimeWait if s.state == TcpState::FinWait2 => format!("fin-timeout {left}"),
         TimerKind::TimeWait => format!("time-wait {left}"),
         TimerKind::ZeroWindowProbe => format!("zero-window-probe {} ({left})", t.retrans),
         TimerKind::DelayedAck => format!("delayed-ack {left}"),
@@ -266,9 +270,9 @@ pub fn extended_text(s: &Socket) -> String {
     }
     if let Some(sh) = s.shutdown.filter(|b| *b != 0) {
         let what = match sh & 3 {
-            1 => "rd",
-            2 => "wr",
-            _ => "rdwr",
+            1 => "rcv",
+            2 => "snd",
+            _ => "both",
         };
         out.push_str(&format!(" shutdown:{what}"));
     }
@@ -310,7 +314,6 @@ fn netns_text(n: &crate::socket::Netns) -> String {
 mod tests {
     use super::*;
     use crate::socket::{Family, Timer};
-    use crate::state::TcpState;
 
     pub(crate) fn sample(state: TcpState, local: &str, peer: &str) -> Socket {
         let ep = |s: &str| {
