@@ -2,9 +2,11 @@
 //! kernel's formats from bytes and text, analyses snapshots and renders results — and never does
 //! I/O of its own, so every test of it runs anywhere, without root.
 
+pub mod diagnose;
 pub mod inet_diag;
 pub mod names;
 pub mod proc_net;
+pub mod process;
 pub mod render;
 pub mod snapshot;
 pub mod socket;
