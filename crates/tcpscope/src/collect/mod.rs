@@ -7,6 +7,7 @@
 
 pub mod kernel;
 pub mod netlink;
+pub mod process;
 pub mod procfs;
 pub mod replay;
 
@@ -179,5 +180,18 @@ impl Source {
             }
         }
         Ok(report)
+    }
+
+    /// Read everything the query selects into a full snapshot (for commands that analyse the
+    /// whole set, like doctor; listings stream instead).
+    pub fn snapshot(&mut self, query: &Query) -> Result<(Snapshot, StreamReport)> {
+        let mut sockets = Vec::new();
+        let report = self.stream(query, &mut |s| {
+            sockets.push(s);
+            Ok(())
+        })?;
+        let mut snap = self.header.clone();
+        snap.sockets = sockets;
+        Ok((snap, report))
     }
 }
