@@ -89,10 +89,13 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     b
 }
 
-/// One item found in a received buffer.
+/// One item found in a received buffer. Items are handed to a callback one at a time and never
+/// stored, so the large `Socket` variant is not boxed (a heap allocation per socket would cost
+/// more than decoding it).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
-    Socket(Box<Socket>),
+    Socket(Socket),
     /// NLMSG_DONE: the dump is complete. The kernel may put an error in it (negative errno).
     Done {
         error: i32,
@@ -157,7 +160,7 @@ pub fn parse_buffer(buf: &[u8], mut each: impl FnMut(Item) -> bool) -> BufferFla
                 Item::Error { errno }
             }
             SOCK_DIAG_BY_FAMILY => match parse_diag_msg(payload) {
-                Ok(s) => Item::Socket(Box::new(s)),
+                Ok(s) => Item::Socket(s),
                 Err(reason) => Item::Skipped { reason },
             },
             NLMSG_OVERRUN => Item::Error {
@@ -212,10 +215,6 @@ pub fn parse_diag_msg(p: &[u8]) -> Result<Socket, String> {
     let inode = u32_at(p, 68);
 
     let mut socket = Socket {
-        state,
-        family,
-        local: Endpoint::new(src, sport),
-        peer: Endpoint::new(dst, dport),
         recv_q: rqueue,
         send_q: wqueue,
         timer: TimerKind::from_kernel(timer_code).map(|kind| Timer {
@@ -227,11 +226,12 @@ pub fn parse_diag_msg(p: &[u8]) -> Result<Socket, String> {
         inode: u64::from(inode),
         cookie,
         ifindex,
-        mark: None,
-        shutdown: None,
-        tcp_info: None,
-        owners: Vec::new(),
-        netns: None,
+        ..Socket::new(
+            state,
+            family,
+            Endpoint::new(src, sport),
+            Endpoint::new(dst, dport),
+        )
     };
 
     let mut off = MSG_LEN;

@@ -3,10 +3,12 @@
 //! I/O of its own, so every test of it runs anywhere, without root.
 
 pub mod cgroup;
+pub mod diagnose;
 pub mod inet_diag;
 pub mod names;
 pub mod proc_net;
 pub mod process;
+pub mod process_text;
 pub mod render;
 pub mod snapshot;
 pub mod socket;

@@ -64,22 +64,12 @@ fn parse_tcp_line(line: &str, family: Family) -> Result<Socket, String> {
         }),
     };
     Ok(Socket {
-        state,
-        family,
-        local,
-        peer,
         recv_q: rx as u32,
         send_q: tx as u32,
         timer,
         uid,
         inode,
-        cookie: 0,
-        ifindex: 0,
-        mark: None,
-        shutdown: None,
-        tcp_info: None,
-        owners: Vec::new(),
-        netns: None,
+        ..Socket::new(state, family, local, peer)
     })
 }
 

@@ -1,92 +1,77 @@
-//! Pure parsers for the per-process text that process attribution reads: fd link targets
-//! (`socket:[INODE]`), /proc/PID/cmdline, the Uid line of /proc/PID/status, and /etc/passwd.
-//! The binary does the reading; everything here takes bytes or `&str` and is tested anywhere.
+//! Facts about a process that holds sockets, as doctor needs them: its scheduler state (a
+//! stopped or hung program cannot close anything), its descriptor use against RLIMIT_NOFILE, and
+//! where it sleeps. Recorded in the snapshot so a replayed diagnosis sees what the live one saw.
 
-use std::collections::HashMap;
+use crate::socket::Container;
+use serde::{Deserialize, Serialize};
 
-/// The inode of a socket from an fd's link target, `socket:[12345]`; `None` for anything else
-/// (files, pipes, anon inodes).
-pub fn socket_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-    if digits.is_empty() || digits.len() > 20 {
-        return None;
+/// One process, read from /proc/PID/{stat,limits,wchan,fd}.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub comm: String,
+    #[serde(default)]
+    pub cmdline: String,
+    #[serde(default)]
+    pub user: String,
+    /// The state letter of /proc/PID/stat: R, S, D, T, t, Z, I, X.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<char>,
+    /// Open file descriptors (st_size of /proc/PID/fd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_count: Option<u64>,
+    /// The soft RLIMIT_NOFILE ("Max open files" in /proc/PID/limits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_limit: Option<u64>,
+    /// The kernel function the process sleeps in (/proc/PID/wchan), when readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wchan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+}
+
+impl ProcessInfo {
+    /// The state letter in words, with what it means for closing sockets.
+    pub fn state_text(&self) -> Option<&'static str> {
+        Some(match self.state? {
+            'R' => "running",
+            'S' => "sleeping",
+            'D' => "in uninterruptible sleep (blocked in the kernel, usually on I/O)",
+            'T' => "stopped (SIGSTOP/SIGTSTP): it cannot run, so it cannot close anything",
+            't' => "stopped by a debugger (tracing stop)",
+            'Z' => "a zombie (exited, not yet reaped by its parent)",
+            'X' => "dead",
+            'I' => "idle",
+            _ => "in an unknown state",
+        })
     }
-    let mut n: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+
+    /// True when the process cannot make progress on its own (stopped, traced, zombie, dead).
+    pub fn is_stuck(&self) -> bool {
+        matches!(self.state, Some('T' | 't' | 'Z' | 'X'))
     }
-    Some(n)
-}
 
-/// A decimal number from a directory entry name (a pid under /proc, an fd under fd/).
-pub fn parse_decimal(name: &[u8]) -> Option<u32> {
-    if name.is_empty() || name.len() > 10 {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for &d in name {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
-    }
-    Some(n)
-}
-
-/// /proc/PID/cmdline (arguments separated and ended by NUL) as one line, arguments joined by
-/// spaces. Kernel threads have an empty cmdline.
-pub fn cmdline_text(raw: &[u8]) -> String {
-    let trimmed = raw.strip_suffix(b"\0").unwrap_or(raw);
-    String::from_utf8_lossy(trimmed).replace('\0', " ")
-}
-
-/// /proc/PID/comm without its newline.
-pub fn comm_text(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw)
-        .trim_end_matches('\n')
-        .to_string()
-}
-
-/// The effective uid from the text of /proc/PID/status (the `Uid:` line: real, effective, saved, fs).
-pub fn status_euid(status: &str) -> Option<u32> {
-    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    let mut ids = line.split_whitespace();
-    let real = ids.next()?;
-    ids.next().unwrap_or(real).parse().ok()
-}
-
-/// User names by uid, from the text of /etc/passwd (the first name of a uid wins).
-pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
-    let mut users = HashMap::new();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let mut fields = line.split(':');
-        let (Some(name), Some(_pw), Some(uid)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        if let Ok(uid) = uid.parse::<u32>() {
-            users.entry(uid).or_insert_with(|| name.to_string());
+    /// Descriptor use as a fraction of the soft limit.
+    pub fn fd_usage(&self) -> Option<f64> {
+        match (self.fd_count, self.fd_limit) {
+            (Some(n), Some(lim)) if lim > 0 => Some(n as f64 / lim as f64),
+            _ => None,
         }
     }
-    users
 }
 
-/// The name of `uid` from `users`, or the number when it has none.
-pub fn user_name(users: &HashMap<u32, String>, uid: u32) -> String {
-    users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+/// The state letter from the text of /proc/PID/stat (after the parenthesised comm, which may
+/// itself contain spaces and parentheses).
+pub fn parse_stat_state(stat: &str) -> Option<char> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().next()?.chars().next()
 }
 
-/// The inode of a namespace from its link target, `net:[4026531840]`.
-pub fn namespace_inode(link: &[u8], kind: &str) -> Option<u64> {
-    let rest = link.strip_prefix(kind.as_bytes())?.strip_prefix(b":[")?;
-    let digits = rest.strip_suffix(b"]")?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
+/// The soft "Max open files" limit from the text of /proc/PID/limits (`None` for unlimited).
+pub fn parse_limits_nofile(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    soft.parse().ok()
 }
 
 #[cfg(test)]
@@ -94,65 +79,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn socket_links() {
-        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
-        assert_eq!(socket_inode(b"socket:[0]"), Some(0));
-        assert_eq!(socket_inode(b"socket:[]"), None);
-        assert_eq!(socket_inode(b"socket:[12a]"), None);
-        assert_eq!(socket_inode(b"pipe:[12345]"), None);
-        assert_eq!(socket_inode(b"/dev/null"), None);
-        assert_eq!(socket_inode(b"anon_inode:[eventpoll]"), None);
-        assert_eq!(socket_inode(b"socket:[99999999999999999999999]"), None);
-    }
-
-    #[test]
-    fn decimals() {
-        assert_eq!(parse_decimal(b"4242"), Some(4242));
-        assert_eq!(parse_decimal(b"self"), None);
-        assert_eq!(parse_decimal(b""), None);
-        assert_eq!(parse_decimal(b"99999999999"), None);
-    }
-
-    #[test]
-    fn cmdlines_and_comms() {
+    fn parses_stat_and_limits() {
         assert_eq!(
-            cmdline_text(b"python3\0-c\0print(1)\0"),
-            "python3 -c print(1)"
+            parse_stat_state("4242 (my (odd) prog) T 1 4242 ..."),
+            Some('T')
         );
-        assert_eq!(cmdline_text(b""), "");
+        assert_eq!(parse_stat_state("1 (init) S 0"), Some('S'));
+        assert_eq!(parse_stat_state("garbage"), None);
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 20000                files     \n";
+        assert_eq!(parse_limits_nofile(limits), Some(1024));
         assert_eq!(
-            cmdline_text(b"nginx: worker process"),
-            "nginx: worker process"
+            parse_limits_nofile("Max open files unlimited unlimited files"),
+            None
         );
-        assert_eq!(comm_text(b"socat\n"), "socat");
     }
 
     #[test]
-    fn status_uids() {
-        let status = "Name:\tsshd\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
-        assert_eq!(status_euid(status), Some(0));
-        assert_eq!(status_euid("Uid:\t7\n"), Some(7));
-        assert_eq!(status_euid("Name:\tx\n"), None);
-        assert_eq!(status_euid("Uid:\tbogus\t1\n"), Some(1));
-    }
-
-    #[test]
-    fn passwd() {
-        let text = "# comment\nroot:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/sbin/nologin\ntoor:x:0:0::/:/bin/sh\nbroken\nweird:x:notanumber:0::/:\n";
-        let users = parse_passwd(text);
-        assert_eq!(user_name(&users, 0), "root");
-        assert_eq!(user_name(&users, 65534), "nobody");
-        assert_eq!(user_name(&users, 1234), "1234");
-        assert_eq!(users.len(), 2);
-    }
-
-    #[test]
-    fn namespace_links() {
-        assert_eq!(
-            namespace_inode(b"net:[4026531840]", "net"),
-            Some(4026531840)
-        );
-        assert_eq!(namespace_inode(b"mnt:[4026531840]", "net"), None);
-        assert_eq!(namespace_inode(b"net:[x]", "net"), None);
+    fn stuck_and_usage() {
+        let p = ProcessInfo {
+            state: Some('T'),
+            fd_count: Some(900),
+            fd_limit: Some(1000),
+            ..ProcessInfo::default()
+        };
+        assert!(p.is_stuck());
+        assert_eq!(p.fd_usage(), Some(0.9));
+        assert!(p.state_text().unwrap().contains("cannot close"));
     }
 }

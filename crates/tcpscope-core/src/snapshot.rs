@@ -5,6 +5,7 @@
 //! `taken_at_unix_ms` is the `now` that rules use, never the wall clock of the replaying host.
 //! [`SnapshotWriter`] streams the same document one socket at a time, in constant memory.
 
+use crate::process::ProcessInfo;
 use crate::socket::Socket;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,6 +81,9 @@ pub struct Snapshot {
     pub notes: Vec<String>,
     #[serde(default)]
     pub kernel: KernelCounters,
+    /// Facts about the processes that own sockets, by pid (filled when owners are attributed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<u32, ProcessInfo>,
     /// Always the last field: [`SnapshotWriter`] relies on it to stream.
     pub sockets: Vec<Socket>,
 }
@@ -106,6 +110,7 @@ impl Snapshot {
             source,
             notes: Vec::new(),
             kernel: KernelCounters::default(),
+            processes: BTreeMap::new(),
             sockets: Vec::new(),
         }
     }
@@ -142,10 +147,7 @@ pub struct SnapshotWriter<W: Write> {
 impl<W: Write> SnapshotWriter<W> {
     /// Write everything of `header` except its sockets, and open the socket list.
     pub fn start(mut out: W, header: &Snapshot) -> io::Result<SnapshotWriter<W>> {
-        let empty = Snapshot {
-            sockets: Vec::new(),
-            ..header.clone_without_sockets()
-        };
+        let empty = header.clone_without_sockets();
         let text = serde_json::to_string(&empty).map_err(io::Error::other)?;
         let open = text
             .strip_suffix("[]}")
@@ -160,7 +162,7 @@ impl<W: Write> SnapshotWriter<W> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, socket).map_err(io::Error::other)
+        serde_json::to_writer(&mut self.out, socket).map_err(io::Error::from)
     }
 
     /// Close the document and hand back the writer.
@@ -181,6 +183,7 @@ impl Snapshot {
             source: self.source,
             notes: self.notes.clone(),
             kernel: self.kernel.clone(),
+            processes: self.processes.clone(),
             sockets: Vec::new(),
         }
     }
@@ -194,22 +197,16 @@ mod tests {
 
     fn sock(port: u16) -> Socket {
         Socket {
-            state: TcpState::Listen,
-            family: Family::Inet,
-            local: Endpoint::new("127.0.0.1".parse().unwrap(), port),
-            peer: Endpoint::new("0.0.0.0".parse().unwrap(), 0),
-            recv_q: 0,
             send_q: 128,
-            timer: None,
             uid: 1000,
             inode: 42,
             cookie: 7,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
+            ..Socket::new(
+                TcpState::Listen,
+                Family::Inet,
+                Endpoint::new("127.0.0.1".parse().unwrap(), port),
+                Endpoint::new("0.0.0.0".parse().unwrap(), 0),
+            )
         }
     }
 

@@ -259,7 +259,9 @@ pub struct Socket {
     /// Firewall mark (SO_MARK), when the kernel reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<u32>,
-    /// shutdown() bits the local program applied: 1 = read side, 2 = write side.
+    /// The kernel's `sk_shutdown` bits: 1 = receiving is over (the peer's FIN arrived, or the
+    /// program called shutdown(SHUT_RD)), 2 = sending is over (the program called close() or
+    /// shutdown(SHUT_WR)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<u8>,
     pub tcp_info: Option<TcpInfo>,
@@ -271,6 +273,29 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// A socket with these essentials and everything else empty (no timer, queues, owners, uid 0,
+    /// inode 0, cookie 0). Parsers fill in the rest; tests build fixtures from it.
+    pub fn new(state: TcpState, family: Family, local: Endpoint, peer: Endpoint) -> Socket {
+        Socket {
+            state,
+            family,
+            local,
+            peer,
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode: 0,
+            cookie: 0,
+            ifindex: 0,
+            mark: None,
+            shutdown: None,
+            tcp_info: None,
+            owners: Vec::new(),
+            netns: None,
+        }
+    }
+
     /// True when no process can hold this socket: the kernel keeps it alone (TIME_WAIT mini
     /// sockets, orphans after close()). Such sockets have inode 0.
     pub fn is_kernel_owned(&self) -> bool {

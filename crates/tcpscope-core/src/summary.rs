@@ -185,24 +185,7 @@ mod tests {
 
     fn s(state: TcpState, family: Family) -> Socket {
         let any = Endpoint::new(family.unspecified(), 0);
-        Socket {
-            state,
-            family,
-            local: any,
-            peer: any,
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            uid: 0,
-            inode: 0,
-            cookie: 0,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
-        }
+        Socket::new(state, family, any, any)
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub enum Command {
     Ls(LsArgs),
     /// Count sockets per state and family, with the kernel's own counters: is anything piling up?
     Summary(SummaryArgs),
+    /// Find what is wrong, whose fault it is, and what to do (exit 0 healthy, 1 warning, 2 critical).
+    Doctor(DoctorArgs),
+    /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
+    #[command(hide = true)]
+    DumpFloor,
 }
 
 /// Where the sockets come from.
@@ -152,4 +157,44 @@ pub struct SummaryArgs {
     /// Which sockets to count (same language as `ls`).
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
+}
+
+/// Options of `tcpscope doctor`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Exit status: 0 healthy (or notes only), 1 warnings, 2 critical, 3 tcpscope failed.\n\
+Examples:\n  tcpscope doctor                     diagnose this host now\n  \
+tcpscope doctor --watch 10s         re-run every 10 s; exact ages and growth rates\n  \
+tcpscope doctor --json              findings for scripts and monitoring\n  \
+tcpscope doctor --from snap.json    diagnose a recording (as of when it was taken)"
+)]
+pub struct DoctorArgs {
+    /// Print the report as JSON: {"verdict", "severity", "findings": [...], "checked"}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Re-run every INTERVAL (e.g. 5s, 1m), tracking sockets by cookie so ages become exact and
+    /// growth rates appear ("+12 CLOSE-WAIT/min in pid 4242"). Stops on Ctrl-C.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
+    pub watch: Option<u64>,
+
+    /// With --watch: stop after N rounds.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub count: Option<u64>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets to diagnose (same language as `ls`); by default all of them.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
+/// A --watch interval in milliseconds (at least 100 ms).
+fn parse_interval(s: &str) -> Result<u64, String> {
+    let ms = tcpscope_core::render::duration::parse_duration_ms(s)?;
+    if ms < 100 {
+        return Err(format!("'{s}' is too short; use at least 100ms"));
+    }
+    Ok(ms)
 }

@@ -1,6 +1,7 @@
 //! Presentation: everything that turns model data into text for people or machines. Renderers
 //! take a `&mut impl Write` (or return a `String`) so every one is tested against a buffer.
 
+pub mod doctor;
 pub mod duration;
 pub mod summary;
 pub mod table;

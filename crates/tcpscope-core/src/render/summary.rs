@@ -78,23 +78,9 @@ mod tests {
 
     #[test]
     fn summary_snapshot() {
-        let mk = |state, family: Family| Socket {
-            state,
-            family,
-            local: Endpoint::new(family.unspecified(), 1),
-            peer: Endpoint::new(family.unspecified(), 2),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            uid: 0,
-            inode: 0,
-            cookie: 0,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
+        let mk = |state, family: Family| {
+            let any = |port| Endpoint::new(family.unspecified(), port);
+            Socket::new(state, family, any(1), any(2))
         };
         let mut c = StateCounts::default();
         for _ in 0..3 {

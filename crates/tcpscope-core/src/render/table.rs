@@ -7,6 +7,7 @@
 use crate::names::Names;
 use crate::render::duration::human_ms;
 use crate::socket::{Endpoint, Socket, TimerKind};
+use crate::state::TcpState;
 use std::io::{self, Write};
 
 /// Rows held back to choose column widths.
@@ -30,19 +31,9 @@ pub struct TableWriter<'n, W: Write> {
     out: W,
     opts: TableOptions,
     names: Option<&'n Names>,
-    held: Vec<Row>,
+    held: Vec<Socket>,
     widths: Option<Widths>,
     line: String,
-}
-
-struct Row {
-    state: &'static str,
-    recv_q: u32,
-    send_q: u32,
-    local: String,
-    peer: String,
-    rest: String,
-    netns: String,
 }
 
 #[derive(Clone, Copy)]
@@ -66,11 +57,10 @@ impl<'n, W: Write> TableWriter<'n, W> {
 
     /// Add one socket to the table.
     pub fn row(&mut self, s: &Socket) -> io::Result<()> {
-        let row = self.make_row(s);
         match self.widths {
-            Some(w) => self.write_row(&row, w),
+            Some(w) => self.write_row(s, w),
             None => {
-                self.held.push(row);
+                self.held.push(s.clone());
                 if self.held.len() >= WIDTH_SAMPLE {
                     self.release()?;
                 }
@@ -94,10 +84,17 @@ impl<'n, W: Write> TableWriter<'n, W> {
             local: "Local Address:Port".len(),
             peer: "Peer Address:Port".len(),
         };
-        for r in &self.held {
-            w.netns = w.netns.max(r.netns.len());
-            w.local = w.local.max(r.local.len());
-            w.peer = w.peer.max(r.peer.len());
+        let mut scratch = String::new();
+        for s in &self.held {
+            if let Some(n) = &s.netns {
+                w.netns = w.netns.max(netns_text(n).len());
+            }
+            scratch.clear();
+            push_endpoint(&mut scratch, &s.local, self.names);
+            w.local = w.local.max(scratch.len());
+            scratch.clear();
+            push_endpoint(&mut scratch, &s.peer, self.names);
+            w.peer = w.peer.max(scratch.len());
         }
         // Later rows may be wider than the sample: leave room for an IPv4 address and port,
         // and for a namespace label like `pid:123456`.
@@ -109,10 +106,14 @@ impl<'n, W: Write> TableWriter<'n, W> {
             self.write_header(w)?;
         }
         let held = std::mem::take(&mut self.held);
-        for r in &held {
-            self.write_row(r, w)?;
+        for s in &held {
+            self.write_row(s, w)?;
         }
         Ok(())
+    }
+
+    fn more_columns(&self) -> bool {
+        self.opts.extended || self.opts.processes
     }
 
     fn write_header(&mut self, w: Widths) -> io::Result<()> {
@@ -121,14 +122,16 @@ impl<'n, W: Write> TableWriter<'n, W> {
             h.push_str(&format!("{:<width$} ", "Netns", width = w.netns));
         }
         h.push_str(&format!(
-            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} Timer",
+            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} {:<tw$}",
             "State",
             "Recv-Q",
             "Send-Q",
             "Local Address:Port",
             "Peer Address:Port",
+            "Timer",
             lw = w.local,
-            pw = w.peer
+            pw = w.peer,
+            tw = if self.more_columns() { TIMER_WIDTH } else { 0 },
         ));
         if self.opts.extended {
             h.push_str(" Details");
@@ -139,56 +142,75 @@ impl<'n, W: Write> TableWriter<'n, W> {
         writeln!(self.out, "{}", h.trim_end())
     }
 
-    fn write_row(&mut self, r: &Row, w: Widths) -> io::Result<()> {
+    /// Format one row into the reusable line buffer and write it: no allocation per row in the
+    /// common case (no timer, no extra columns).
+    fn write_row(&mut self, s: &Socket, w: Widths) -> io::Result<()> {
         use std::fmt::Write as _;
-        self.line.clear();
+        let more = self.more_columns();
         let l = &mut self.line;
+        l.clear();
         if self.opts.netns {
-            let _ = write!(l, "{:<width$} ", r.netns, width = w.netns);
+            let text = s.netns.as_ref().map(netns_text).unwrap_or_default();
+            let _ = write!(l, "{text:<width$} ", width = w.netns);
         }
         let _ = write!(
             l,
-            "{:<12} {:>7} {:>7} {:<lw$} {:<pw$} {}",
-            r.state,
-            r.recv_q,
-            r.send_q,
-            r.local,
-            r.peer,
-            r.rest,
-            lw = w.local,
-            pw = w.peer
+            "{:<12} {:>7} {:>7} ",
+            s.state.display_name(),
+            s.recv_q,
+            s.send_q
         );
+        pad_after(l, |l| push_endpoint(l, &s.local, self.names), w.local);
+        l.push(' ');
+        pad_after(l, |l| push_endpoint(l, &s.peer, self.names), w.peer);
+        l.push(' ');
+        if more {
+            pad_after(
+                l,
+                |l| match timer_text(s) {
+                    t if t.is_empty() => l.push('-'),
+                    t => l.push_str(&t),
+                },
+                TIMER_WIDTH,
+            );
+        } else if s.timer.is_some() {
+            l.push_str(&timer_text(s));
+        }
+        if self.opts.extended {
+            l.push(' ');
+            l.push_str(&extended_text(s));
+        }
+        if self.opts.processes {
+            l.push(' ');
+            l.push_str(&owners_text(s));
+        }
         let trimmed = l.trim_end();
         self.out.write_all(trimmed.as_bytes())?;
         self.out.write_all(b"\n")
     }
+}
 
-    fn make_row(&self, s: &Socket) -> Row {
-        let mut rest = timer_text(s);
-        if self.opts.extended {
-            push_col(&mut rest, &extended_text(s));
-        }
-        if self.opts.processes {
-            push_col(&mut rest, &owners_text(s));
-        }
-        Row {
-            state: s.state.display_name(),
-            recv_q: s.recv_q,
-            send_q: s.send_q,
-            local: endpoint_text(&s.local, self.names),
-            peer: endpoint_text(&s.peer, self.names),
-            rest,
-            netns: s.netns.as_ref().map(netns_text).unwrap_or_default(),
-        }
+/// Width of the Timer column when more columns follow it ("retrans 15 (1m59s)" fits).
+const TIMER_WIDTH: usize = 20;
+
+/// Append what `f` writes, then spaces up to `width` characters.
+fn pad_after(l: &mut String, f: impl FnOnce(&mut String), width: usize) {
+    let start = l.len();
+    f(l);
+    let used = l.len() - start;
+    for _ in used..width {
+        l.push(' ');
     }
 }
 
-fn push_col(rest: &mut String, col: &str) {
-    if rest.is_empty() {
-        rest.push('-');
+fn push_endpoint(l: &mut String, e: &Endpoint, names: Option<&Names>) {
+    use std::fmt::Write as _;
+    match names {
+        None => {
+            let _ = write!(l, "{e}");
+        }
+        Some(_) => l.push_str(&endpoint_text(e, names)),
     }
-    rest.push(' ');
-    rest.push_str(col);
 }
 
 /// An endpoint as text, with names from `/etc/hosts` and `/etc/services` when asked (`-r`).
@@ -221,6 +243,9 @@ pub fn timer_text(s: &Socket) -> String {
     match t.kind {
         TimerKind::Retransmit => format!("retrans {} ({left})", t.retrans),
         TimerKind::Keepalive => format!("keepalive {left}"),
+        // An orphaned FIN-WAIT-2 lives on a timewait mini socket too; its timer is the
+        // tcp_fin_timeout, and calling it "time-wait" would mislead.
+        TimerKind::TimeWait if s.state == TcpState::FinWait2 => format!("fin-timeout {left}"),
         TimerKind::TimeWait => format!("time-wait {left}"),
         TimerKind::ZeroWindowProbe => format!("zero-window-probe {} ({left})", t.retrans),
         TimerKind::DelayedAck => format!("delayed-ack {left}"),
@@ -247,9 +272,9 @@ pub fn extended_text(s: &Socket) -> String {
     }
     if let Some(sh) = s.shutdown.filter(|b| *b != 0) {
         let what = match sh & 3 {
-            1 => "rd",
-            2 => "wr",
-            _ => "rdwr",
+            1 => "rcv",
+            2 => "snd",
+            _ => "both",
         };
         out.push_str(&format!(" shutdown:{what}"));
     }
@@ -292,7 +317,6 @@ fn netns_text(n: &crate::socket::Netns) -> String {
 mod tests {
     use super::*;
     use crate::socket::{Family, Timer};
-    use crate::state::TcpState;
 
     pub(crate) fn sample(state: TcpState, local: &str, peer: &str) -> Socket {
         let ep = |s: &str| {
@@ -301,22 +325,10 @@ mod tests {
             Endpoint::new(a.parse().unwrap(), p.parse().unwrap())
         };
         Socket {
-            state,
-            family: Family::Inet,
-            local: ep(local),
-            peer: ep(peer),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
             uid: 1000,
             inode: 1234,
             cookie: 0xabc,
-            ifindex: 0,
-            mark: None,
-            shutdown: None,
-            tcp_info: None,
-            owners: vec![],
-            netns: None,
+            ..Socket::new(state, Family::Inet, ep(local), ep(peer))
         }
     }
 

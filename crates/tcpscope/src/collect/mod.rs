@@ -10,6 +10,7 @@ pub mod kernel;
 pub mod netlink;
 pub mod netns;
 pub mod owners;
+pub mod process;
 pub mod procfs;
 pub mod replay;
 
@@ -252,7 +253,8 @@ impl Source {
         Ok(report)
     }
 
-    /// Read everything the query selects into a full snapshot.
+    /// Read everything the query selects into a full snapshot (for commands that analyse the
+    /// whole set, like doctor; listings stream instead).
     pub fn snapshot(&mut self, query: &Query) -> Result<(Snapshot, StreamReport)> {
         let mut sockets = Vec::new();
         let report = self.stream(query, &mut |s| {

@@ -18,7 +18,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tcpscope_core::cgroup::{parse_cgroup_file, short_label};
-use tcpscope_core::process::{namespace_inode, parse_decimal};
+use tcpscope_core::process_text::{namespace_inode, parse_decimal};
 use tcpscope_core::socket::Netns;
 use tcpscope_core::Socket;
 
@@ -211,7 +211,11 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
         }
     }
     if denied > 0 {
-        let who = if denied == 1 { "1 process".to_string() } else { format!("{denied} processes") };
+        let who = if denied == 1 {
+            "1 process".to_string()
+        } else {
+            format!("{denied} processes")
+        };
         notes.push(if rustix::process::geteuid().is_root() {
             format!("the namespace of {who} could not be read even as root (permission denied); namespaces only it uses are not listed")
         } else {

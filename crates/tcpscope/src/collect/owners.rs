@@ -22,7 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tcpscope_core::cgroup::parse_cgroup_file;
-use tcpscope_core::process::{
+use tcpscope_core::process_text::{
     cmdline_text, comm_text, parse_decimal, parse_passwd, socket_inode, status_euid, user_name,
 };
 use tcpscope_core::socket::{Container, Owner};

@@ -1,6 +1,8 @@
 //! One module per subcommand, each wiring collect -> core -> render. This file dispatches and
 //! holds the small pieces every command shares (output, state-selection words).
 
+pub mod doctor;
+pub mod floor;
 pub mod ls;
 pub mod output;
 pub mod summary;
@@ -14,5 +16,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => ls::run(&cli.ls),
         Some(Command::Ls(args)) => ls::run(&args),
         Some(Command::Summary(args)) => summary::run(&args),
+        Some(Command::Doctor(args)) => doctor::run(&args),
+        Some(Command::DumpFloor) => floor::run(),
     }
 }

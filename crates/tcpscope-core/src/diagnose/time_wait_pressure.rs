@@ -1,0 +1,247 @@
+//! Rule `time-wait-pressure`: TIME-WAIT per destination against the ephemeral port range, and
+//! overall against tcp_max_tw_buckets.
+//!
+//! TIME-WAIT sits on the end that closed first and holds the 4-tuple for 60 s (fixed on Linux).
+//! Towards one destination ip:port from one local address, each socket pins one ephemeral port,
+//! so a client that opens and closes connections fast runs out of ports. The advice is the real
+//! fix (reuse connections) and the safe setting (tcp_tw_reuse), and it names the folklore that
+//! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout).
+
+use super::{addr_text, group_by, Context, Finding, Severity, Subject};
+use crate::socket::Socket;
+use crate::state::TcpState;
+
+/// TIME-WAIT lasts this long on Linux (TCP_TIMEWAIT_LEN).
+const TIME_WAIT_MS: u64 = 60_000;
+
+/// (low, high) of net.ipv4.ip_local_port_range, or the kernel default.
+fn port_range(ctx: &Context) -> (u16, u16) {
+    ctx.sysctl("net.ipv4.ip_local_port_range")
+        .and_then(|v| {
+            let mut it = v.split_whitespace().filter_map(|w| w.parse::<u16>().ok());
+            Some((it.next()?, it.next()?))
+        })
+        .unwrap_or((32768, 60999))
+}
+
+pub fn check(ctx: &Context) -> Vec<Finding> {
+    let (lo, hi) = port_range(ctx);
+    let range = u64::from(hi.saturating_sub(lo)) + 1;
+    let listening: std::collections::HashSet<u16> = ctx
+        .snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state == TcpState::Listen)
+        .map(|s| s.local.port)
+        .collect();
+    let tw: Vec<&Socket> = ctx
+        .snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state == TcpState::TimeWait)
+        .collect();
+    // Client side: the local port is ephemeral and not a listener's.
+    let is_client =
+        |s: &Socket| (lo..=hi).contains(&s.local.port) && !listening.contains(&s.local.port);
+    let mut out = Vec::new();
+    let clients = group_by(tw.iter().copied().filter(|s| is_client(s)), |s| {
+        (addr_text(&s.local), s.peer)
+    });
+    for ((local, dest), socks) in clients {
+        let n = socks.len() as u64;
+        let share = n as f64 / range as f64;
+        let severity = if share >= 0.8 {
+            Severity::Critical
+        } else if share >= 0.5 {
+            Severity::Warning
+        } else if share >= 0.05 || n >= 1000 {
+            Severity::Info
+        } else {
+            continue;
+        };
+        out.push(client_finding(
+            ctx,
+            severity,
+            &local,
+            &dest.to_string(),
+            n,
+            range,
+            (lo, hi),
+        ));
+    }
+    let servers = group_by(tw.iter().copied().filter(|s| !is_client(s)), |s| s.local);
+    for (local, socks) in servers {
+        let n = socks.len() as u64;
+        if n < 1000 {
+            continue;
+        }
+        out.push(Finding {
+            rule: "time-wait-pressure",
+            severity: Severity::Info,
+            subject: Subject {
+                kind: "listener",
+                name: local.to_string(),
+                pid: None,
+            },
+            title: format!("the server on {local} closes connections first: {n} in TIME-WAIT"),
+            evidence: vec![
+                format!("{n} TIME-WAIT sockets with local address {local} (about {:.0} connections closed per second)", n as f64 * 1000.0 / TIME_WAIT_MS as f64),
+                "the local side is the active closer: it sent the first FIN".to_string(),
+            ],
+            explanation: "Server-side TIME-WAIT does not use ephemeral ports (the clients' ports differ), it costs a \
+                little kernel memory each and counts against tcp_max_tw_buckets."
+                .to_string(),
+            next_steps: vec![
+                "let clients close first where the protocol allows (HTTP keep-alive with client-side close)".to_string(),
+                "set SO_REUSEADDR on the listening socket so the server restarts while old connections are in TIME-WAIT".to_string(),
+            ],
+            sockets: n,
+        });
+    }
+    out.extend(overall(ctx, tw.len() as u64));
+    out
+}
+
+fn client_finding(
+    ctx: &Context,
+    severity: Severity,
+    local: &str,
+    dest: &str,
+    n: u64,
+    range: u64,
+    (lo, hi): (u16, u16),
+) -> Finding {
+    let reuse = ctx.sysctl("net.ipv4.tcp_tw_reuse").unwrap_or("?");
+    let reuse_text = match reuse {
+        "0" => "0 (off: new connections never reuse a TIME-WAIT port)",
+        "1" => "1 (on: outgoing connections reuse TIME-WAIT ports when timestamps make it safe)",
+        "2" => "2 (the default: reuse only for loopback connections)",
+        _ => "unknown",
+    };
+    Finding {
+        rule: "time-wait-pressure",
+        severity,
+        subject: Subject {
+            kind: "destination",
+            name: format!("{local} -> {dest}"),
+            pid: None,
+        },
+        title: format!(
+            "{n} TIME-WAIT from {local} to {dest}: {:.0}% of the ephemeral ports",
+            n as f64 * 100.0 / range as f64
+        ),
+        evidence: vec![
+            format!(
+                "{n} TIME-WAIT sockets from {local} to {dest}, {:.1}% of the {range} ports in ip_local_port_range ({lo}-{hi})",
+                n as f64 * 100.0 / range as f64
+            ),
+            format!(
+                "this host closed them first (it is the active closer); each keeps its port for 60 s, so about {:.0} connections per second are opened and closed",
+                n as f64 * 1000.0 / TIME_WAIT_MS as f64
+            ),
+            format!("net.ipv4.tcp_tw_reuse = {reuse_text}"),
+        ],
+        explanation: format!(
+            "Every connection from {local} to {dest} needs its own local port; a closed one keeps it for 60 s in TIME-WAIT. \
+             At this rate new connections to {dest} will fail with EADDRNOTAVAIL (\"Cannot assign requested address\") when the range is used up."
+        ),
+        next_steps: vec![
+            format!("reuse connections to {dest}: HTTP keep-alive, a connection pool, fewer short-lived connections"),
+            "sysctl -w net.ipv4.tcp_tw_reuse=1   # lets new outgoing connections take over TIME-WAIT ports safely (needs TCP timestamps)".to_string(),
+            "more room: a wider net.ipv4.ip_local_port_range, or more local source addresses".to_string(),
+            "do not: tcp_tw_recycle (removed in Linux 4.12; it broke clients behind NAT), SO_LINGER with timeout 0 (aborts with RST and can lose data), lowering tcp_fin_timeout (it does not shorten TIME-WAIT)".to_string(),
+            format!("tcpscope ls state time-wait dst {dest}"),
+        ],
+        sockets: n,
+    }
+}
+
+fn overall(ctx: &Context, tw: u64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let max = ctx.sysctl_u64("net.ipv4.tcp_max_tw_buckets");
+    if let Some(max) = max.filter(|m| *m > 0) {
+        let share = tw as f64 / max as f64;
+        if share >= 0.5 {
+            out.push(Finding {
+                rule: "time-wait-pressure",
+                severity: if share >= 0.8 { Severity::Critical } else { Severity::Warning },
+                subject: Subject { kind: "host", name: "this host".into(), pid: None },
+                title: format!("{tw} TIME-WAIT sockets: {:.0}% of tcp_max_tw_buckets", share * 100.0),
+                evidence: vec![format!("{tw} TIME-WAIT of net.ipv4.tcp_max_tw_buckets = {max}")],
+                explanation: "When the table is full the kernel destroys new TIME-WAIT sockets at once (\"TCP: time wait bucket table overflow\"), which can let delayed segments of an old connection corrupt a new one.".into(),
+                next_steps: vec!["find who closes first: the destination findings above, or `tcpscope summary`".into()],
+                sockets: tw,
+            });
+        }
+    }
+    if let Some(overflow) = ctx.counter("TCPTimeWaitOverflow").filter(|n| *n > 0) {
+        out.push(Finding {
+            rule: "time-wait-pressure",
+            severity: Severity::Warning,
+            subject: Subject { kind: "host", name: "this host".into(), pid: None },
+            title: format!("the TIME-WAIT table overflowed {overflow} times since boot"),
+            evidence: vec![format!("TcpExt TCPTimeWaitOverflow = {overflow} (/proc/net/netstat)")],
+            explanation: "TIME-WAIT sockets were dropped early because tcp_max_tw_buckets was reached.".into(),
+            next_steps: vec!["reduce connection churn (keep-alive, pooling) on the hosts with the most TIME-WAIT".into()],
+            sockets: 0,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnose::fixtures::*;
+    use crate::diagnose::Severity;
+    use crate::socket::TimerKind;
+    use crate::state::TcpState;
+
+    fn tw(local: &str, peer: &str) -> crate::socket::Socket {
+        let mut s = sock(TcpState::TimeWait, local, peer);
+        s.inode = 0;
+        timer(&mut s, TimerKind::TimeWait, 30_000, 0);
+        s
+    }
+
+    #[test]
+    fn healthy_host_has_no_pressure() {
+        assert!(run_rule("time-wait-pressure", &healthy()).is_empty());
+    }
+
+    #[test]
+    fn one_destination_exhausting_ports_is_named() {
+        let mut socks: Vec<_> = (0..15_000)
+            .map(|i| tw(&format!("10.0.0.1:{}", 32768 + i), "10.0.0.5:443"))
+            .collect();
+        socks.extend((0..50).map(|i| tw(&format!("10.0.0.1:{}", 50000 + i), "10.0.0.6:80")));
+        let f = run_rule("time-wait-pressure", &snapshot(socks));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[0].subject.name, "10.0.0.1 -> 10.0.0.5:443");
+        let text = format!("{:?}", f[0]);
+        assert!(
+            text.contains("active closer") && text.contains("tcp_tw_recycle"),
+            "{text}"
+        );
+        assert!(text.contains("28232 ports"), "{text}");
+    }
+
+    #[test]
+    fn table_overflow_and_server_side() {
+        let mut socks: Vec<_> = (0..1200)
+            .map(|i| tw("10.0.0.1:443", &format!("10.0.0.9:{}", 30000 + i)))
+            .collect();
+        let mut l = sock(TcpState::Listen, "0.0.0.0:443", "0.0.0.0:0");
+        l.send_q = 128;
+        socks.push(l);
+        let mut snap = snapshot(socks);
+        snap.kernel.tcp_ext.insert("TCPTimeWaitOverflow".into(), 12);
+        snap.kernel
+            .sysctls
+            .insert("net.ipv4.tcp_max_tw_buckets".into(), "1500".into());
+        let f = run_rule("time-wait-pressure", &snap);
+        let kinds: Vec<&str> = f.iter().map(|f| f.subject.kind).collect();
+        assert_eq!(kinds, vec!["listener", "host", "host"], "{f:#?}");
+        assert_eq!(f[1].severity, Severity::Critical);
+    }
+}

@@ -1,0 +1,158 @@
+//! Pure parsers for the per-process text that process attribution reads: fd link targets
+//! (`socket:[INODE]`), /proc/PID/cmdline, the Uid line of /proc/PID/status, and /etc/passwd.
+//! The binary does the reading; everything here takes bytes or `&str` and is tested anywhere.
+
+use std::collections::HashMap;
+
+/// The inode of a socket from an fd's link target, `socket:[12345]`; `None` for anything else
+/// (files, pipes, anon inodes).
+pub fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+/// A decimal number from a directory entry name (a pid under /proc, an fd under fd/).
+pub fn parse_decimal(name: &[u8]) -> Option<u32> {
+    if name.is_empty() || name.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &d in name {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+/// /proc/PID/cmdline (arguments separated and ended by NUL) as one line, arguments joined by
+/// spaces. Kernel threads have an empty cmdline.
+pub fn cmdline_text(raw: &[u8]) -> String {
+    let trimmed = raw.strip_suffix(b"\0").unwrap_or(raw);
+    String::from_utf8_lossy(trimmed).replace('\0', " ")
+}
+
+/// /proc/PID/comm without its newline.
+pub fn comm_text(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+/// The effective uid from the text of /proc/PID/status (the `Uid:` line: real, effective, saved, fs).
+pub fn status_euid(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut ids = line.split_whitespace();
+    let real = ids.next()?;
+    ids.next().unwrap_or(real).parse().ok()
+}
+
+/// User names by uid, from the text of /etc/passwd (the first name of a uid wins).
+pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
+    let mut users = HashMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split(':');
+        let (Some(name), Some(_pw), Some(uid)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if let Ok(uid) = uid.parse::<u32>() {
+            users.entry(uid).or_insert_with(|| name.to_string());
+        }
+    }
+    users
+}
+
+/// The name of `uid` from `users`, or the number when it has none.
+pub fn user_name(users: &HashMap<u32, String>, uid: u32) -> String {
+    users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+}
+
+/// The inode of a namespace from its link target, `net:[4026531840]`.
+pub fn namespace_inode(link: &[u8], kind: &str) -> Option<u64> {
+    let rest = link.strip_prefix(kind.as_bytes())?.strip_prefix(b":[")?;
+    let digits = rest.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"socket:[0]"), Some(0));
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"socket:[12a]"), None);
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b"anon_inode:[eventpoll]"), None);
+        assert_eq!(socket_inode(b"socket:[99999999999999999999999]"), None);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal(b"4242"), Some(4242));
+        assert_eq!(parse_decimal(b"self"), None);
+        assert_eq!(parse_decimal(b""), None);
+        assert_eq!(parse_decimal(b"99999999999"), None);
+    }
+
+    #[test]
+    fn cmdlines_and_comms() {
+        assert_eq!(
+            cmdline_text(b"python3\0-c\0print(1)\0"),
+            "python3 -c print(1)"
+        );
+        assert_eq!(cmdline_text(b""), "");
+        assert_eq!(
+            cmdline_text(b"nginx: worker process"),
+            "nginx: worker process"
+        );
+        assert_eq!(comm_text(b"socat\n"), "socat");
+    }
+
+    #[test]
+    fn status_uids() {
+        let status = "Name:\tsshd\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+        assert_eq!(status_euid(status), Some(0));
+        assert_eq!(status_euid("Uid:\t7\n"), Some(7));
+        assert_eq!(status_euid("Name:\tx\n"), None);
+        assert_eq!(status_euid("Uid:\tbogus\t1\n"), Some(1));
+    }
+
+    #[test]
+    fn passwd() {
+        let text = "# comment\nroot:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/sbin/nologin\ntoor:x:0:0::/:/bin/sh\nbroken\nweird:x:notanumber:0::/:\n";
+        let users = parse_passwd(text);
+        assert_eq!(user_name(&users, 0), "root");
+        assert_eq!(user_name(&users, 65534), "nobody");
+        assert_eq!(user_name(&users, 1234), "1234");
+        assert_eq!(users.len(), 2);
+    }
+
+    #[test]
+    fn namespace_links() {
+        assert_eq!(
+            namespace_inode(b"net:[4026531840]", "net"),
+            Some(4026531840)
+        );
+        assert_eq!(namespace_inode(b"mnt:[4026531840]", "net"), None);
+        assert_eq!(namespace_inode(b"net:[x]", "net"), None);
+    }
+}

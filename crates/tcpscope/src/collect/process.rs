@@ -1,0 +1,62 @@
+//! Facts about the processes that own sockets, for doctor: scheduler state, descriptor count
+//! against RLIMIT_NOFILE, wchan. Read only for the pids attribution found, after the socket
+//! dump, so listing stays free of /proc work. A process that exits meanwhile is skipped.
+
+use std::collections::BTreeMap;
+use tcpscope_core::process::{parse_limits_nofile, parse_stat_state, ProcessInfo};
+use tcpscope_core::Socket;
+
+/// ProcessInfo for every pid that owns one of `sockets`, seeded from the owner records.
+pub fn read_owner_processes(sockets: &[Socket]) -> BTreeMap<u32, ProcessInfo> {
+    let mut out = BTreeMap::new();
+    for o in sockets.iter().flat_map(|s| &s.owners) {
+        out.entry(o.pid).or_insert_with(|| {
+            let mut p = read_process(o.pid);
+            p.comm.clone_from(&o.comm);
+            p.cmdline.clone_from(&o.cmdline);
+            p.user.clone_from(&o.user);
+            p.container.clone_from(&o.container);
+            p
+        });
+    }
+    out
+}
+
+/// What /proc says about `pid`; fields it cannot read stay `None`.
+pub fn read_process(pid: u32) -> ProcessInfo {
+    let dir = format!("/proc/{pid}");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).ok();
+    let fd_count = rustix::fs::stat(format!("{dir}/fd").as_str())
+        .ok()
+        .map(|st| st.st_size as u64);
+    ProcessInfo {
+        pid,
+        comm: read("comm").unwrap_or_default().trim().to_string(),
+        state: read("stat").as_deref().and_then(parse_stat_state),
+        fd_count,
+        fd_limit: read("limits").as_deref().and_then(parse_limits_nofile),
+        wchan: read("wchan").map(|w| w.trim().to_string()),
+        ..ProcessInfo::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let p = read_process(std::process::id());
+        assert!(matches!(p.state, Some('R' | 'S')), "{p:?}");
+        assert!(p.fd_count.unwrap() >= 3);
+        assert!(p.fd_limit.unwrap() >= 1);
+        assert!(!p.comm.is_empty());
+    }
+
+    #[test]
+    fn a_vanished_process_is_empty_not_an_error() {
+        let p = read_process(u32::MAX - 1);
+        assert_eq!(p.state, None);
+        assert_eq!(p.fd_count, None);
+    }
+}

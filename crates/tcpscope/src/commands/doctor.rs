@@ -1,0 +1,89 @@
+//! `tcpscope doctor`: take a snapshot with everything the rules need (tcp_info, kernel counters,
+//! owners from `collect::attribute` and their process facts; `--netns`/`--all-netns` apply), run
+//! the rules, print the report, and exit 0/1/2 by the worst finding. `--watch` repeats, carrying
+//! a tracker so ages become exact and growth shows.
+
+use super::output::{open_source, parse_state_words, report_notes, stdout};
+use crate::cli::DoctorArgs;
+use crate::collect::attribute::snapshot_with_owners;
+use crate::collect::{process, Query};
+use anyhow::{Context as _, Result};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tcpscope_core::diagnose::{diagnose, watch::Tracker, Context, Report};
+use tcpscope_core::render::doctor::write_report;
+use tcpscope_core::render::time::utc_text;
+use tcpscope_core::{Family, Snapshot};
+
+pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
+    let query = Query {
+        families: vec![Family::Inet, Family::Inet6],
+        states: parse_state_words(&args.filter)?,
+        want_info: true,
+        bytecode: None,
+    };
+    let Some(interval) = args.watch else {
+        let snap = take(args, &query)?;
+        let report = diagnose(&Context::new(&snap, None));
+        print(args, &report)?;
+        return Ok(ExitCode::from(report.exit_code()));
+    };
+    if args.input.from.is_some() {
+        anyhow::bail!("--watch needs the live kernel; a recording does not change (drop --from)");
+    }
+    let mut tracker = Tracker::new();
+    let mut round = 0u64;
+    loop {
+        let started = Instant::now();
+        let snap = take(args, &query)?;
+        tracker.observe(&snap);
+        let report = diagnose(&Context::new(&snap, Some(&tracker)));
+        if !args.json {
+            let mut out = stdout();
+            writeln!(
+                out,
+                "── tcpscope doctor --watch: round {} at {} ──",
+                round + 1,
+                utc_text(snap.taken_at_unix_ms)
+            )?;
+            out.flush()?;
+        }
+        print(args, &report)?;
+        round += 1;
+        if args.count.is_some_and(|n| round >= n) {
+            return Ok(ExitCode::from(report.exit_code()));
+        }
+        std::thread::sleep(Duration::from_millis(interval).saturating_sub(started.elapsed()));
+    }
+}
+
+/// One snapshot with owners and process facts, from the kernel or a recording.
+fn take(args: &DoctorArgs, query: &Query) -> Result<Snapshot> {
+    let mut source = open_source(&args.input, true)?;
+    // Notes on hidden owners go into the snapshot, which the report shows.
+    let (mut snap, report, _notes) = snapshot_with_owners(&mut source, query)?;
+    if !source.is_replay() {
+        snap.processes = process::read_owner_processes(&snap.sockets);
+    }
+    report_notes(&source, &report);
+    if let Some(path) = &args.input.record {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("creating recording {}", path.display()))?;
+        snap.write_json(std::io::BufWriter::new(file))
+            .with_context(|| format!("writing recording {}", path.display()))?;
+    }
+    Ok(snap)
+}
+
+fn print(args: &DoctorArgs, report: &Report) -> Result<()> {
+    let mut out = stdout();
+    if args.json {
+        serde_json::to_writer(&mut out, report)?;
+        writeln!(out)?;
+    } else {
+        write_report(&mut out, report)?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! `tcpscope dump-floor` (hidden): the cost of a bare sock_diag dump of every TCP socket, with
+//! no decoding and no output. Benchmarks compare `ls` against it (scripts/bench-ls.sh).
+
+use crate::collect::netlink::DiagSocket;
+use anyhow::Result;
+use std::process::ExitCode;
+use tcpscope_core::inet_diag::Request;
+use tcpscope_core::{Family, StateSet};
+
+pub fn run() -> Result<ExitCode> {
+    let mut sock = DiagSocket::open()?;
+    let mut bytes = 0;
+    for family in [Family::Inet, Family::Inet6] {
+        bytes += sock.dump_bare(&Request {
+            family,
+            states: StateSet::ALL.kernel_request_mask(),
+            want_info: false,
+            bytecode: None,
+            seq: 0,
+        })?;
+    }
+    println!("{bytes}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,438 @@
+//! `tcpscope ls` and `summary` against real sockets: a listener, established pairs, a CLOSE-WAIT,
+//! a FIN-WAIT-2 and a TIME-WAIT opened by this test, found in the JSON output with the right
+//! states and endpoints, and checked against `ss -Htan` on the same sockets. Also the output
+//! modes (--jsonl, --record/--from, --source proc) and a quiet broken pipe.
+
+mod common;
+
+use common::{endpoint, run_json, run_ok, sockets, ss_rows};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Sockets in known states, held open for the test's lifetime.
+struct Fixture {
+    listener: TcpListener,
+    _est: (TcpStream, TcpStream),
+    _close_wait: TcpStream,
+    close_wait_client_port: u16,
+    est_client_port: u16,
+    time_wait_client_port: u16,
+    _v6: Option<TcpListener>,
+    v6_port: Option<u16>,
+}
+
+impl Fixture {
+    fn port(&self) -> u16 {
+        self.listener.local_addr().unwrap().port()
+    }
+    /// Every port that identifies one of our sockets.
+    fn ports(&self) -> BTreeSet<u16> {
+        let mut p = BTreeSet::from([
+            self.port(),
+            self.close_wait_client_port,
+            self.est_client_port,
+            self.time_wait_client_port,
+        ]);
+        p.extend(self.v6_port);
+        p
+    }
+}
+
+fn connect_pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
+
+fn fixture() -> Fixture {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let est = connect_pair(&listener);
+    let est_client_port = est.0.local_addr().unwrap().port();
+
+    // CLOSE-WAIT: the client closes, the server never does.
+    let (client, server) = connect_pair(&listener);
+    let close_wait_client_port = client.local_addr().unwrap().port();
+    drop(client);
+
+    // TIME-WAIT: the client closes first, then the server; the client side keeps the 4-tuple.
+    let (client, mut server2) = connect_pair(&listener);
+    let time_wait_client_port = client.local_addr().unwrap().port();
+    client.shutdown(Shutdown::Both).unwrap();
+    let mut buf = [0u8; 1];
+    let _ = server2.read(&mut buf); // wait for the FIN
+    drop(server2);
+    drop(client);
+
+    let v6 = TcpListener::bind("[::1]:0").ok();
+    let v6_port = v6.as_ref().map(|l| l.local_addr().unwrap().port());
+    let f = Fixture {
+        listener,
+        _est: est,
+        _close_wait: server,
+        close_wait_client_port,
+        est_client_port,
+        time_wait_client_port,
+        _v6: v6,
+        v6_port,
+    };
+    wait_for_states(&f);
+    f
+}
+
+/// Loopback is fast but not instant: wait until ss sees the closing states settle.
+fn wait_for_states(f: &Fixture) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let tw = format!("127.0.0.1:{}", f.time_wait_client_port);
+    let cw = format!("127.0.0.1:{}", f.close_wait_client_port);
+    while Instant::now() < deadline {
+        let rows = ss_rows(&[]);
+        let tw_ok = rows.iter().any(|r| r.0 == "TIME-WAIT" && r.1 == tw);
+        let cw_ok = rows.iter().any(|r| r.0 == "FIN-WAIT-2" && r.1 == cw);
+        if tw_ok && cw_ok {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("sockets did not reach TIME-WAIT / FIN-WAIT-2 in time");
+}
+
+/// Our sockets in a JSON document, as (state, local, peer).
+fn ours(doc: &Value, ports: &BTreeSet<u16>) -> BTreeSet<(String, String, String)> {
+    sockets(doc)
+        .iter()
+        .filter(|s| {
+            let lp = s["local"]["port"].as_u64().unwrap() as u16;
+            let pp = s["peer"]["port"].as_u64().unwrap() as u16;
+            (ports.contains(&lp) || ports.contains(&pp)) && is_loopback(&s["local"])
+        })
+        .map(|s| {
+            (
+                s["state"].as_str().unwrap().to_string(),
+                endpoint(&s["local"]),
+                endpoint(&s["peer"]),
+            )
+        })
+        .collect()
+}
+
+fn is_loopback(ep: &Value) -> bool {
+    let a = ep["addr"].as_str().unwrap();
+    a == "::1" || a.starts_with("127.") || a == "0.0.0.0" || a == "::"
+}
+
+fn find<'a>(doc: &'a Value, state: &str, local_port: u16) -> &'a Value {
+    sockets(doc)
+        .iter()
+        .find(|s| s["state"] == state && s["local"]["port"] == local_port)
+        .unwrap_or_else(|| panic!("no {state} socket on local port {local_port}"))
+}
+
+#[test]
+fn finds_each_socket_with_its_state_and_endpoints() {
+    let f = fixture();
+    let doc = run_json(&["ls", "--json"]);
+    assert_eq!(doc["format"], "tcpscope-snapshot");
+    assert_eq!(doc["source"], "netlink");
+    let port = f.port();
+
+    let l = find(&doc, "listen", port);
+    assert_eq!(l["family"], "inet");
+    assert_eq!(l["local"]["addr"], "127.0.0.1");
+    assert_eq!(l["peer"]["port"], 0);
+    assert!(l["inode"].as_u64().unwrap() > 0);
+    assert!(l["cookie"].as_u64().unwrap() > 0);
+    assert!(l["owners"].as_array().unwrap().is_empty());
+
+    let e = find(&doc, "established", f.est_client_port);
+    assert_eq!(e["peer"]["port"], port);
+    assert!(e["tcp_info"].is_object(), "tcp_info requested for --json");
+    assert!(e["tcp_info"]["rtt_us"].as_u64().is_some());
+
+    let cw = sockets(&doc)
+        .iter()
+        .find(|s| s["state"] == "close-wait" && s["peer"]["port"] == f.close_wait_client_port)
+        .expect("the server side of the closed connection is in close-wait");
+    assert_eq!(cw["local"]["port"], port);
+    assert!(
+        cw["inode"].as_u64().unwrap() > 0,
+        "close-wait is held by us"
+    );
+
+    let fw2 = find(&doc, "fin-wait-2", f.close_wait_client_port);
+    assert_eq!(fw2["peer"]["port"], port);
+
+    let tw = find(&doc, "time-wait", f.time_wait_client_port);
+    assert_eq!(tw["inode"], 0, "time-wait has no owner");
+    assert_eq!(tw["timer"]["kind"], "time-wait");
+    let left = tw["timer"]["expires_ms"].as_u64().unwrap();
+    assert!(left > 50_000 && left <= 60_000, "time-wait timer {left} ms");
+
+    if let Some(p6) = f.v6_port {
+        let l6 = find(&doc, "listen", p6);
+        assert_eq!(l6["family"], "inet6");
+        assert_eq!(l6["local"]["addr"], "::1");
+    }
+}
+
+#[test]
+fn agrees_with_ss_on_the_same_sockets() {
+    let f = fixture();
+    let ports = f.ports();
+    let doc = run_json(&["ls", "--json"]);
+    let mine = ours(&doc, &ports);
+    let theirs: BTreeSet<(String, String, String)> = ss_rows(&[])
+        .into_iter()
+        .filter(|(_, l, p)| {
+            let port_of = |s: &str| s.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+            port_of(l).is_some_and(|x| ports.contains(&x))
+                || port_of(p).is_some_and(|x| ports.contains(&x))
+        })
+        .filter(|(_, l, _)| {
+            l.starts_with("127.")
+                || l.starts_with("[::1]")
+                || l.starts_with("0.0.0.0")
+                || l.starts_with('*')
+        })
+        .map(|(state, l, p)| (ss_state(&state), normalise_ss(&l), normalise_ss(&p)))
+        .collect();
+    assert!(mine.len() >= 7, "expected our 7+ sockets, got {mine:?}");
+    assert_eq!(mine, theirs);
+}
+
+/// ss's state names in tcpscope's JSON spelling.
+fn ss_state(s: &str) -> String {
+    match s {
+        "ESTAB" => "established".to_string(),
+        "UNCONN" => "closed".to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// ss prints "0.0.0.0:*" / "[::]:*" / "*:*" for wildcards; tcpscope's JSON gives addr+port 0.
+fn normalise_ss(s: &str) -> String {
+    let s = s.replace("[::ffff:", "[").replace(":*", ":0");
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((a, p)) = rest.split_once("]:") {
+            if a.contains('.') {
+                return format!("{a}:{p}");
+            }
+        }
+    }
+    if s == "*:0" {
+        return "0.0.0.0:0".into();
+    }
+    s
+}
+
+#[test]
+fn state_filter_family_and_listening_options() {
+    let f = fixture();
+    let doc = run_json(&["ls", "--json", "state", "CLOSE_WAIT", "time-wait"]);
+    let states: BTreeSet<&str> = sockets(&doc)
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .all(|s| *s == "close-wait" || *s == "time-wait"),
+        "{states:?}"
+    );
+    assert!(states.contains("close-wait") && states.contains("time-wait"));
+
+    let doc = run_json(&["ls", "--json", "-l"]);
+    assert!(sockets(&doc).iter().all(|s| s["state"] == "listen"));
+    find(&doc, "listen", f.port());
+
+    let doc = run_json(&["ls", "--json", "-4"]);
+    assert!(sockets(&doc).iter().all(|s| s["family"] == "inet"));
+    let doc = run_json(&["ls", "--json", "-6"]);
+    assert!(sockets(&doc).iter().all(|s| s["family"] == "inet6"));
+
+    let doc = run_json(&["ls", "--json", "exclude", "time-wait", "exclude", "listen"]);
+    assert!(sockets(&doc)
+        .iter()
+        .all(|s| s["state"] != "time-wait" && s["state"] != "listen"));
+}
+
+#[test]
+fn table_shows_states_and_timers() {
+    let f = fixture();
+    let out = run_ok(&["ls", "-e"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with("State") && header.contains("Peer Address:Port"),
+        "{header}"
+    );
+    let tw_line = text
+        .lines()
+        .find(|l| {
+            l.contains(&format!("127.0.0.1:{} ", f.time_wait_client_port))
+                && l.starts_with("TIME-WAIT")
+        })
+        .expect("a TIME-WAIT row");
+    assert!(
+        tw_line.contains("time-wait 5") || tw_line.contains("time-wait 6"),
+        "{tw_line}"
+    );
+    assert!(tw_line.contains("ino:0"), "{tw_line}");
+    let listen = text
+        .lines()
+        .find(|l| l.starts_with("LISTEN") && l.contains(&format!("127.0.0.1:{}", f.port())))
+        .expect("a LISTEN row");
+    assert!(listen.contains("uid:"), "{listen}");
+}
+
+#[test]
+fn jsonl_record_and_replay_agree() {
+    let f = fixture();
+    let ports = f.ports();
+    let dir = std::env::temp_dir().join(common::unique_name("tcpscope-rec"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("snap.json");
+    let rec_s = rec.to_str().unwrap();
+
+    let live = run_json(&["ls", "--json", "--record", rec_s]);
+    let replayed = run_json(&["ls", "--json", "--from", rec_s]);
+    assert_eq!(ours(&live, &ports), ours(&replayed, &ports));
+    assert_eq!(
+        sockets(&live).len(),
+        sockets(&replayed).len(),
+        "the recording holds what was listed"
+    );
+    assert_eq!(live["taken_at_unix_ms"], replayed["taken_at_unix_ms"]);
+
+    // The table from the recording lists the same sockets; filters apply on replay too.
+    let only_tw = run_json(&["ls", "--json", "--from", rec_s, "state", "time-wait"]);
+    assert!(sockets(&only_tw).iter().all(|s| s["state"] == "time-wait"));
+
+    // --jsonl: one socket object per line, same sockets.
+    let out = run_ok(&["ls", "--jsonl", "--from", rec_s]);
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
+        .collect();
+    assert_eq!(lines.len(), sockets(&replayed).len());
+    assert_eq!(&lines, sockets(&replayed));
+
+    // summary from the recording counts the same sockets.
+    let sum = run_json(&["summary", "--json", "--from", rec_s]);
+    assert_eq!(
+        sum["total"].as_u64().unwrap() as usize,
+        sockets(&replayed).len()
+    );
+    assert!(sum["states"]["time-wait"].as_u64().unwrap() >= 1);
+    assert!(sum["states"]["close-wait"].as_u64().unwrap() >= 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn proc_fallback_agrees_with_netlink() {
+    let f = fixture();
+    let ports = f.ports();
+    let nl = run_json(&["ls", "--json"]);
+    let pr = run_json(&["ls", "--json", "--source", "proc"]);
+    assert_eq!(pr["source"], "proc-net");
+    assert_eq!(ours(&nl, &ports), ours(&pr, &ports));
+}
+
+#[test]
+fn summary_counts_live_sockets() {
+    let _f = fixture();
+    let sum = run_json(&["summary", "--json"]);
+    let total = sum["total"].as_u64().unwrap();
+    let by_state: u64 = sum["states"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, by_state);
+    assert!(sum["states"]["listen"].as_u64().unwrap() >= 1);
+    assert!(sum["sockstat"]["tcp_inuse"].as_u64().is_some());
+    let text = String::from_utf8(run_ok(&["summary"]).stdout).unwrap();
+    assert!(
+        text.contains("CLOSE-WAIT") && text.contains("close()"),
+        "{text}"
+    );
+}
+
+#[test]
+fn broken_pipe_exits_zero_quietly() {
+    // A large recording guarantees output well beyond the pipe buffer.
+    let dir = std::env::temp_dir().join(common::unique_name("tcpscope-pipe"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("big.json");
+    let one = r#"{"state":"established","family":"inet","local":{"addr":"127.0.0.1","port":1},"peer":{"addr":"127.0.0.1","port":2},"recv_q":0,"send_q":0,"timer":null,"uid":0,"inode":1,"cookie":1,"tcp_info":null,"owners":[]}"#;
+    let body = vec![one; 50_000].join(",\n");
+    std::fs::write(
+        &rec,
+        format!(r#"{{"format":"tcpscope-snapshot","version":1,"taken_at_unix_ms":0,"sockets":[{body}]}}"#),
+    )
+    .unwrap();
+    for args in [vec!["ls"], vec!["ls", "--jsonl"], vec!["ls", "--json"]] {
+        let mut child = common::bin()
+            .args(&args)
+            .args(["--from", rec.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 10];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away, like `| head -1`
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", out.status);
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let out = common::bin()
+        .args(["ls", "state", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown TCP state 'bogus'") && err.contains("close-wait"),
+        "{err}"
+    );
+
+    let out = common::bin()
+        .args(["ls", "--from", "/nonexistent/rec.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--record"));
+
+    let dir = std::env::temp_dir().join(common::unique_name("tcpscope-bad"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let out = common::bin()
+        .args(["summary", "--from", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
