@@ -1,9 +1,10 @@
-//! Sockets with their owners: the one entry point every command uses for `-p` (ls today, doctor
-//! and others later). It decides how to combine the socket dump with the /proc walk of
+//! Sockets with their owners: the one entry point every command uses for `-p` (ls, doctor, and
+//! later ones). It decides how to combine the socket dump with the /proc walk of
 //! [`owners`](super::owners):
 //!
-//! * every state wanted: the walk of all processes runs on its own threads *while* the kernel
-//!   dumps the sockets, and the two meet at the end;
+//! * every state wanted ([`wants_everything`]): the walk of all processes comes first, on all
+//!   cores; then sockets stream from the kernel with owners attached one by one ([`FullWalk`]),
+//!   so 100k sockets never sit in memory at once;
 //! * a state filter (`state close-wait`): the dump comes first (it is cheap when the kernel
 //!   applies the state mask), then the walk looks only for those inodes and stops once each has
 //!   been found (unless a listening socket is among them: pre-fork servers share those, so the
@@ -13,9 +14,59 @@
 
 use super::owners::{self, InodeTable, ProcessDetails, ScanReport, Wanted};
 use super::{Query, Source, StreamReport};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use std::collections::HashSet;
-use tcpscope_core::{Snapshot, StateSet, TcpState};
+use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
+
+/// True when the query takes every state, so the whole /proc walk is needed anyway and the
+/// streaming path ([`FullWalk`]) applies.
+pub fn wants_everything(source: &Source, query: &Query) -> bool {
+    !source.is_replay() && query.states == StateSet::ALL
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// The whole /proc walk, done before the dump; attaches owners to sockets as they stream past.
+pub struct FullWalk {
+    table: InodeTable,
+    scan: ScanReport,
+    details: ProcessDetails,
+    unattributed: usize,
+}
+
+impl FullWalk {
+    /// Walk every process's fds on all cores.
+    pub fn run() -> Result<FullWalk> {
+        let (table, scan) = owners::scan(Wanted::All, owners::default_threads())
+            .context("finding which processes hold the sockets")?;
+        Ok(FullWalk {
+            table,
+            scan,
+            details: ProcessDetails::default(),
+            unattributed: 0,
+        })
+    }
+
+    /// Fill in the owners of one socket (reading a process's details the first time it shows).
+    pub fn attach(&mut self, socket: &mut Socket) {
+        self.details.ensure_holders_of(socket.inode, &self.table);
+        if !self.details.attach(socket, &self.table) {
+            self.unattributed += 1;
+        }
+    }
+
+    /// What to tell the user before any socket is seen (for a document's header).
+    pub fn early_notes(&self) -> Vec<String> {
+        self.scan.notes(None, is_root())
+    }
+
+    /// What to tell the user after the sockets went by (with how many lack an owner).
+    pub fn notes(&self) -> Vec<String> {
+        self.scan.notes(Some(self.unattributed), is_root())
+    }
+}
 
 /// Read every socket the query selects, with `owners` filled in. Notes on what could not be
 /// attributed (permissions) are added to the snapshot's notes and also returned on their own.
@@ -27,45 +78,45 @@ pub fn snapshot_with_owners(
         let (snap, report) = source.snapshot(query)?;
         return Ok((snap, report, Vec::new()));
     }
-    let threads = owners::default_threads();
-    let (mut snap, report, table, scan) = if query.states == StateSet::ALL {
-        std::thread::scope(|s| -> Result<_> {
-            let walk = s.spawn(move || owners::scan(Wanted::All, threads));
-            let dumped = source.snapshot(query);
-            let walked = walk
-                .join()
-                .map_err(|_| anyhow!("the /proc walk for process owners panicked"))?;
-            let (snap, report) = dumped?;
-            let (table, scan) = walked.context("finding which processes hold the sockets")?;
-            Ok((snap, report, table, scan))
-        })?
-    } else {
-        let (snap, report) = source.snapshot(query)?;
-        // Pre-fork servers share listening sockets among workers: with a listener among the
-        // wanted sockets, walk everything so each lists all its holders. Connections are rarely
-        // shared, so for them the walk stops once each has been found.
-        let stop_early = !snap.sockets.iter().any(|s| s.state == TcpState::Listen);
-        let wanted: HashSet<u64> = snap
-            .sockets
-            .iter()
-            .map(|s| s.inode)
-            .filter(|i| *i != 0)
-            .collect();
-        let (table, scan) = if wanted.is_empty() {
-            (InodeTable::default(), ScanReport::default())
-        } else {
-            let only = Wanted::Only {
-                inodes: &wanted,
-                stop_early,
-            };
-            owners::scan(only, threads).context("finding which processes hold the sockets")?
-        };
-        (snap, report, table, scan)
-    };
+    if wants_everything(source, query) {
+        let mut walk = FullWalk::run()?;
+        let mut sockets = Vec::new();
+        let report = source.stream(query, &mut |mut s| {
+            walk.attach(&mut s);
+            sockets.push(s);
+            Ok(())
+        })?;
+        let notes = walk.notes();
+        let mut snap = source.header().clone();
+        snap.sockets = sockets;
+        snap.notes.extend(notes.iter().cloned());
+        return Ok((snap, report, notes));
+    }
 
+    let (mut snap, report) = source.snapshot(query)?;
+    // Pre-fork servers share listening sockets among workers: with a listener among the wanted
+    // sockets, walk everything so each lists all its holders. Connections are rarely shared, so
+    // for them the walk stops once each has been found.
+    let stop_early = !snap.sockets.iter().any(|s| s.state == TcpState::Listen);
+    let wanted: HashSet<u64> = snap
+        .sockets
+        .iter()
+        .map(|s| s.inode)
+        .filter(|i| *i != 0)
+        .collect();
+    let threads = owners::default_threads();
+    let (table, scan) = if wanted.is_empty() {
+        (InodeTable::default(), ScanReport::default())
+    } else {
+        let only = Wanted::Only {
+            inodes: &wanted,
+            stop_early,
+        };
+        owners::scan(only, threads).context("finding which processes hold the sockets")?
+    };
     let details = ProcessDetails::load(&snap.sockets, &table);
     let unattributed = details.attach_all(&mut snap.sockets, &table, threads);
-    let notes = scan.notes(unattributed, rustix::process::geteuid().is_root());
+    let notes = scan.notes(Some(unattributed), is_root());
     snap.notes.extend(notes.iter().cloned());
     Ok((snap, report, notes))
 }

@@ -73,26 +73,24 @@ impl ScanReport {
     }
 
     /// What the user should be told, in words (empty when nothing is worth saying).
-    /// `unattributed`: sockets with an inode that no visible process holds; `root`: whether
-    /// tcpscope runs as root (then a denial is not about ordinary permissions).
-    pub fn notes(&self, unattributed: usize, root: bool) -> Vec<String> {
+    /// `unattributed`: sockets with an inode that no visible process holds (`None` when not yet
+    /// known); `root`: whether tcpscope runs as root (then a denial is not about ordinary
+    /// permissions).
+    pub fn notes(&self, unattributed: Option<usize>, root: bool) -> Vec<String> {
         let mut notes = Vec::new();
-        let what = if unattributed > 0 {
-            if unattributed == 1 {
-                "1 socket shows no owner: ".to_string()
-            } else {
-                format!("{unattributed} sockets show no owner: ")
-            }
-        } else {
-            String::new()
+        let what = match unattributed {
+            Some(0) | None => String::new(),
+            Some(1) => "1 socket shows no owner: ".to_string(),
+            Some(n) => format!("{n} sockets show no owner: "),
         };
+        let matters = unattributed != Some(0);
         if self.denied > 0 && !root {
             notes.push(format!(
                 "{what}the open files of {} of other users are hidden (permission denied); \
                  showing your own. Run as root or with CAP_SYS_PTRACE (e.g. `sudo tcpscope ls -p`) to see every owner",
                 plural(self.denied, "process")
             ));
-        } else if self.denied > 0 && unattributed > 0 {
+        } else if self.denied > 0 && matters {
             notes.push(format!(
                 "{what}the open files of {} could not be read even as root (permission denied: \
                  another user namespace or a security module such as SELinux/AppArmor hides them)",
@@ -416,6 +414,8 @@ struct ProcInfo {
 pub struct ProcessDetails {
     /// `None` for a process that exited before its details were read.
     cache: HashMap<u32, Option<ProcInfo>>,
+    /// /etc/passwd, read when the first user name is needed.
+    users: Option<HashMap<u32, String>>,
 }
 
 impl ProcessDetails {
@@ -433,7 +433,20 @@ impl ProcessDetails {
             .into_iter()
             .map(|pid| (pid, read_info(pid, &mut users)))
             .collect();
-        ProcessDetails { cache }
+        ProcessDetails { cache, users }
+    }
+
+    /// Make sure the details of every holder of `inode` have been read.
+    pub fn ensure_holders_of(&mut self, inode: u64, table: &InodeTable) {
+        if inode == 0 {
+            return;
+        }
+        for (_, h) in table.holders(inode) {
+            if !self.cache.contains_key(&h.pid) {
+                let info = read_info(h.pid, &mut self.users);
+                self.cache.insert(h.pid, info);
+            }
+        }
     }
 
     /// Fill `socket.owners` from the table. Returns false when the socket has an inode that no

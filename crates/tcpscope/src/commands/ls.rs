@@ -1,11 +1,11 @@
 //! `tcpscope ls`: list sockets as a table, one JSON document, or JSON lines — streamed from the
-//! source to the output, so memory stays flat however many sockets there are. With `-p` the
-//! sockets are gathered first (owners come from a /proc walk that must finish before the first
-//! row), then written the same way.
+//! source to the output, so memory stays flat however many sockets there are. With `-p` and every
+//! state, the /proc walk comes first and sockets still stream; with `-p` and a state filter, the
+//! (few) sockets are gathered first so the walk can stop once it has found them all.
 
 use super::output::{families, open_source, parse_state_words, report_notes, stdout, Recorder};
 use crate::cli::LsArgs;
-use crate::collect::attribute::snapshot_with_owners;
+use crate::collect::attribute::{snapshot_with_owners, wants_everything, FullWalk};
 use crate::collect::Query;
 use anyhow::Result;
 use std::io::{self, Write};
@@ -38,6 +38,26 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     };
     let mut out = stdout();
 
+    if args.processes && wants_everything(&source, &query) {
+        // Walk /proc first, then stream: owners are attached as sockets pass.
+        let mut walk = FullWalk::run()?;
+        let mut header = source.header().clone();
+        header.notes.extend(walk.early_notes());
+        let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &header)?;
+        let mut sink = Sink::start(args, &mut out, &header, opts, names.as_ref())?;
+        let report = source.stream(&query, &mut |mut s| {
+            walk.attach(&mut s);
+            recorder.socket(&s)?;
+            sink.socket(&s)
+        })?;
+        sink.finish()?;
+        out.flush()?;
+        recorder.finish()?;
+        report_notes(&source, &report);
+        print_notes(&walk.notes());
+        return Ok(ExitCode::SUCCESS);
+    }
+
     if args.processes {
         let (snap, report, notes) = snapshot_with_owners(&mut source, &query)?;
         let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
@@ -50,10 +70,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         out.flush()?;
         recorder.finish()?;
         report_notes(&source, &report);
-        let mut err = io::stderr().lock();
-        for n in notes {
-            let _ = writeln!(err, "tcpscope: note: {n}");
-        }
+        print_notes(&notes);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -112,6 +129,13 @@ impl<'n, W: Write> Sink<'n, W> {
             Sink::Jsonl(mut out) => out.flush(),
             Sink::Table(t) => t.finish().map(drop),
         }
+    }
+}
+
+fn print_notes(notes: &[String]) {
+    let mut err = io::stderr().lock();
+    for n in notes {
+        let _ = writeln!(err, "tcpscope: note: {n}");
     }
 }
 
