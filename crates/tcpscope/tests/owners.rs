@@ -286,6 +286,25 @@ fn unprivileged_run_attributes_what_it_may_and_says_what_is_hidden() {
         doc["notes"].to_string().contains("CAP_SYS_PTRACE"),
         "the note is recorded too"
     );
+
+    // Every state: the streaming path says the same, in the header and on stderr.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["ls", "-p", "--json"])
+        .output()
+        .expect("running setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "failed: {stderr}");
+    assert_eq!(
+        stderr.matches("CAP_SYS_PTRACE").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(stderr.contains("show no owner"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(doc["notes"].to_string().contains("CAP_SYS_PTRACE"));
+    assert!(ours(&doc, p).iter().all(|s| owners_of(s).is_empty()));
 }
 
 #[test]
