@@ -363,6 +363,41 @@ fn sockets_in_a_namespace_are_listed_and_attributed() {
 }
 
 #[test]
+fn an_unnamed_namespace_is_found_through_its_processes() {
+    if !root_or_skip("an_unnamed_namespace_is_found_through_its_processes") {
+        return;
+    }
+    // `unshare --net` gives python a namespace of its own that no name points to, like a
+    // container's; its loopback is down, so bring it up first.
+    let program = format!(
+        "import subprocess; subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)\n{PAIR}"
+    );
+    let (child, ready) = spawn_python(&["unshare", "--net"], &program);
+    let pid = ready["pid"].as_u64().unwrap();
+    assert_eq!(pid, u64::from(child.pid()), "unshare execs python in place");
+    let p = port(&ready, "port");
+    let doc = run_json(&["ls", "-p", "--json", "--all-netns", "state", "listening"]);
+    let socks: Vec<Value> = ours(&doc, p)
+        .into_iter()
+        .filter(|s| s["netns"]["pid"].as_u64() == Some(pid))
+        .collect();
+    assert_eq!(socks.len(), 1, "{:?}", ours(&doc, p));
+    assert!(socks[0]["netns"]["name"].is_null());
+    assert_eq!(
+        owners_of(&socks[0]),
+        vec![(pid, ready["lfd"].as_u64().unwrap())]
+    );
+    let out = run_ok(&["ls", "--all-netns", "state", "listening"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(
+            |l| l.starts_with(&format!("pid:{pid} ")) && l.contains(&format!("127.0.0.1:{p} "))
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn netns_errors_say_what_to_do() {
     let out = bin()
         .args(["ls", "--netns", "no-such-namespace-here"])

@@ -184,7 +184,16 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
         let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| walker.run())).collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    let report = ScanReport {
+                        failed: 1,
+                        first_failure: Some("a thread walking /proc panicked".to_string()),
+                        ..ScanReport::default()
+                    };
+                    (Vec::new(), report)
+                })
+            })
             .collect()
     });
 
@@ -562,6 +571,39 @@ mod tests {
         let (table, _) = scan(only, 2).unwrap();
         assert_eq!(table.len(), 1);
         assert_eq!(table.holders(ino)[0].1.pid, me);
+    }
+
+    #[test]
+    fn notes_say_what_is_hidden_and_how_to_see_it() {
+        let denied = ScanReport {
+            denied: 3,
+            ..ScanReport::default()
+        };
+        let n = denied.notes(Some(2), false);
+        assert_eq!(n.len(), 1);
+        assert!(n[0].starts_with("2 sockets show no owner"), "{n:?}");
+        assert!(
+            n[0].contains("3 processes") && n[0].contains("CAP_SYS_PTRACE"),
+            "{n:?}"
+        );
+        assert!(denied.notes(None, false)[0].starts_with("the open files of 3 processes"));
+        // As root, a denial matters only when a socket is left without an owner.
+        assert!(denied.notes(Some(0), true).is_empty());
+        assert!(denied.notes(Some(1), true)[0].contains("even as root"));
+        let vanished = ScanReport {
+            vanished: 5,
+            ..ScanReport::default()
+        };
+        assert!(
+            vanished.notes(Some(0), false).is_empty(),
+            "exiting is not an error"
+        );
+        let failed = ScanReport {
+            failed: 1,
+            first_failure: Some("/proc/7/fd: I/O error".into()),
+            ..ScanReport::default()
+        };
+        assert!(failed.notes(Some(0), true)[0].contains("1 process: /proc/7/fd: I/O error"));
     }
 
     #[test]
