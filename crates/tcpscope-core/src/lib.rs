@@ -3,6 +3,7 @@
 //! I/O of its own, so every test of it runs anywhere, without root.
 
 pub mod inet_diag;
+pub mod fsm;
 pub mod names;
 pub mod proc_net;
 pub mod render;
