@@ -78,7 +78,8 @@ impl Edge {
         matches!(
             self.event,
             Event::Abort | Event::RcvRst | Event::Retransmit | Event::RetransmitGiveUp
-        ) && !(self.event == Event::RcvRst && self.from == TcpState::SynSent)
+        ) && !(self.event == Event::RcvRst
+            && (self.from == TcpState::SynSent || self.to != TcpState::Close))
     }
 }
 

@@ -129,9 +129,9 @@ pub const SCENARIOS: &[Scenario] = &[
             (Call(B, PassiveOpen), "B's program stops calling accept()"),
             (Call(A, ActiveOpen), ""),
             (Lose, "accept queue full: B drops the SYN (ListenOverflows +1)"),
-            (Timer(A, Retransmit), "1 s later"),
+            (Timer(A, Retransmit), "1 s later A sends the SYN again"),
             (Lose, "dropped again"),
-            (Timer(A, Retransmit), "2 s later; then 4, 8, 16, 32 s"),
+            (Timer(A, Retransmit), "2 s later, again (then 4, 8, 16, 32 s)"),
             (Lose, "dropped again"),
             (
                 Timer(A, RetransmitGiveUp),
