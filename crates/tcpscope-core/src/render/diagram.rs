@@ -36,6 +36,10 @@ pub struct Arrow {
 }
 
 impl Arrow {
+    pub fn is_loop(&self) -> bool {
+        self.from == self.to
+    }
+
     pub fn touches(&self, state: Option<TcpState>) -> bool {
         state.is_some_and(|s| self.from == s || self.to == s)
     }

@@ -1,8 +1,11 @@
 //! One module per subcommand, each wiring collect -> core -> render. This file dispatches and
 //! holds the small pieces every command shares (output, state-selection words).
 
+pub mod diagram;
+pub mod explain;
 pub mod ls;
 pub mod output;
+pub mod simulate;
 pub mod summary;
 
 use crate::cli::{Cli, Command};
@@ -14,5 +17,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => ls::run(&cli.ls),
         Some(Command::Ls(args)) => ls::run(&args),
         Some(Command::Summary(args)) => summary::run(&args),
+        Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Diagram(args)) => diagram::run(&args),
     }
 }
