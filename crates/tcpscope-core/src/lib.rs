@@ -2,8 +2,8 @@
 //! kernel's formats from bytes and text, analyses snapshots and renders results — and never does
 //! I/O of its own, so every test of it runs anywhere, without root.
 
-pub mod inet_diag;
 pub mod fsm;
+pub mod inet_diag;
 pub mod names;
 pub mod proc_net;
 pub mod render;

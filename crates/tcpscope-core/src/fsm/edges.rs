@@ -352,7 +352,12 @@ pub const EDGES: &[Edge] = &[
 ];
 
 /// The edge taken from `from` on `event` by an endpoint with history `h`, in `flavor`.
-pub fn find_edge(from: TcpState, event: Event, flavor: Flavor, h: History) -> Option<&'static Edge> {
+pub fn find_edge(
+    from: TcpState,
+    event: Event,
+    flavor: Flavor,
+    h: History,
+) -> Option<&'static Edge> {
     EDGES.iter().find(|e| {
         e.from == from && e.event == event && flavor.includes(e.origin) && e.guard.admits(h)
     })
@@ -365,5 +370,7 @@ pub fn edges_from(state: TcpState) -> impl Iterator<Item = &'static Edge> {
 
 /// Edges entering `state` from another state.
 pub fn edges_into(state: TcpState) -> impl Iterator<Item = &'static Edge> {
-    EDGES.iter().filter(move |e| e.to == state && e.from != state)
+    EDGES
+        .iter()
+        .filter(move |e| e.to == state && e.from != state)
 }

@@ -18,7 +18,10 @@ pub const SCENARIOS: &[Scenario] = &[
         script: &[
             (Call(B, PassiveOpen), ""),
             (Call(A, ActiveOpen), ""),
-            (Deliver, "B's listener stays in LISTEN; a request socket answers"),
+            (
+                Deliver,
+                "B's listener stays in LISTEN; a request socket answers",
+            ),
             (Deliver, "connect() returns on A"),
             (Deliver, "B's new socket waits in the accept queue"),
         ],
@@ -70,7 +73,10 @@ pub const SCENARIOS: &[Scenario] = &[
         title: "A shuts down its sending side and keeps reading B's answer",
         start: ESTABLISHED,
         script: &[
-            (Call(A, ShutdownWrite), "A will send no more but keeps the socket"),
+            (
+                Call(A, ShutdownWrite),
+                "A will send no more but keeps the socket",
+            ),
             (Deliver, ""),
             (Deliver, "no timeout: A still holds the socket"),
             (SendData(B), ""),
@@ -128,10 +134,16 @@ pub const SCENARIOS: &[Scenario] = &[
         script: &[
             (Call(B, PassiveOpen), "B's program stops calling accept()"),
             (Call(A, ActiveOpen), ""),
-            (Lose, "accept queue full: B drops the SYN (ListenOverflows +1)"),
+            (
+                Lose,
+                "accept queue full: B drops the SYN (ListenOverflows +1)",
+            ),
             (Timer(A, Retransmit), "1 s later A sends the SYN again"),
             (Lose, "dropped again"),
-            (Timer(A, Retransmit), "2 s later, again (then 4, 8, 16, 32 s)"),
+            (
+                Timer(A, Retransmit),
+                "2 s later, again (then 4, 8, 16, 32 s)",
+            ),
             (Lose, "dropped again"),
             (
                 Timer(A, RetransmitGiveUp),

@@ -335,7 +335,10 @@ impl Engine {
     }
 
     /// The oldest segment in flight, and the notes of the row that sent it if that row merges.
-    fn next_in_flight(&mut self, step: usize) -> Result<(InFlight, Vec<String>, Vec<Taken>), SimError> {
+    fn next_in_flight(
+        &mut self,
+        step: usize,
+    ) -> Result<(InFlight, Vec<String>, Vec<Taken>), SimError> {
         let f = self
             .flight
             .pop_front()

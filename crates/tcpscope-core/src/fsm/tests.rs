@@ -88,7 +88,10 @@ fn linux_facts_are_in_the_model() {
     let h = History::default();
     let linux = |from, ev| find_edge(from, ev, Flavor::Linux, h).map(|e| e.to);
     assert_eq!(linux(T::Listen, Event::RcvSyn), Some(T::NewSynRecv));
-    assert_eq!(linux(T::NewSynRecv, Event::RcvAckOfSyn), Some(T::Established));
+    assert_eq!(
+        linux(T::NewSynRecv, Event::RcvAckOfSyn),
+        Some(T::Established)
+    );
     assert_eq!(linux(T::Listen, Event::Send), None);
     assert_eq!(linux(T::SynSent, Event::RetransmitGiveUp), Some(T::Close));
     // tcp_fin_timeout only for orphans.
@@ -141,7 +144,10 @@ fn every_scenario_runs_on_model_edges() {
                 Ok(sim) => sim,
                 // The RFC has no tcp_fin_timeout and no retry limits: those scenarios are Linux's.
                 Err(e) if flavor == Flavor::Rfc => {
-                    assert!(matches!(s.name, "close-wait-leak" | "listen-overflow"), "{e}");
+                    assert!(
+                        matches!(s.name, "close-wait-leak" | "listen-overflow"),
+                        "{e}"
+                    );
                     continue;
                 }
                 Err(e) => panic!("{}: {e}", s.name),
@@ -223,12 +229,16 @@ fn scenarios_pass_through_the_rfc_states() {
     assert_eq!(s.path(Side::B), [Established, CloseWait]);
     let s = sim("half-close");
     assert!(s.rows.iter().any(|r| r.a == FinWait2
-        && r.wire.is_some_and(|w| w.segment == Segment::Data && w.from == Side::B)));
+        && r.wire
+            .is_some_and(|w| w.segment == Segment::Data && w.from == Side::B)));
 }
 
 #[test]
 fn unknown_scenario_lists_the_valid_ones() {
     let err = simulate::scenario("handshak").unwrap_err().to_string();
-    assert!(err.contains("handshake") && err.contains("close-wait-leak"), "{err}");
+    assert!(
+        err.contains("handshake") && err.contains("close-wait-leak"),
+        "{err}"
+    );
     assert!(simulate::scenario("Close_Wait_Leak").is_ok());
 }

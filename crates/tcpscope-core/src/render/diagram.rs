@@ -50,11 +50,14 @@ pub fn arrows() -> Vec<Arrow> {
     let mut out: Vec<(Arrow, Option<&'static str>)> = Vec::new();
     for e in EDGES.iter().filter(|e| !e.is_exceptional()) {
         let sends = e.sends.map(|s| s.label());
-        match out.iter_mut().find(|(a, s)| {
-            a.from == e.from && a.to == e.to && *s == sends && a.origin == e.origin
-        }) {
+        match out
+            .iter_mut()
+            .find(|(a, s)| a.from == e.from && a.to == e.to && *s == sends && a.origin == e.origin)
+        {
             Some((a, _)) => {
-                a.label = a.label.replacen(" / ", &format!(" | {} / ", e.event.label()), 1);
+                a.label = a
+                    .label
+                    .replacen(" / ", &format!(" | {} / ", e.event.label()), 1);
                 if sends.is_none() {
                     a.label = format!("{} | {}", a.label, e.event.label());
                 }
@@ -125,7 +128,11 @@ pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result
         "TCP state machine: RFC 9293 and Linux. ── both  ╌╌ Linux only  ┈┈ RFC only"
     )?;
     if let Some(h) = highlight {
-        writeln!(w, "Highlighted: {} (double box, ━━ arrows)", h.display_name())?;
+        writeln!(
+            w,
+            "Highlighted: {} (double box, ━━ arrows)",
+            h.display_name()
+        )?;
     }
     writeln!(w)?;
     for state in DIAGRAM_ORDER {
@@ -251,7 +258,11 @@ mod tests {
     fn text_diagram_snapshot_fits_80_columns() {
         let out = render(|w| write_text(w, None));
         for line in out.lines() {
-            assert!(line.chars().count() <= 80, "{} chars: {line}", line.chars().count());
+            assert!(
+                line.chars().count() <= 80,
+                "{} chars: {line}",
+                line.chars().count()
+            );
         }
         for s in TcpState::ALL {
             assert!(out.contains(s.display_name()), "{s} missing");

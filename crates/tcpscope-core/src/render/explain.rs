@@ -96,7 +96,11 @@ pub fn write_state(w: &mut impl Write, state: TcpState) -> io::Result<()> {
     field(w, "", &format!("RFC: {}", i.rfc_duration))?;
     field(w, "", &format!("Windows: {}", i.windows_duration))?;
     field(w, "A problem?", i.problem)?;
-    field(w, "Peer is", &format!("most likely {}", names(i.peer_likely)))?;
+    field(
+        w,
+        "Peer is",
+        &format!("most likely {}", names(i.peer_likely)),
+    )?;
     field(w, "Investigate", i.investigate)?;
     writeln!(w)?;
     writeln!(w, "How a socket gets here:")?;
@@ -146,11 +150,7 @@ pub fn write_transition(w: &mut impl Write, from: TcpState, to: TcpState) -> io:
     for e in transitions(from, to) {
         writeln!(w)?;
         field(w, "Event", e.event.description())?;
-        field(
-            w,
-            "Sends",
-            e.sends.map(|s| s.label()).unwrap_or("nothing"),
-        )?;
+        field(w, "Sends", e.sends.map(|s| s.label()).unwrap_or("nothing"))?;
         let whose = match e.origin {
             Origin::Both => "RFC 9293 and Linux",
             Origin::Rfc => "RFC 9293 only (Linux does this differently)",
@@ -183,7 +183,9 @@ fn traced_text(e: &Edge) -> String {
                 .collect::<Vec<_>>()
                 .join(", then ")
         ),
-        Traced::NotSeen => "not seen by sock:inet_sock_set_state (no full socket changes state)".into(),
+        Traced::NotSeen => {
+            "not seen by sock:inet_sock_set_state (no full socket changes state)".into()
+        }
     }
 }
 
@@ -226,7 +228,7 @@ mod tests {
 
     #[test]
     fn overview_snapshot() {
-        insta::assert_snapshot!(text(|w| write_overview(w)));
+        insta::assert_snapshot!(text(write_overview));
     }
 
     #[test]

@@ -46,11 +46,11 @@ pub fn wire_art(w: &Wire) -> String {
         }
         (Side::A, Phase::Lost) => {
             let (l, r) = body(n / 2 + 2);
-            format!("{l}{label}{r}X{}", " ".repeat(n - n / 2 - 3))
+            format!("{l}{label}{r}>X{}", " ".repeat(n - n / 2 - 4))
         }
         (Side::B, Phase::Lost) => {
             let (l, r) = body(n / 2 + 2);
-            format!("{}X{l}{label}{r}", " ".repeat(n - n / 2 - 3))
+            format!("{}X<{l}{label}{r}", " ".repeat(n - n / 2 - 4))
         }
     };
     format!(" {art} ")
@@ -73,7 +73,11 @@ pub fn write_ladder(w: &mut impl Write, sim: &Simulation) -> io::Result<()> {
         sim.start.b.display_name()
     )?;
     for row in &sim.rows {
-        let art = row.wire.as_ref().map(wire_art).unwrap_or(blank_wire.clone());
+        let art = row
+            .wire
+            .as_ref()
+            .map(wire_art)
+            .unwrap_or(blank_wire.clone());
         let notes = wrap(&row.notes.join("; "), NOTES);
         let left = format!(
             "{:>3}  {:<STATE$}{art}{:<STATE$}",
@@ -128,10 +132,8 @@ mod tests {
                 });
                 assert_eq!(art.chars().count(), WIRE, "{art:?}");
                 assert!(art.contains("SYN+ACK"));
-                if phase != Phase::Lost {
-                    assert_eq!(art.contains('>'), from == Side::A, "{art}");
-                    assert_eq!(art.contains('<'), from == Side::B, "{art}");
-                }
+                assert_eq!(art.contains('>'), from == Side::A, "{art}");
+                assert_eq!(art.contains('<'), from == Side::B, "{art}");
             }
         }
     }

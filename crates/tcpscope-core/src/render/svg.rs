@@ -333,7 +333,10 @@ mod tests {
     fn every_state_has_a_box_and_every_arrow_a_path() {
         let svg = render_svg(None);
         for s in TcpState::ALL {
-            assert!(svg.contains(&format!(">{}</text>", s.display_name())), "{s}");
+            assert!(
+                svg.contains(&format!(">{}</text>", s.display_name())),
+                "{s}"
+            );
         }
         assert_eq!(svg.matches("<path class=\"e").count(), arrows().len() + 3);
     }
@@ -346,6 +349,29 @@ mod tests {
             for b in &all[i + 1..] {
                 let apart = (a.0 - b.0).abs() > NODE_W + 20.0 || (a.1 - b.1).abs() > NODE_H + 20.0;
                 assert!(apart, "{a:?} and {b:?} overlap");
+            }
+        }
+    }
+
+    #[test]
+    fn is_valid_xml_with_an_svg_root() {
+        for highlight in [None, Some(TcpState::TimeWait), Some(TcpState::NewSynRecv)] {
+            let svg = render_svg(highlight);
+            let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}"));
+            let root = doc.root_element();
+            assert_eq!(root.tag_name().name(), "svg");
+            assert_eq!(
+                root.tag_name().namespace(),
+                Some("http://www.w3.org/2000/svg")
+            );
+            // Every marker an arrow refers to is defined.
+            for node in doc.descendants().filter(|n| n.has_attribute("marker-end")) {
+                let url = node.attribute("marker-end").unwrap_or_default();
+                let id = url.trim_start_matches("url(#").trim_end_matches(')');
+                assert!(
+                    doc.descendants().any(|n| n.attribute("id") == Some(id)),
+                    "{id}"
+                );
             }
         }
     }
