@@ -20,7 +20,7 @@ pub const SCENARIOS: &[Scenario] = &[
             (Call(A, ActiveOpen), ""),
             (
                 Deliver,
-                "B's listener stays in LISTEN; a request socket answers",
+                "[linux] B's listener stays in LISTEN; a request socket answers",
             ),
             (Deliver, "connect() returns on A"),
             (Deliver, "B's new socket waits in the accept queue"),

@@ -56,7 +56,8 @@ pub enum Action {
     Lose,
 }
 
-/// A named scenario: where the two ends start, what happens, and a comment per step.
+/// A named scenario: where the two ends start, what happens, and a comment per step. A comment
+/// that starts with `[linux] ` is shown only when simulating Linux.
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
     pub name: &'static str,
@@ -441,6 +442,11 @@ pub fn run(scenario: &Scenario, flavor: Flavor) -> Result<Simulation, SimError> 
         pending: None,
     };
     for (i, (action, comment)) in scenario.script.iter().enumerate() {
+        let comment = match comment.strip_prefix("[linux] ") {
+            Some(c) if flavor == Flavor::Linux => c,
+            Some(_) => "",
+            None => comment,
+        };
         let step = i + 1;
         let mut notes = Vec::new();
         match *action {

@@ -2,7 +2,9 @@
 //! all read from the state-machine model in [`crate::fsm`], never written twice.
 
 use super::wrap::wrap;
-use crate::fsm::{edges_from, edges_into, info, Edge, Origin, StateInfo, Traced};
+use crate::fsm::{
+    edges_from, edges_into, info, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
+};
 use crate::state::TcpState;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -72,7 +74,7 @@ fn names(states: &[TcpState]) -> String {
         .iter()
         .map(|s| s.display_name())
         .collect::<Vec<_>>()
-        .join(", then ")
+        .join(", or ")
 }
 
 /// Everything about one state.
@@ -168,7 +170,15 @@ pub fn write_transition(w: &mut impl Write, from: TcpState, to: TcpState) -> io:
 
 fn traced_text(e: &Edge) -> String {
     if e.origin == Origin::Rfc {
-        return "never seen on Linux".into();
+        let mut text = String::from("Linux does not take this edge");
+        if tracepoint_edge_is_valid(e.from, e.to) {
+            text.push_str(&format!(
+                "; sock:inet_sock_set_state can still report {} -> {}, produced by a Linux edge (see `tcpscope diagram`)",
+                e.from.netstat_name(),
+                e.to.netstat_name()
+            ));
+        }
+        return text;
     }
     match e.traced {
         Traced::Same => format!(

@@ -65,10 +65,10 @@ pub fn write_ladder(w: &mut impl Write, sim: &Simulation) -> io::Result<()> {
     writeln!(w, "{}: {}", sim.scenario, sim.title)?;
     writeln!(w)?;
     let blank_wire = " ".repeat(WIRE);
-    writeln!(w, "     {:<STATE$}{blank_wire}{:<STATE$}", "A", "B")?;
+    writeln!(w, "     {:<STATE$}{blank_wire}B", "A")?;
     writeln!(
         w,
-        "     {:<STATE$}{blank_wire}{:<STATE$}",
+        "     {:<STATE$}{blank_wire}{}",
         sim.start.a.display_name(),
         sim.start.b.display_name()
     )?;
