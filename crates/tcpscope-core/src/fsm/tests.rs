@@ -242,3 +242,14 @@ fn unknown_scenario_lists_the_valid_ones() {
     );
     assert!(simulate::scenario("Close_Wait_Leak").is_ok());
 }
+
+#[test]
+fn tracepoint_pairs_snapshot() {
+    // The complete list of (oldstate, newstate) records the model allows on Linux: a live trace
+    // that shows anything else means the model (or this list) is wrong.
+    let pairs: Vec<String> = tracepoint::tracepoint_edges()
+        .into_iter()
+        .map(|(a, b)| format!("{} -> {}", a.netstat_name(), b.netstat_name()))
+        .collect();
+    insta::assert_snapshot!(pairs.join("\n"));
+}

@@ -24,7 +24,7 @@ fn position(state: TcpState, bottom: bool) -> (f64, f64) {
         Close if bottom => (550.0, 890.0),
         Close => (550.0, 70.0),
         BoundInactive => (870.0, 70.0),
-        NewSynRecv => (640.0, 315.0),
+        NewSynRecv => (670.0, 320.0),
         Listen => (420.0, 200.0),
         SynRecv => (290.0, 340.0),
         SynSent => (870.0, 340.0),
@@ -274,7 +274,7 @@ fn label_on_line(a: &Arrow) -> bool {
     use TcpState::*;
     matches!(
         (a.from, a.to),
-        (Established, FinWait1) | (CloseWait, LastAck) | (Listen, NewSynRecv)
+        (Established, FinWait1) | (CloseWait, LastAck) | (Listen, NewSynRecv) | (Listen, SynRecv)
     )
 }
 
@@ -374,6 +374,55 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The rectangles of every label (`g.l`) and box (`g.n`), from the SVG itself.
+    fn rects(svg: &str, class: &str) -> Vec<(String, [f64; 4])> {
+        let doc = roxmltree::Document::parse(svg).expect("valid SVG");
+        doc.descendants()
+            .filter(|n| {
+                n.attribute("class")
+                    .is_some_and(|c| c.split(' ').next() == Some(class))
+            })
+            .filter_map(|g| {
+                let rect = g.children().find(|c| c.has_tag_name("rect"))?;
+                let text = g.children().find(|c| c.has_tag_name("text"))?;
+                let num = |a: &str| rect.attribute(a).and_then(|v| v.parse::<f64>().ok());
+                Some((
+                    text.text().unwrap_or_default().to_string(),
+                    [num("x")?, num("y")?, num("width")?, num("height")?],
+                ))
+            })
+            .collect()
+    }
+
+    fn overlap(a: [f64; 4], b: [f64; 4]) -> bool {
+        a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]
+    }
+
+    #[test]
+    fn labels_overlap_neither_each_other_nor_boxes_and_stay_on_the_canvas() {
+        let svg = render_svg(None);
+        let labels = rects(&svg, "l");
+        let boxes = rects(&svg, "n");
+        assert_eq!(labels.len(), arrows().len());
+        let mut problems = Vec::new();
+        for (i, (ta, a)) in labels.iter().enumerate() {
+            if a[0] < 0.0 || a[0] + a[2] > WIDTH {
+                problems.push(format!("'{ta}' leaves the canvas"));
+            }
+            for (tb, b) in &labels[i + 1..] {
+                if overlap(*a, *b) {
+                    problems.push(format!("labels '{ta}' and '{tb}' overlap"));
+                }
+            }
+            for (tb, b) in &boxes {
+                if overlap(*a, *b) {
+                    problems.push(format!("label '{ta}' covers box {tb}"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     #[test]
