@@ -42,21 +42,6 @@ impl Flavor {
     }
 }
 
-/// States drawn in the RFC figure, in the figure's top-to-bottom order.
-pub const RFC_STATES: [TcpState; 11] = [
-    TcpState::Close,
-    TcpState::Listen,
-    TcpState::SynRecv,
-    TcpState::SynSent,
-    TcpState::Established,
-    TcpState::FinWait1,
-    TcpState::CloseWait,
-    TcpState::FinWait2,
-    TcpState::Closing,
-    TcpState::LastAck,
-    TcpState::TimeWait,
-];
-
 /// True for the states RFC 9293 calls synchronized: a RST received in any of them (with a valid
 /// sequence number) closes the connection at once.
 pub fn is_synchronized(state: TcpState) -> bool {

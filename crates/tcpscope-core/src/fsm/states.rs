@@ -273,11 +273,16 @@ pub const STATES: &[StateInfo] = &[
     },
 ];
 
-/// The texts of `state`. Every kernel state has an entry; a missing one is a bug caught by tests,
-/// so this falls back to CLOSED's texts rather than panicking.
+/// The texts of `state`. [`STATES`] is in kernel order with one entry per state (a test checks
+/// it), so the kernel number indexes it; a table gone wrong falls back to a search, then to the
+/// first entry, rather than panicking.
 pub fn info(state: TcpState) -> &'static StateInfo {
-    STATES
-        .iter()
-        .find(|i| i.state == state)
-        .unwrap_or(&STATES[6])
+    let index = usize::from(state.kernel_number()).saturating_sub(1);
+    match STATES.get(index) {
+        Some(i) if i.state == state => i,
+        _ => STATES
+            .iter()
+            .find(|i| i.state == state)
+            .unwrap_or(&STATES[0]),
+    }
 }

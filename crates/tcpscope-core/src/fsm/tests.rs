@@ -19,6 +19,9 @@ fn every_kernel_state_is_a_node_with_texts() {
         assert!(i.investigate.starts_with("tcpscope "), "{s}");
     }
     assert_eq!(states::STATES.len(), TcpState::ALL.len());
+    for (entry, state) in states::STATES.iter().zip(TcpState::ALL) {
+        assert_eq!(entry.state, state, "STATES is not in kernel order");
+    }
 }
 
 #[test]

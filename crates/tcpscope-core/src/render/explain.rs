@@ -68,13 +68,14 @@ fn origin_tag(o: Origin) -> &'static str {
 
 fn names(states: &[TcpState]) -> String {
     if states.is_empty() {
-        return "no peer (there is no connection)".into();
+        return "none: there is no connection".into();
     }
-    states
+    let names = states
         .iter()
         .map(|s| s.display_name())
         .collect::<Vec<_>>()
-        .join(", or ")
+        .join(", or ");
+    format!("most likely {names}")
 }
 
 /// Everything about one state.
@@ -98,11 +99,7 @@ pub fn write_state(w: &mut impl Write, state: TcpState) -> io::Result<()> {
     field(w, "", &format!("RFC: {}", i.rfc_duration))?;
     field(w, "", &format!("Windows: {}", i.windows_duration))?;
     field(w, "A problem?", i.problem)?;
-    field(
-        w,
-        "Peer is",
-        &format!("most likely {}", names(i.peer_likely)),
-    )?;
+    field(w, "Peer is", &names(i.peer_likely))?;
     field(w, "Investigate", i.investigate)?;
     writeln!(w)?;
     writeln!(w, "How a socket gets here:")?;
