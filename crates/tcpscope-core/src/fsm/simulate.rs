@@ -292,11 +292,14 @@ impl Engine {
         }
     }
 
+    /// Show the pending row on its own: its segment did not arrive next, so it is drawn leaving.
+    /// A pending row's segment was alone in flight when sent and nothing took it since, so it is
+    /// the oldest in flight.
     fn flush_pending(&mut self) {
         if let Some(mut row) = self.pending.take() {
             if let Some(w) = &mut row.wire {
                 w.phase = Phase::Sent;
-                if let Some(f) = self.flight.iter_mut().rev().find(|f| f.from == w.from) {
+                if let Some(f) = self.flight.front_mut() {
                     f.shown_leaving = true;
                 }
             }
@@ -314,13 +317,10 @@ impl Engine {
     fn local(&mut self, side: Side, notes: Vec<String>, taken: Vec<Taken>, sent_before: usize) {
         self.flush_pending();
         let sent = self.flight.len() > sent_before;
-        let wire = sent.then(|| {
-            let f = self.flight[self.flight.len() - 1];
-            Wire {
-                segment: f.segment,
-                from: side,
-                phase: Phase::Sent,
-            }
+        let wire = self.flight.back().filter(|_| sent).map(|f| Wire {
+            segment: f.segment,
+            from: side,
+            phase: Phase::Sent,
         });
         let row = self.row(wire, notes, taken);
         if sent && self.flight.len() == 1 {

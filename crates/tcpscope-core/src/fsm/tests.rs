@@ -256,3 +256,63 @@ fn tracepoint_pairs_snapshot() {
         .collect();
     insta::assert_snapshot!(pairs.join("\n"));
 }
+
+mod random_scripts {
+    use super::super::simulate::{run, Action, Scenario, Side, SimError};
+    use super::super::{Event, Flavor, EDGES};
+    use crate::state::TcpState;
+    use proptest::prelude::*;
+
+    fn side() -> impl Strategy<Value = Side> {
+        prop_oneof![Just(Side::A), Just(Side::B)]
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        let event = proptest::sample::select(Event::ALL.to_vec());
+        prop_oneof![
+            (side(), event.clone()).prop_map(|(s, e)| Action::Call(s, e)),
+            (side(), event).prop_map(|(s, e)| Action::Timer(s, e)),
+            side().prop_map(Action::SendData),
+            Just(Action::Deliver),
+            Just(Action::Deliver),
+            Just(Action::Lose),
+        ]
+    }
+
+    proptest! {
+        /// Any script either runs or stops with an error naming the step; it never panics, and
+        /// every state change it makes is an edge of the model.
+        #[test]
+        fn any_script_moves_only_along_model_edges(
+            script in proptest::collection::vec(action(), 0..24),
+            start in proptest::sample::select(vec![
+                (TcpState::Close, TcpState::Close),
+                (TcpState::Established, TcpState::Established),
+            ]),
+            linux in any::<bool>(),
+        ) {
+            let flavor = if linux { Flavor::Linux } else { Flavor::Rfc };
+            let script: Vec<(Action, &'static str)> = script.into_iter().map(|a| (a, "")).collect();
+            let scenario = Scenario {
+                name: "random",
+                title: "random",
+                start,
+                script: Box::leak(script.into_boxed_slice()),
+            };
+            match run(&scenario, flavor) {
+                Ok(sim) => {
+                    for t in sim.rows.iter().flat_map(|r| &r.edges) {
+                        prop_assert!(EDGES.iter().any(|e| e.from == t.from
+                            && e.to == t.to
+                            && e.event == t.event
+                            && flavor.includes(e.origin)));
+                    }
+                    for (i, r) in sim.rows.iter().enumerate() {
+                        prop_assert_eq!(r.n, i + 1);
+                    }
+                }
+                Err(SimError::NoEdge { .. } | SimError::NothingInFlight { .. } | SimError::CannotSend { .. }) => {}
+            }
+        }
+    }
+}
