@@ -3,6 +3,7 @@
 //! I/O of its own, so every test of it runs anywhere, without root.
 
 pub mod diagnose;
+pub mod fsm;
 pub mod inet_diag;
 pub mod names;
 pub mod proc_net;
