@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod diagnose;
+pub mod fsm;
 pub mod inet_diag;
 pub mod names;
 pub mod proc_net;

@@ -36,6 +36,12 @@ pub enum Command {
     /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
     #[command(hide = true)]
     DumpFloor,
+    /// Explain a TCP state (any spelling: CLOSE_WAIT, close-wait, LISTENING) or a transition.
+    Explain(ExplainArgs),
+    /// Play a TCP scenario between two endpoints A and B as a ladder diagram.
+    Simulate(SimulateArgs),
+    /// Draw the whole TCP state machine (text, Graphviz dot or SVG).
+    Diagram(DiagramArgs),
 }
 
 /// Where the sockets come from.
@@ -197,4 +203,66 @@ fn parse_interval(s: &str) -> Result<u64, String> {
         return Err(format!("'{s}' is too short; use at least 100ms"));
     }
     Ok(ms)
+}
+
+/// Options of `tcpscope explain`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Examples:\n  tcpscope explain                      every state, one line each\n  tcpscope explain CLOSE_WAIT           what it means, whose fault, what to do\n  tcpscope explain fin-wait-2 time-wait one transition"
+)]
+pub struct ExplainArgs {
+    /// The state to explain; with none, every state in one line each.
+    #[arg(value_name = "STATE")]
+    pub state: Option<String>,
+
+    /// With a second state: explain the transition STATE -> TO.
+    #[arg(value_name = "TO")]
+    pub to: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `tcpscope simulate`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Examples:\n  tcpscope simulate                     list the scenarios\n  tcpscope simulate close-wait-leak     why CLOSE-WAIT never ends\n  tcpscope simulate handshake --rfc     RFC 9293's states instead of Linux's"
+)]
+pub struct SimulateArgs {
+    /// The scenario to play; with none, the list of scenarios.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+
+    /// Follow RFC 9293's figure where Linux differs (e.g. SYN-RECV instead of NEW-SYN-RECV).
+    #[arg(long)]
+    pub rfc: bool,
+
+    /// Print the steps as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `tcpscope diagram`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagramFormat {
+    /// Boxes and arrows for a terminal (fits 80 columns).
+    #[default]
+    Text,
+    /// Graphviz: `tcpscope diagram --format dot | dot -Tpng > tcp.png`.
+    Dot,
+    /// A self-contained SVG laid out like the RFC figure.
+    Svg,
+}
+
+/// Options of `tcpscope diagram`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DiagramArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t)]
+    pub format: DiagramFormat,
+
+    /// Mark one state and its arrows (any spelling).
+    #[arg(long, value_name = "STATE")]
+    pub highlight: Option<String>,
 }

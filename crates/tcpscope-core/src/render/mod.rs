@@ -1,8 +1,13 @@
 //! Presentation: everything that turns model data into text for people or machines. Renderers
 //! take a `&mut impl Write` (or return a `String`) so every one is tested against a buffer.
 
+pub mod diagram;
 pub mod doctor;
 pub mod duration;
+pub mod explain;
+pub mod ladder;
 pub mod summary;
+pub mod svg;
 pub mod table;
 pub mod time;
+pub mod wrap;

@@ -1,10 +1,13 @@
 //! One module per subcommand, each wiring collect -> core -> render. This file dispatches and
 //! holds the small pieces every command shares (output, state-selection words).
 
+pub mod diagram;
 pub mod doctor;
+pub mod explain;
 pub mod floor;
 pub mod ls;
 pub mod output;
+pub mod simulate;
 pub mod summary;
 
 use crate::cli::{Cli, Command};
@@ -18,5 +21,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Summary(args)) => summary::run(&args),
         Some(Command::Doctor(args)) => doctor::run(&args),
         Some(Command::DumpFloor) => floor::run(),
+        Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Diagram(args)) => diagram::run(&args),
     }
 }

@@ -1,0 +1,293 @@
+//! The whole state machine as a picture: text boxes and arrows for a terminal, or Graphviz dot.
+//! (The SVG, laid out like the RFC figure, is in `svg.rs`.) Both are drawn from the model's
+//! edges: the main edges one by one, the exceptional ones (RST, abort, retransmission, give-up)
+//! summarised in a legend, as the RFC figure does.
+
+use crate::fsm::{Event, Origin, EDGES};
+use crate::state::TcpState;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// The order states are drawn in: the RFC figure's, then Linux's extra states.
+pub const DIAGRAM_ORDER: [TcpState; 13] = [
+    TcpState::Close,
+    TcpState::BoundInactive,
+    TcpState::Listen,
+    TcpState::NewSynRecv,
+    TcpState::SynRecv,
+    TcpState::SynSent,
+    TcpState::Established,
+    TcpState::FinWait1,
+    TcpState::FinWait2,
+    TcpState::Closing,
+    TcpState::TimeWait,
+    TcpState::CloseWait,
+    TcpState::LastAck,
+];
+
+/// One arrow of a diagram: the model edges between two states that send the same segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    pub from: TcpState,
+    pub to: TcpState,
+    /// "rcv FIN / snd ACK", or "close() | shutdown(WR) / snd FIN".
+    pub label: String,
+    pub origin: Origin,
+}
+
+impl Arrow {
+    pub fn is_loop(&self) -> bool {
+        self.from == self.to
+    }
+
+    pub fn touches(&self, state: Option<TcpState>) -> bool {
+        state.is_some_and(|s| self.from == s || self.to == s)
+    }
+}
+
+/// The arrows drawn one by one: every edge except the exceptional ones, grouped.
+pub fn arrows() -> Vec<Arrow> {
+    let mut out: Vec<(Arrow, Option<&'static str>)> = Vec::new();
+    for e in EDGES.iter().filter(|e| !e.is_exceptional()) {
+        let sends = e.sends.map(|s| s.label());
+        match out
+            .iter_mut()
+            .find(|(a, s)| a.from == e.from && a.to == e.to && *s == sends && a.origin == e.origin)
+        {
+            Some((a, _)) => {
+                a.label = a
+                    .label
+                    .replacen(" / ", &format!(" | {} / ", e.event.label()), 1);
+                if sends.is_none() {
+                    a.label = format!("{} | {}", a.label, e.event.label());
+                }
+            }
+            None => {
+                let label = match sends {
+                    Some(s) => format!("{} / snd {s}", e.event.label()),
+                    None => e.event.label().to_string(),
+                };
+                out.push((
+                    Arrow {
+                        from: e.from,
+                        to: e.to,
+                        label,
+                        origin: e.origin,
+                    },
+                    sends,
+                ));
+            }
+        }
+    }
+    out.into_iter().map(|(a, _)| a).collect()
+}
+
+/// The legend lines for the exceptional edges: "rcv RST in ESTABLISHED, ... -> CLOSED".
+pub fn exceptional_summary() -> Vec<String> {
+    let mut groups: Vec<(Event, Option<&str>, TcpState, Vec<&str>)> = Vec::new();
+    for e in EDGES.iter().filter(|e| e.is_exceptional()) {
+        let sends = e.sends.map(|s| s.label());
+        let name = e.from.display_name();
+        // Retransmissions are loops: group them by what they resend, not by their state.
+        let to = if e.is_loop() { TcpState::Close } else { e.to };
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == e.event && g.1 == sends && g.2 == to)
+        {
+            Some(g) if !g.3.contains(&name) => g.3.push(name),
+            Some(_) => {}
+            None => groups.push((e.event, sends, to, vec![name])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(event, sends, to, from)| {
+            let what = match sends {
+                Some(s) => format!("{} / snd {s}", event.label()),
+                None => event.label().to_string(),
+            };
+            let from = from.join(", ");
+            if event == Event::Retransmit {
+                format!("{what} again (state kept) in {from}")
+            } else {
+                format!("{what} in {from} -> {}", to.display_name())
+            }
+        })
+        .collect()
+}
+
+const BOX: usize = 16;
+const LINE: usize = 42;
+
+/// The text diagram: one box per state with its outgoing arrows, at most 80 columns wide.
+/// `highlight` draws that state's box with double lines and its arrows heavy.
+pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result<()> {
+    let arrows = arrows();
+    writeln!(
+        w,
+        "TCP state machine: RFC 9293 and Linux. ── both  ╌╌ Linux only  ┈┈ RFC only"
+    )?;
+    if let Some(h) = highlight {
+        writeln!(
+            w,
+            "Highlighted: {} (double box, ━━ arrows)",
+            h.display_name()
+        )?;
+    }
+    writeln!(w)?;
+    for state in DIAGRAM_ORDER {
+        let out: Vec<&Arrow> = arrows.iter().filter(|a| a.from == state).collect();
+        let hl = highlight == Some(state);
+        let (tl, tr, bl, br, h, v) = if hl {
+            ('╔', '╗', '╚', '╝', '═', '║')
+        } else {
+            ('╭', '╮', '╰', '╯', '─', '│')
+        };
+        let inner = BOX - 2;
+        writeln!(w, "{tl}{}{tr}", h.to_string().repeat(inner))?;
+        let rows = out.len().max(1);
+        for i in 0..rows {
+            let name = if i == 0 { state.display_name() } else { "" };
+            let mut line = format!("{v} {name:<width$}{v}", width = inner - 1);
+            if let Some(a) = out.get(i) {
+                line.push_str(&arrow_text(a, a.touches(highlight)));
+            }
+            writeln!(w, "{}", line.trim_end())?;
+        }
+        writeln!(w, "{bl}{}{br}", h.to_string().repeat(inner))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "Not drawn above:")?;
+    for line in exceptional_summary() {
+        let mut first = true;
+        for part in super::wrap::wrap(&line, 76) {
+            writeln!(w, "{} {part}", if first { "*" } else { " " })?;
+            first = false;
+        }
+    }
+    writeln!(
+        w,
+        "* Linux's tracepoint sock:inet_sock_set_state sees entering TIME-WAIT as"
+    )?;
+    writeln!(
+        w,
+        "  FIN_WAIT2 -> CLOSE (or CLOSING -> CLOSE): a timewait mini-socket takes over."
+    )
+}
+
+fn arrow_text(a: &Arrow, heavy: bool) -> String {
+    let dash = match (heavy, a.origin) {
+        (true, _) => '━',
+        (false, Origin::Both) => '─',
+        (false, Origin::Linux) => '╌',
+        (false, Origin::Rfc) => '┈',
+    };
+    let label = format!(" {} ", a.label);
+    let fill = LINE.saturating_sub(label.chars().count() + 2);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{d}{d}{label}{}▶ {}",
+        dash.to_string().repeat(fill),
+        a.to.display_name(),
+        d = dash
+    );
+    s
+}
+
+/// Graphviz dot of the machine. `highlight` colours a state and its arrows.
+pub fn write_dot(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result<()> {
+    writeln!(w, "digraph tcp_states {{")?;
+    writeln!(w, "  rankdir=TB;")?;
+    writeln!(w, "  labelloc=b;")?;
+    let legend: Vec<String> = exceptional_summary();
+    writeln!(
+        w,
+        "  label=\"TCP state machine (RFC 9293 + Linux). Dashed: Linux only; dotted: RFC only.\\l{}\\l\";",
+        legend.join("\\l")
+    )?;
+    writeln!(w, "  fontname=\"Helvetica\"; fontsize=10;")?;
+    writeln!(
+        w,
+        "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef2f7\", color=\"#44546a\", fontname=\"Helvetica\"];"
+    )?;
+    writeln!(
+        w,
+        "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#44546a\"];"
+    )?;
+    for s in DIAGRAM_ORDER {
+        let mut attrs = format!("label=\"{}\"", s.display_name());
+        if matches!(s, TcpState::NewSynRecv | TcpState::BoundInactive) {
+            attrs.push_str(", style=\"rounded,dashed,filled\"");
+        }
+        if highlight == Some(s) {
+            attrs.push_str(", fillcolor=\"#ffd54f\", penwidth=2.5");
+        }
+        writeln!(w, "  {} [{attrs}];", dot_id(s))?;
+    }
+    for a in arrows() {
+        let mut attrs = format!("label=\"{}\"", a.label);
+        match a.origin {
+            Origin::Both => {}
+            Origin::Linux => attrs.push_str(", style=dashed, color=\"#1f6feb\""),
+            Origin::Rfc => attrs.push_str(", style=dotted"),
+        }
+        if a.touches(highlight) {
+            attrs.push_str(", color=\"#d9480f\", fontcolor=\"#d9480f\", penwidth=2.5");
+        }
+        writeln!(w, "  {} -> {} [{attrs}];", dot_id(a.from), dot_id(a.to))?;
+    }
+    writeln!(w, "}}")
+}
+
+fn dot_id(s: TcpState) -> String {
+    s.name().replace('-', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(f: impl Fn(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_diagram_snapshot_fits_80_columns() {
+        let out = render(|w| write_text(w, None));
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} chars: {line}",
+                line.chars().count()
+            );
+        }
+        for s in TcpState::ALL {
+            assert!(out.contains(s.display_name()), "{s} missing");
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn highlight_marks_the_state_and_its_arrows() {
+        let out = render(|w| write_text(w, Some(TcpState::CloseWait)));
+        assert!(out.contains("║ CLOSE-WAIT"));
+        assert!(out.contains("━ rcv FIN / snd ACK ━"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn dot_has_every_state_and_arrow() {
+        let out = render(|w| write_dot(w, Some(TcpState::TimeWait)));
+        assert!(out.starts_with("digraph"));
+        let edges = out
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("->"))
+            .count();
+        assert_eq!(edges, arrows().len());
+        assert!(out.contains("time_wait [label=\"TIME-WAIT\", fillcolor=\"#ffd54f\""));
+        insta::assert_snapshot!(out);
+    }
+}

@@ -1,0 +1,278 @@
+//! `tcpscope explain`: one line per state, the whole story of one state, or one transition —
+//! all read from the state-machine model in [`crate::fsm`], never written twice.
+
+use super::wrap::wrap;
+use crate::fsm::{
+    edges_from, edges_into, info, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
+};
+use crate::state::TcpState;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The order `explain` lists states in: the life of a connection, then Linux's extras.
+pub const EXPLAIN_ORDER: [TcpState; 13] = [
+    TcpState::Close,
+    TcpState::BoundInactive,
+    TcpState::Listen,
+    TcpState::SynSent,
+    TcpState::SynRecv,
+    TcpState::NewSynRecv,
+    TcpState::Established,
+    TcpState::FinWait1,
+    TcpState::FinWait2,
+    TcpState::Closing,
+    TcpState::TimeWait,
+    TcpState::CloseWait,
+    TcpState::LastAck,
+];
+
+const WIDTH: usize = 100;
+const LABEL: usize = 13;
+
+/// Every state on one line: name and what it means.
+pub fn write_overview(w: &mut impl Write) -> io::Result<()> {
+    for s in EXPLAIN_ORDER {
+        writeln!(w, "{:<13} {}", s.display_name(), info(s).summary)?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "tcpscope explain STATE     one state in full (any spelling: CLOSE_WAIT, close-wait, ...)"
+    )?;
+    writeln!(w, "tcpscope explain FROM TO   one transition")
+}
+
+fn field(w: &mut impl Write, label: &str, text: &str) -> io::Result<()> {
+    for (i, line) in wrap(text, WIDTH - LABEL - 1).iter().enumerate() {
+        let label = if i == 0 { label } else { "" };
+        writeln!(w, "{label:<LABEL$} {line}")?;
+    }
+    Ok(())
+}
+
+/// "rcv FIN / send ACK" for an edge.
+pub fn edge_label(e: &Edge) -> String {
+    match e.sends {
+        Some(seg) => format!("{} / send {}", e.event.label(), seg.label()),
+        None => e.event.label().to_string(),
+    }
+}
+
+fn origin_tag(o: Origin) -> &'static str {
+    match o {
+        Origin::Both => "",
+        Origin::Rfc => " [RFC only]",
+        Origin::Linux => " [Linux]",
+    }
+}
+
+fn names(states: &[TcpState]) -> String {
+    if states.is_empty() {
+        return "none: there is no connection".into();
+    }
+    let names = states
+        .iter()
+        .map(|s| s.display_name())
+        .collect::<Vec<_>>()
+        .join(", or ");
+    format!("most likely {names}")
+}
+
+/// Everything about one state.
+pub fn write_state(w: &mut impl Write, state: TcpState) -> io::Result<()> {
+    let i = info(state);
+    writeln!(
+        w,
+        "{} (netstat {}, ss {}, kernel state {})",
+        state.display_name(),
+        state.netstat_name(),
+        state.ss_name(),
+        state.kernel_number()
+    )?;
+    writeln!(w, "  {}", i.summary)?;
+    writeln!(w)?;
+    field(w, "Meaning", i.meaning)?;
+    field(w, "Which end", i.end.describe())?;
+    field(w, "Waits for", i.waits_for)?;
+    field(w, "Timer", i.timer.describe())?;
+    field(w, "Lasts", &format!("Linux: {}", i.linux_duration))?;
+    field(w, "", &format!("RFC: {}", i.rfc_duration))?;
+    field(w, "", &format!("Windows: {}", i.windows_duration))?;
+    field(w, "A problem?", i.problem)?;
+    field(w, "Peer is", &names(i.peer_likely))?;
+    field(w, "Investigate", i.investigate)?;
+    writeln!(w)?;
+    writeln!(w, "How a socket gets here:")?;
+    write_edges(w, edges_into(state), true)?;
+    writeln!(w, "Where it goes next:")?;
+    write_edges(w, edges_from(state), false)
+}
+
+fn write_edges<'a>(
+    w: &mut impl Write,
+    edges: impl Iterator<Item = &'a Edge>,
+    incoming: bool,
+) -> io::Result<()> {
+    let mut any = false;
+    for e in edges {
+        any = true;
+        let other = if incoming { e.from } else { e.to };
+        let arrow = if incoming { "from" } else { "  to" };
+        let head = format!(
+            "  {arrow} {:<13} {}{}",
+            other.display_name(),
+            edge_label(e),
+            origin_tag(e.origin)
+        );
+        writeln!(w, "{head}")?;
+        if !e.note.is_empty() {
+            for line in wrap(e.note, WIDTH - 21) {
+                writeln!(w, "{:21}{line}", "")?;
+            }
+        }
+    }
+    if !any {
+        writeln!(w, "  (none)")?;
+    }
+    Ok(())
+}
+
+/// The model's edges from `from` to `to` (more than one when several events lead there).
+pub fn transitions(from: TcpState, to: TcpState) -> Vec<&'static Edge> {
+    edges_from(from).filter(|e| e.to == to).collect()
+}
+
+/// One transition: every edge `from -> to`, with what sends it, who does it, and how the
+/// kernel tracepoint shows it. The caller checks that there is at least one.
+pub fn write_transition(w: &mut impl Write, from: TcpState, to: TcpState) -> io::Result<()> {
+    writeln!(w, "{} -> {}", from.display_name(), to.display_name())?;
+    for e in transitions(from, to) {
+        writeln!(w)?;
+        field(w, "Event", e.event.description())?;
+        field(w, "Sends", e.sends.map(|s| s.label()).unwrap_or("nothing"))?;
+        let whose = match e.origin {
+            Origin::Both => "RFC 9293 and Linux",
+            Origin::Rfc => "RFC 9293 only (Linux does this differently)",
+            Origin::Linux => "Linux (not in RFC 9293's figure)",
+        };
+        field(w, "Whose", whose)?;
+        if !e.note.is_empty() {
+            field(w, "Note", e.note)?;
+        }
+        field(w, "Tracepoint", &traced_text(e))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "{}: {}", to.display_name(), info(to).summary)
+}
+
+fn traced_text(e: &Edge) -> String {
+    if e.origin == Origin::Rfc {
+        let mut text = String::from("Linux does not take this edge");
+        if tracepoint_edge_is_valid(e.from, e.to) {
+            text.push_str(&format!(
+                "; sock:inet_sock_set_state can still report {} -> {}, produced by a Linux edge (see `tcpscope diagram`)",
+                e.from.netstat_name(),
+                e.to.netstat_name()
+            ));
+        }
+        return text;
+    }
+    match e.traced {
+        Traced::Same => format!(
+            "sock:inet_sock_set_state shows {} -> {}",
+            e.from.netstat_name(),
+            e.to.netstat_name()
+        ),
+        Traced::Seen(recs) => format!(
+            "sock:inet_sock_set_state shows {}",
+            recs.iter()
+                .map(|(a, b)| format!("{} -> {}", a.netstat_name(), b.netstat_name()))
+                .collect::<Vec<_>>()
+                .join(", then ")
+        ),
+        Traced::NotSeen => {
+            "not seen by sock:inet_sock_set_state (no full socket changes state)".into()
+        }
+    }
+}
+
+/// The JSON form of `explain STATE`.
+#[derive(Debug, Serialize)]
+pub struct StateDoc {
+    pub name: &'static str,
+    pub display_name: &'static str,
+    pub netstat_name: &'static str,
+    pub kernel_number: u8,
+    #[serde(flatten)]
+    pub info: StateInfo,
+    pub incoming: Vec<Edge>,
+    pub outgoing: Vec<Edge>,
+}
+
+impl StateDoc {
+    pub fn new(state: TcpState) -> StateDoc {
+        StateDoc {
+            name: state.name(),
+            display_name: state.display_name(),
+            netstat_name: state.netstat_name(),
+            kernel_number: state.kernel_number(),
+            info: *info(state),
+            incoming: edges_into(state).copied().collect(),
+            outgoing: edges_from(state).copied().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl Fn(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn overview_snapshot() {
+        insta::assert_snapshot!(text(write_overview));
+    }
+
+    #[test]
+    fn close_wait_snapshot() {
+        let out = text(|w| write_state(w, TcpState::CloseWait));
+        assert!(out.contains("not calling close()"));
+        assert!(out.contains("tcpscope ls -p state close-wait"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn time_wait_snapshot() {
+        insta::assert_snapshot!(text(|w| write_state(w, TcpState::TimeWait)));
+    }
+
+    #[test]
+    fn transition_snapshot() {
+        let out = text(|w| write_transition(w, TcpState::FinWait2, TcpState::TimeWait));
+        assert!(out.contains("FIN_WAIT2 -> CLOSE"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn every_state_renders_within_the_width() {
+        for s in TcpState::ALL {
+            let out = text(|w| write_state(w, s));
+            for line in out.lines() {
+                assert!(line.chars().count() <= WIDTH, "{s}: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_carries_texts_and_edges() {
+        let doc = serde_json::to_value(StateDoc::new(TcpState::CloseWait)).unwrap();
+        assert_eq!(doc["name"], "close-wait");
+        assert_eq!(doc["end"], "passive-closer");
+        assert!(doc["outgoing"].as_array().unwrap().len() >= 2);
+    }
+}
