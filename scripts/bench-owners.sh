@@ -98,3 +98,9 @@ echo "raw: ls -p: ${RES[ts_all]}"
 echo "raw: ls: ${RES[ts_plain]}"
 echo "raw: ss close-wait: ${RES[ss_cw]}"
 echo "raw: ls -p close-wait: ${RES[ts_cw]}"
+
+# Fail (exit 1) when a target is missed, so the script can gate a change.
+if [ "$(echo "$TS_ALL / $SS_ALL > 0.25 || $TS_CW / $SS_CW > 0.25" | bc -l)" = 1 ]; then
+    echo "FAIL: a ratio is above 0.25" >&2
+    exit 1
+fi
