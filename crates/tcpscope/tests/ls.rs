@@ -128,10 +128,21 @@ fn is_ours(local: &str, peer: &str, ports: &BTreeSet<u16>) -> bool {
     home(&la) && (home(&pa) || wildcard(&pa, pp)) && (ports.contains(&lp) || ports.contains(&pp))
 }
 
-fn find<'a>(doc: &'a Value, state: &str, local_port: u16) -> &'a Value {
+/// Our socket in `state` on `local_port`. The peer must be one of our ports too (or a listener's
+/// wildcard): Linux gives the same ephemeral port to connections towards different peers, so a
+/// local port alone can match another test's socket.
+fn find<'a>(doc: &'a Value, state: &str, local_port: u16, ports: &BTreeSet<u16>) -> &'a Value {
     sockets(doc)
         .iter()
-        .find(|s| s["state"] == state && s["local"]["port"] == local_port)
+        .find(|s| {
+            let peer_port = s["peer"]["port"].as_u64().unwrap_or(0);
+            let peer_ok = u16::try_from(peer_port).is_ok_and(|p| ports.contains(&p))
+                || (state == "listen" && peer_port == 0);
+            s["state"] == state
+                && s["local"]["port"] == local_port
+                && peer_ok
+                && is_ours(&endpoint(&s["local"]), &endpoint(&s["peer"]), ports)
+        })
         .unwrap_or_else(|| panic!("no {state} socket on local port {local_port}"))
 }
 
@@ -143,7 +154,7 @@ fn finds_each_socket_with_its_state_and_endpoints() {
     assert_eq!(doc["source"], "netlink");
     let port = f.port();
 
-    let l = find(&doc, "listen", port);
+    let l = find(&doc, "listen", port, &f.ports());
     assert_eq!(l["family"], "inet");
     assert_eq!(l["local"]["addr"], "127.0.0.1");
     assert_eq!(l["peer"]["port"], 0);
@@ -151,7 +162,7 @@ fn finds_each_socket_with_its_state_and_endpoints() {
     assert!(l["cookie"].as_u64().unwrap() > 0);
     assert!(l["owners"].as_array().unwrap().is_empty());
 
-    let e = find(&doc, "established", f.est_client_port);
+    let e = find(&doc, "established", f.est_client_port, &f.ports());
     assert_eq!(e["peer"]["port"], port);
     assert!(e["tcp_info"].is_object(), "tcp_info requested for --json");
     assert!(e["tcp_info"]["rtt_us"].as_u64().is_some());
@@ -166,17 +177,17 @@ fn finds_each_socket_with_its_state_and_endpoints() {
         "close-wait is held by us"
     );
 
-    let fw2 = find(&doc, "fin-wait-2", f.close_wait_client_port);
+    let fw2 = find(&doc, "fin-wait-2", f.close_wait_client_port, &f.ports());
     assert_eq!(fw2["peer"]["port"], port);
 
-    let tw = find(&doc, "time-wait", f.time_wait_client_port);
+    let tw = find(&doc, "time-wait", f.time_wait_client_port, &f.ports());
     assert_eq!(tw["inode"], 0, "time-wait has no owner");
     assert_eq!(tw["timer"]["kind"], "time-wait");
     let left = tw["timer"]["expires_ms"].as_u64().unwrap();
     assert!(left > 50_000 && left <= 60_000, "time-wait timer {left} ms");
 
     if let Some(p6) = f.v6_port {
-        let l6 = find(&doc, "listen", p6);
+        let l6 = find(&doc, "listen", p6, &f.ports());
         assert_eq!(l6["family"], "inet6");
         assert_eq!(l6["local"]["addr"], "::1");
     }
@@ -240,7 +251,7 @@ fn state_filter_family_and_listening_options() {
 
     let doc = run_json(&["ls", "--json", "-l"]);
     assert!(sockets(&doc).iter().all(|s| s["state"] == "listen"));
-    find(&doc, "listen", f.port());
+    find(&doc, "listen", f.port(), &f.ports());
 
     let doc = run_json(&["ls", "--json", "-4"]);
     assert!(sockets(&doc).iter().all(|s| s["family"] == "inet"));

@@ -12,7 +12,8 @@
 //!
 //! Recordings (`--from`) are never attributed again: the live /proc says nothing about them.
 
-use super::owners::{self, InodeTable, ProcessDetails, ScanReport, Wanted};
+use super::owner_details::ProcessDetails;
+use super::owners::{self, InodeTable, ScanReport, Wanted};
 use super::{Query, Source, StreamReport};
 use anyhow::{Context, Result};
 use std::collections::HashSet;

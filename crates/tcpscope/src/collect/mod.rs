@@ -9,6 +9,7 @@ pub mod attribute;
 pub mod kernel;
 pub mod netlink;
 pub mod netns;
+pub mod owner_details;
 pub mod owners;
 pub mod process;
 pub mod procfs;
