@@ -136,3 +136,54 @@ fn read_info(pid: u32, users: &mut Option<HashMap<u32, String>>) -> Option<ProcI
         unit: cgroup.unit,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tcpscope_core::{Endpoint, Family, TcpState};
+
+    fn sock(inode: u64) -> Socket {
+        let ep = |p| Endpoint::new("127.0.0.1".parse().unwrap(), p);
+        Socket {
+            inode,
+            ..Socket::new(TcpState::Established, Family::Inet, ep(1), ep(2))
+        }
+    }
+
+    #[test]
+    fn a_process_that_exited_is_skipped_not_an_error() {
+        let me = std::process::id();
+        let gone = u32::MAX - 1;
+        let table = InodeTable::from_triples(&[(10, me, 3), (10, gone, 4), (11, gone, 5)]);
+        let mut details = ProcessDetails::default();
+        let mut shared = sock(10);
+        details.ensure_holders_of(shared.inode, &table);
+        assert!(details.attach(&mut shared, &table));
+        assert_eq!(shared.owners.len(), 1, "only the living holder");
+        assert_eq!((shared.owners[0].pid, shared.owners[0].fd), (me, 3));
+        assert!(!shared.owners[0].comm.is_empty());
+        assert!(!shared.owners[0].user.is_empty());
+
+        let mut orphan = sock(11);
+        details.ensure_holders_of(orphan.inode, &table);
+        assert!(!details.attach(&mut orphan, &table), "no visible owner");
+        let mut kernel = sock(0);
+        assert!(
+            details.attach(&mut kernel, &table),
+            "inode 0 needs no owner"
+        );
+    }
+
+    #[test]
+    fn load_then_attach_in_parallel() {
+        let me = std::process::id();
+        let triples: Vec<(u64, u32, u32)> = (1..=10_000u64).map(|i| (i, me, i as u32)).collect();
+        let table = InodeTable::from_triples(&triples);
+        let mut sockets: Vec<Socket> = (0..=10_000u64).map(sock).collect();
+        let details = ProcessDetails::load(&sockets, &table);
+        assert_eq!(details.attach_all(&mut sockets, &table, 2), 0);
+        assert!(sockets[1..]
+            .iter()
+            .all(|s| s.owners.len() == 1 && s.owners[0].fd as u64 == s.inode));
+    }
+}

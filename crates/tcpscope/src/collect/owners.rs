@@ -131,6 +131,17 @@ impl InodeTable {
     fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// A table from (inode, pid, fd) triples, for tests.
+    #[cfg(test)]
+    pub fn from_triples(triples: &[(u64, u32, u32)]) -> InodeTable {
+        let mut entries: Vec<(u64, Holder)> = triples
+            .iter()
+            .map(|&(inode, pid, fd)| (inode, Holder { pid, fd }))
+            .collect();
+        entries.sort_unstable();
+        InodeTable { entries }
+    }
 }
 
 /// Walk /proc once and map socket inodes to their holders, on `threads` threads.
