@@ -190,6 +190,11 @@ impl Source {
         }
     }
 
+    /// Add a note on how the snapshot was taken (kept in recordings and reports).
+    pub fn add_note(&mut self, note: String) {
+        self.header.notes.push(note);
+    }
+
     /// The snapshot header: time, host, source, notes, counters (no sockets).
     pub fn header(&self) -> &Snapshot {
         &self.header
@@ -199,6 +204,25 @@ impl Source {
     /// live /proc says nothing about them.
     pub fn is_replay(&self) -> bool {
         matches!(self.backend, Backend::Replay(_))
+    }
+
+    /// The namespaces a live multi-namespace source reads, described for people; empty for
+    /// tcpscope's own namespace and recordings.
+    pub fn namespace_labels(&self) -> Vec<String> {
+        match &self.backend {
+            Backend::Netns { targets, .. } => targets
+                .iter()
+                .map(|t| {
+                    let label = netns::describe(&t.netns);
+                    if t.current {
+                        format!("{label} (tcpscope's own)")
+                    } else {
+                        label
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// True when sockets come from more than one network namespace (show a Netns column).

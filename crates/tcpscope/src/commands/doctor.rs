@@ -3,10 +3,11 @@
 //! the rules, print the report, and exit 0/1/2 by the worst finding. `--watch` repeats, carrying
 //! a tracker so ages become exact and growth shows.
 
-use super::output::{open_source, parse_state_words, report_notes, stdout};
+use super::output::{parse_state_words, stdout};
 use crate::cli::DoctorArgs;
 use crate::collect::attribute::snapshot_with_owners;
-use crate::collect::{process, Query};
+use crate::collect::netns::NetnsScope;
+use crate::collect::{process, LiveSource, Query, Source};
 use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::process::ExitCode;
@@ -60,13 +61,14 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
 
 /// One snapshot with owners and process facts, from the kernel or a recording.
 fn take(args: &DoctorArgs, query: &Query) -> Result<Snapshot> {
-    let mut source = open_source(&args.input, true)?;
+    let mut source = open_doctor_source(args)?;
     // Notes on hidden owners go into the snapshot, which the report shows.
     let (mut snap, report, _notes) = snapshot_with_owners(&mut source, query)?;
     if !source.is_replay() {
         snap.processes = process::read_owner_processes(&snap.sockets);
     }
-    report_notes(&source, &report);
+    // The report shows the header's notes; what went wrong while reading goes there too.
+    snap.notes.extend(report.warnings);
     if let Some(path) = &args.input.record {
         let file = std::fs::File::create(path)
             .with_context(|| format!("creating recording {}", path.display()))?;
@@ -74,6 +76,37 @@ fn take(args: &DoctorArgs, query: &Query) -> Result<Snapshot> {
             .with_context(|| format!("writing recording {}", path.display()))?;
     }
     Ok(snap)
+}
+
+/// Doctor covers every network namespace it can read unless told otherwise: all of them as
+/// root, else its own (saying how to see the rest). The snapshot notes say which were read.
+fn open_doctor_source(args: &DoctorArgs) -> Result<Source> {
+    let input = &args.input;
+    let explicit = input.netns.is_some() || input.all_netns || input.from.is_some();
+    let root = rustix::process::geteuid().is_root();
+    let scope = if explicit {
+        NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?
+    } else if root && input.source != LiveSource::Proc {
+        NetnsScope::All
+    } else {
+        NetnsScope::Current
+    };
+    let mut source = Source::open_in(input.from.as_deref(), input.source, true, &scope)?;
+    let labels = source.namespace_labels();
+    if !labels.is_empty() {
+        let labels: Vec<String> = labels.iter().map(|l| format!("namespace {l}")).collect();
+        source.add_note(format!(
+            "network namespaces read ({}): {}",
+            labels.len(),
+            labels.join(", ")
+        ));
+    } else if !explicit && !root {
+        source.add_note(
+            "only tcpscope's own network namespace was read; run as root to cover every namespace (containers too)"
+                .to_string(),
+        );
+    }
+    Ok(source)
 }
 
 fn print(args: &DoctorArgs, report: &Report) -> Result<()> {
