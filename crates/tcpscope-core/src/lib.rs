@@ -2,6 +2,7 @@
 //! kernel's formats from bytes and text, analyses snapshots and renders results — and never does
 //! I/O of its own, so every test of it runs anywhere, without root.
 
+pub mod filter;
 pub mod inet_diag;
 pub mod names;
 pub mod proc_net;
@@ -11,6 +12,7 @@ pub mod socket;
 pub mod state;
 pub mod summary;
 
+pub use filter::Filter;
 pub use snapshot::Snapshot;
 pub use socket::{Endpoint, Family, Socket};
 pub use state::{StateSet, TcpState};
