@@ -9,23 +9,27 @@ pub mod kernel;
 pub mod netlink;
 pub mod procfs;
 pub mod replay;
+pub mod resolve;
 
 use anyhow::{Context, Result};
 use std::io;
+use std::sync::Arc;
+use tcpscope_core::filter::DEFAULT_EPHEMERAL;
 use tcpscope_core::inet_diag::Request;
 use tcpscope_core::snapshot::{Snapshot, Source as SourceKind};
-use tcpscope_core::{Family, Socket, StateSet};
+use tcpscope_core::{Family, Filter, Socket, StateSet};
 
-/// Which sockets to read. Everything here is applied by the kernel on the live path and in user
-/// space on the others, so results do not depend on the source.
+/// Which sockets to read. Everything here is applied by the kernel on the live path where it can
+/// be, and always in user space too, so results do not depend on the source.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub families: Vec<Family>,
     pub states: StateSet,
     /// Ask for tcp_info (costs ~20% more on the live path).
     pub want_info: bool,
-    /// A compiled kernel filter program (INET_DIAG_REQ_BYTECODE), if one applies.
-    pub bytecode: Option<Vec<u8>>,
+    /// The user's filter: compiled per family into INET_DIAG_REQ_BYTECODE on the live path, and
+    /// evaluated in user space on every socket of every source.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Query {
@@ -34,13 +38,23 @@ impl Query {
             families: vec![Family::Inet, Family::Inet6],
             states: StateSet::ALL,
             want_info: false,
-            bytecode: None,
+            filter: None,
         }
     }
 
     /// True when `s` passes the parts of the query a kernel would apply.
     pub fn admits(&self, s: &Socket) -> bool {
         self.families.contains(&s.family) && self.states.contains(s.state)
+    }
+
+    /// True when `s` passes the filter as far as can be judged before owners are looked up
+    /// (owner conditions are checked again by commands that attach owners).
+    pub fn keeps(&self, s: &Socket, ephemeral: (u16, u16)) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) if f.needs_owners() => f.may_match(s, ephemeral),
+            Some(f) => f.matches_with(s, ephemeral),
+        }
     }
 }
 
@@ -66,6 +80,9 @@ enum Backend {
 pub struct Source {
     backend: Backend,
     header: Snapshot,
+    /// Send the compiled filter to the kernel (off with the hidden `--no-kernel-filter`, to
+    /// check that user space alone gives the same answer).
+    kernel_filter: bool,
 }
 
 /// What a stream saw besides its sockets.
@@ -99,7 +116,11 @@ impl Source {
         if counters {
             header.kernel = kernel::counters();
         }
-        Ok(Source { backend, header })
+        Ok(Source {
+            backend,
+            header,
+            kernel_filter: true,
+        })
     }
 
     /// Open a recording made with `--record` (or `ls --json`).
@@ -110,7 +131,14 @@ impl Source {
         Ok(Source {
             backend: Backend::Replay(snap),
             header,
+            kernel_filter: true,
         })
+    }
+
+    /// Whether to push the filter into the kernel as bytecode (the default) or judge every
+    /// socket in user space only.
+    pub fn set_kernel_filter(&mut self, on: bool) {
+        self.kernel_filter = on;
     }
 
     /// Open `--from FILE` if given, else the live kernel.
@@ -137,22 +165,46 @@ impl Source {
         each: &mut dyn FnMut(Socket) -> io::Result<()>,
     ) -> Result<StreamReport> {
         let mut report = StreamReport::default();
+        let live = !matches!(self.backend, Backend::Replay(_));
+        let ephemeral = match &query.filter {
+            Some(f) if live && f.uses_autobound() => kernel::ephemeral_range(),
+            _ => DEFAULT_EPHEMERAL,
+        };
+        let mut kept = 0u64;
+        let mut pass = |s: Socket| -> io::Result<()> {
+            if query.keeps(&s, ephemeral) {
+                kept += 1;
+                each(s)
+            } else {
+                Ok(())
+            }
+        };
         match &mut self.backend {
             Backend::Netlink(sock) => {
                 for family in &query.families {
+                    let bytecode = match &query.filter {
+                        Some(f) if self.kernel_filter => f.bytecode(*family),
+                        _ => None,
+                    };
+                    let compiled = bytecode.is_some();
                     let req = Request {
                         family: *family,
                         states: query.states.kernel_request_mask(),
                         want_info: query.want_info,
-                        bytecode: query.bytecode.clone(),
+                        bytecode,
                         seq: 0,
                     };
-                    let stats = match sock.dump(&req, each) {
+                    let stats = match sock.dump(&req, &mut pass) {
                         Ok(stats) => stats,
                         Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
+                        Err(e @ netlink::DumpError::Kernel(_)) if compiled => return Err(e)
+                            .context(
+                            "the kernel refused the compiled filter (fwmark needs CAP_NET_ADMIN; \
+                                 otherwise this is a tcpscope bug: please report it). \
+                                 Rerun with --no-kernel-filter to filter in user space only",
+                        ),
                         Err(e) => return Err(e).context("listing sockets through netlink"),
                     };
-                    report.sockets += stats.sockets;
                     if stats.interrupted {
                         report.warnings.push(format!(
                             "the kernel's {} socket table changed during the dump; some sockets may be missing or repeated",
@@ -170,8 +222,7 @@ impl Source {
                 for family in &query.families {
                     let (socks, errors) = procfs::read_tcp_table(*family)?;
                     for s in socks.into_iter().filter(|s| query.states.contains(s.state)) {
-                        report.sockets += 1;
-                        each(s)?;
+                        pass(s)?;
                     }
                     for e in errors.into_iter().take(5) {
                         report
@@ -182,11 +233,11 @@ impl Source {
             }
             Backend::Replay(snap) => {
                 for s in snap.sockets.iter().filter(|s| query.admits(s)) {
-                    report.sockets += 1;
-                    each(s.clone())?;
+                    pass(s.clone())?;
                 }
             }
         }
+        report.sockets = kept;
         Ok(report)
     }
 

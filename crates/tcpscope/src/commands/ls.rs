@@ -1,7 +1,9 @@
 //! `tcpscope ls`: list sockets as a table, one JSON document, or JSON lines — streamed from the
 //! source to the output, so memory stays flat however many sockets there are.
 
-use super::output::{families, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{
+    families, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable, Recorder,
+};
 use crate::cli::LsArgs;
 use crate::collect::{Query, Source};
 use anyhow::Result;
@@ -13,7 +15,9 @@ use tcpscope_core::snapshot::SnapshotWriter;
 use tcpscope_core::{StateSet, TcpState};
 
 pub fn run(args: &LsArgs) -> Result<ExitCode> {
-    let mut states = parse_state_words(&args.filter)?;
+    let filter = parse_filter(&args.filter)?;
+    warn_unjudgeable(&filter);
+    let mut states = filter.states();
     if args.listening {
         states = states.intersect(StateSet::of(&[TcpState::Listen]));
     }
@@ -22,14 +26,15 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let query = Query {
         families: families(args.ipv4, args.ipv6),
         states,
-        want_info: args.extended || machine || recording,
-        bytecode: None,
+        want_info: args.extended || machine || recording || filter.needs_info(),
+        filter: query_filter(&filter),
     };
     let mut source = Source::open(
         args.input.from.as_deref(),
         args.input.source,
         args.json || recording,
     )?;
+    source.set_kernel_filter(!args.input.no_kernel_filter);
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let mut out = stdout();
 

@@ -1,7 +1,9 @@
 //! `tcpscope summary`: counts per state and family plus the kernel's counters — the one screen
 //! that says whether anything is piling up, and where to look next.
 
-use super::output::{families, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{
+    families, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable, Recorder,
+};
 use crate::cli::SummaryArgs;
 use crate::collect::{Query, Source};
 use anyhow::Result;
@@ -12,13 +14,16 @@ use tcpscope_core::summary::{StateCounts, Summary};
 
 pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
     let recording = args.input.record.is_some();
+    let filter = parse_filter(&args.filter)?;
+    warn_unjudgeable(&filter);
     let query = Query {
         families: families(args.ipv4, args.ipv6),
-        states: parse_state_words(&args.filter)?,
-        want_info: recording,
-        bytecode: None,
+        states: filter.states(),
+        want_info: recording || filter.needs_info(),
+        filter: query_filter(&filter),
     };
     let mut source = Source::open(args.input.from.as_deref(), args.input.source, true)?;
+    source.set_kernel_filter(!args.input.no_kernel_filter);
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let mut counts = StateCounts::default();
     let report = source.stream(&query, &mut |s| {
