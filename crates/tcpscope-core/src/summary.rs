@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn counts_per_state_and_family() {
-        let socks = vec![
+        let socks = [
             s(TcpState::Established, Family::Inet),
             s(TcpState::Established, Family::Inet6),
             s(TcpState::CloseWait, Family::Inet),

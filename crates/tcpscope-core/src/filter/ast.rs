@@ -243,7 +243,7 @@ fn duration_text(ms: u64) -> String {
         ("m", 60_000),
         ("s", 1000),
     ] {
-        if ms != 0 && ms % scale == 0 {
+        if ms != 0 && (ms / scale) * scale == ms {
             return format!("{}{unit}", ms / scale);
         }
     }

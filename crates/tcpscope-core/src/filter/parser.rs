@@ -156,8 +156,7 @@ impl<'a> Parser<'a> {
             )));
         }
         let mut acc = self.term(depth)?;
-        loop {
-            let Some(t) = self.peek() else { break };
+        while let Some(t) = self.peek() {
             let joiner = match (&t.tok, kw(t).as_deref()) {
                 (Tok::And, _) | (_, Some("and")) => Some(true),
                 (Tok::Or, _) | (_, Some("or")) => Some(false),

@@ -208,7 +208,10 @@ fn leading_state_clauses_combine_in_ss_order() {
     assert_eq!(s("state bound-inactive"), StateSet::of(&[BoundInactive]));
     assert_eq!(s("sport = :1 or ( state bound-inactive )"), StateSet::ALL);
     assert_eq!(s("state established"), StateSet::of(&[Established]));
-    assert_eq!(s("exclude time-wait state listening"), all.without(TimeWait));
+    assert_eq!(
+        s("exclude time-wait state listening"),
+        all.without(TimeWait)
+    );
     assert_eq!(s("state listening exclude listening"), StateSet::EMPTY);
     assert_eq!(
         s("state established state close-wait"),
