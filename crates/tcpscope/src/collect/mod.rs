@@ -198,12 +198,21 @@ impl Source {
                     let stats = match sock.dump(&req, &mut pass) {
                         Ok(stats) => stats,
                         Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
-                        Err(e @ netlink::DumpError::Kernel(_)) if compiled => return Err(e)
-                            .context(
-                            "the kernel refused the compiled filter (fwmark needs CAP_NET_ADMIN; \
-                                 otherwise this is a tcpscope bug: please report it). \
-                                 Rerun with --no-kernel-filter to filter in user space only",
-                        ),
+                        Err(netlink::DumpError::Kernel(e))
+                            if compiled && e.raw_os_error() == Some(libc::EPERM) =>
+                        {
+                            anyhow::bail!(
+                                "fwmark conditions need CAP_NET_ADMIN: the kernel evaluates and \
+                                 reports socket marks only for privileged callers; run as root"
+                            )
+                        }
+                        Err(e @ netlink::DumpError::Kernel(_)) if compiled => {
+                            return Err(e).context(
+                                "the kernel refused the compiled filter (a tcpscope bug: please \
+                                 report it with the filter). Rerun with --no-kernel-filter to \
+                                 filter in user space only",
+                            )
+                        }
                         Err(e) => return Err(e).context("listing sockets through netlink"),
                     };
                     if stats.interrupted {
