@@ -209,6 +209,14 @@ fn loopback_exprs(p4: u16, p6: u16) -> Vec<String> {
         format!("( sport = :{p4} or sport = :{p6} ) && ! src [::1]"),
         format!("sport = :{p4} || ( dport = :{p6} && src [::1] )"),
         format!("dev lo or sport = :{p4}"),
+        "dev lo".into(),
+        "! dev lo".into(),
+        "state established dev = 1".into(),
+        "fwmark 0x2a".into(),
+        "fwmark 0x2/0xf".into(),
+        "! fwmark 0x2a and src 127.0.0.1".into(),
+        "autobound".into(),
+        format!("autobound and sport = :{p4}"),
         format!("src 127.0.0.1 sport = :{p4}"),
     ]
     .into_iter()
