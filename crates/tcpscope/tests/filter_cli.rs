@@ -96,5 +96,23 @@ fn recordings_are_filtered_like_the_live_kernel() {
         &format!("( state listening or dport = :{port} )"),
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // Owner conditions: this recording has no owners, so nothing matches, and the user is told.
+    let out = run_ok(&[
+        "ls",
+        "-H",
+        "--from",
+        file.to_str().unwrap(),
+        "pid",
+        "1",
+        "or",
+        "comm",
+        "x",
+    ]);
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("owning processes"));
     let _ = std::fs::remove_dir_all(&dir);
 }

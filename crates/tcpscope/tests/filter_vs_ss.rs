@@ -212,14 +212,22 @@ fn loopback_exprs(p4: u16, p6: u16) -> Vec<String> {
         "dev lo".into(),
         "! dev lo".into(),
         "state established dev = 1".into(),
-        "fwmark 0x2a".into(),
-        "fwmark 0x2/0xf".into(),
-        "! fwmark 0x2a and src 127.0.0.1".into(),
         "autobound".into(),
         format!("autobound and sport = :{p4}"),
         format!("src 127.0.0.1 sport = :{p4}"),
     ]
     .into_iter()
+    .chain(
+        // fwmark needs CAP_NET_ADMIN, for ss as for tcpscope.
+        [
+            "fwmark 0x2a",
+            "fwmark 0x2/0xf",
+            "! fwmark 0x2a and src 127.0.0.1",
+        ]
+        .into_iter()
+        .filter(|_| rustix::process::geteuid().is_root())
+        .map(String::from),
+    )
     .collect()
 }
 

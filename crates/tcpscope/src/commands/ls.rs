@@ -2,7 +2,8 @@
 //! source to the output, so memory stays flat however many sockets there are.
 
 use super::output::{
-    families, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable, Recorder,
+    families, owners_match, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable,
+    Recorder,
 };
 use crate::cli::LsArgs;
 use crate::collect::{Query, Source};
@@ -41,6 +42,9 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let report = if args.json {
         let mut w = SnapshotWriter::start(&mut out, source.header())?;
         let report = source.stream(&query, &mut |s| {
+            if !owners_match(&filter, &s) {
+                return Ok(());
+            }
             recorder.socket(&s)?;
             w.socket(&s)
         })?;
@@ -48,6 +52,9 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         report
     } else if args.jsonl {
         source.stream(&query, &mut |s| {
+            if !owners_match(&filter, &s) {
+                return Ok(());
+            }
             recorder.socket(&s)?;
             serde_json::to_writer(&mut out, &s)?;
             out.write_all(b"\n")
@@ -61,6 +68,9 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         };
         let mut table = TableWriter::new(&mut out, opts, names.as_ref());
         let report = source.stream(&query, &mut |s| {
+            if !owners_match(&filter, &s) {
+                return Ok(());
+            }
             recorder.socket(&s)?;
             table.row(&s)
         })?;

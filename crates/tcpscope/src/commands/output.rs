@@ -36,6 +36,12 @@ pub fn query_filter(filter: &Filter) -> Option<Arc<Filter>> {
     (!filter.is_all()).then(|| Arc::new(filter.clone()))
 }
 
+/// The final check of conditions on owning processes (pid, comm, container), made once owners
+/// are attached — or known to be absent: the collector can only pre-filter those conditions.
+pub fn owners_match(filter: &Filter, s: &Socket) -> bool {
+    !filter.needs_owners() || filter.matches(s)
+}
+
 /// Warn about conditions that cannot be judged from what this command collects.
 pub fn warn_unjudgeable(filter: &Filter) {
     if filter.needs_owners() {

@@ -2,7 +2,8 @@
 //! that says whether anything is piling up, and where to look next.
 
 use super::output::{
-    families, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable, Recorder,
+    families, owners_match, parse_filter, query_filter, report_notes, stdout, warn_unjudgeable,
+    Recorder,
 };
 use crate::cli::SummaryArgs;
 use crate::collect::{Query, Source};
@@ -27,6 +28,9 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let mut counts = StateCounts::default();
     let report = source.stream(&query, &mut |s| {
+        if !owners_match(&filter, &s) {
+            return Ok(());
+        }
         counts.add(&s);
         recorder.socket(&s)
     })?;
