@@ -10,6 +10,7 @@ mod bytecode;
 mod eval;
 mod lexer;
 mod parser;
+mod values;
 
 pub use ast::{CmpOp, Expr, HostCond, NumField, Pred, Prefix, Side, StateClause, StateWord};
 pub use bytecode::*;
