@@ -246,6 +246,51 @@ fn filters_select_what_ss_selects_on_loopback() {
     };
     let (p4, p6) = (port_of(false), port_of(true));
     compare(None, &loopback_exprs(p4, p6), &mine);
+
+    // `state` inside an expression has no ss spelling: check it against unions and
+    // intersections of ss queries that mean the same.
+    let union = |a: &[&str], b: &[&str]| {
+        let mut v = ss(None, a, &mine);
+        v.extend(ss(None, b, &mine));
+        v.sort();
+        v.dedup();
+        v
+    };
+    let sp = format!(":{p4}");
+    for kernel in [true, false] {
+        let mut got = tcpscope(
+            None,
+            &["sport", "=", &sp, "or", "(", "state", "listening", ")"],
+            kernel,
+            &mine,
+        );
+        got.dedup();
+        assert_eq!(
+            got,
+            union(&["state", "listening"], &["sport", "=", &sp]),
+            "kernel {kernel}"
+        );
+        let got = tcpscope(
+            None,
+            &["dport", "=", &sp, "and", "!", "state", "time-wait"],
+            kernel,
+            &mine,
+        );
+        assert_eq!(
+            got,
+            ss(None, &["exclude", "time-wait", "dport", "=", &sp], &mine)
+        );
+        let got = tcpscope(
+            None,
+            &["(", "exclude", "established", ")", "src", "[::1]"],
+            kernel,
+            &mine,
+        );
+        assert_eq!(
+            got,
+            ss(None, &["exclude", "established", "src", "[::1]"], &mine)
+        );
+    }
 }
 
 #[test]
