@@ -1,8 +1,8 @@
 //! Differential tests of the filter language: on the same live sockets, `tcpscope ls FILTER`
 //! must select exactly the rows `ss -Htan FILTER` selects — with the filter compiled into the
-//! kernel and with user-space evaluation only (`--no-kernel-filter`). Only the sockets the test
-//! opened itself (a Python helper, on loopback or inside a namespace the test creates) are
-//! compared, so other traffic on the machine cannot disturb the result.
+//! kernel, with user-space evaluation only (`--no-kernel-filter`), and from /proc/net/tcp.
+//! Only the sockets the test opened itself (a Python helper, on loopback or inside a namespace
+//! the test creates) are compared, so other traffic on the machine cannot disturb the result.
 
 mod common;
 
@@ -105,11 +105,17 @@ fn ss(ns: Option<&str>, filter: &[&str], mine: &BTreeSet<u16>) -> Rows {
 }
 
 fn tcpscope(ns: Option<&str>, filter: &[&str], kernel: bool, mine: &BTreeSet<u16>) -> Rows {
+    tcpscope_with(
+        ns,
+        filter,
+        if kernel { &[] } else { &["--no-kernel-filter"] },
+        mine,
+    )
+}
+
+fn tcpscope_with(ns: Option<&str>, filter: &[&str], opts: &[&str], mine: &BTreeSet<u16>) -> Rows {
     let mut c = command(ns, env!("CARGO_BIN_EXE_tcpscope"));
-    c.args(["ls", "--json"]);
-    if !kernel {
-        c.arg("--no-kernel-filter");
-    }
+    c.args(["ls", "--json"]).args(opts);
     let out = c.args(filter).output().expect("running tcpscope");
     assert!(
         out.status.success(),
@@ -141,6 +147,15 @@ fn compare(ns: Option<&str>, exprs: &[String], mine: &BTreeSet<u16>) {
             if got != want {
                 failures.push(format!(
                     "{e:?} (kernel filter {kernel}):\n  ss:       {want:?}\n  tcpscope: {got:?}"
+                ));
+            }
+        }
+        // /proc/net/tcp carries no interface or mark: compare the rest there too.
+        if !e.contains("dev") && !e.contains("fwmark") {
+            let got = tcpscope_with(ns, &words, &["--source", "proc"], mine);
+            if got != want {
+                failures.push(format!(
+                    "{e:?} (from /proc/net/tcp):\n  ss:       {want:?}\n  tcpscope: {got:?}"
                 ));
             }
         }

@@ -8,7 +8,7 @@
 
 use super::ast::{CmpOp, Expr, HostCond, NumField, Pred, Prefix, Side};
 use crate::socket::{Endpoint, Family, Socket};
-use crate::state::TcpState;
+use crate::state::{StateSet, TcpState};
 use std::net::IpAddr;
 
 /// What the evaluator may look at.
@@ -41,7 +41,7 @@ pub(super) fn eval(e: &Expr, f: &Facts) -> Option<bool> {
 fn pred(p: &Pred, f: &Facts) -> Option<bool> {
     if let Pred::State { exclude, word } = p {
         let state = f.socket.map(|s| s.state).or(f.state)?;
-        return Some(word.set.contains(state) != *exclude);
+        return Some(in_set(word.set, state) != *exclude);
     }
     let s = f.socket?;
     let owners = || f.owners_known.then_some(&s.owners);
@@ -78,6 +78,12 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
             .is_some_and(|n| n.name.as_deref() == Some(v.as_str()) || n.inode.to_string() == *v),
         Pred::Timer(kind) => s.timer.map(|t| t.kind) == *kind,
     })
+}
+
+/// Membership as the kernel reports states: request sockets (NEW_SYN_RECV) arrive as SYN_RECV,
+/// so a set naming new-syn-recv takes SYN_RECV sockets too.
+pub(super) fn in_set(set: StateSet, state: TcpState) -> bool {
+    set.contains(state) || (state == TcpState::SynRecv && set.contains(TcpState::NewSynRecv))
 }
 
 fn endpoint(s: &Socket, side: Side) -> &Endpoint {

@@ -176,7 +176,7 @@ impl Filter {
     }
 
     fn judge(&self, s: &Socket, owners_known: bool, ephemeral: (u16, u16)) -> Option<bool> {
-        if !self.leading_states().contains(s.state) {
+        if !eval::in_set(self.leading_states(), s.state) {
             return Some(false);
         }
         let Some(expr) = &self.expr else {

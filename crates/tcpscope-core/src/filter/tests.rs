@@ -323,6 +323,21 @@ fn evaluation_table() {
         ("not not sport = :5555", &est, true),
         ("autobound", &est, false),
         ("autobound", &mapped, false),
+        (
+            "state new-syn-recv",
+            &sock(SynRecv, "10.0.0.1:80", "10.0.0.2:9"),
+            true,
+        ),
+        (
+            "( state new-syn-recv )",
+            &sock(SynRecv, "10.0.0.1:80", "10.0.0.2:9"),
+            true,
+        ),
+        (
+            "state syn-recv",
+            &sock(SynRecv, "10.0.0.1:80", "10.0.0.2:9"),
+            true,
+        ),
     ];
     for (text, s, want) in cases {
         assert_eq!(parse(text).matches(s), *want, "{text} on {}", s.local);
