@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod diagnose;
+pub mod filter;
 pub mod fsm;
 pub mod inet_diag;
 pub mod names;
@@ -16,6 +17,7 @@ pub mod socket;
 pub mod state;
 pub mod summary;
 
+pub use filter::Filter;
 pub use snapshot::Snapshot;
 pub use socket::{Endpoint, Family, Socket};
 pub use state::{StateSet, TcpState};

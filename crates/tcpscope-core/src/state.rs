@@ -179,6 +179,8 @@ pub const ALIASES: &[(&str, TcpState)] = &[
     ("estabd", TcpState::Established),
     // Windows netstat.
     ("listening", TcpState::Listen),
+    // ss filter spelling of the closed state.
+    ("unconnected", TcpState::Close),
     // BSD / macOS netstat print CLOSED, covered above.
     // Solaris / illumos: BOUND is bound but not listening; IDLE is a socket not yet bound.
     ("bound", TcpState::BoundInactive),
@@ -317,7 +319,7 @@ pub const GROUPS: &[(&str, &str)] = &[
     ),
     ("big", "every state except the bucket states (ss)"),
     (
-        "closing",
+        "closing-states",
         "every state of a connection being closed: fin-wait-1, fin-wait-2, closing, last-ack, time-wait, close-wait",
     ),
     (

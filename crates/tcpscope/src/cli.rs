@@ -14,7 +14,7 @@ use std::path::PathBuf;
     name = "tcpscope",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused)."
+    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -79,6 +79,11 @@ pub struct InputArgs {
     /// containers), with a Netns column saying where each socket lives. Root.
     #[arg(long, global = true)]
     pub all_netns: bool,
+
+    /// Judge the filter in user space only: send no bytecode to the kernel (for testing that
+    /// both paths agree).
+    #[arg(long, global = true, hide = true)]
+    pub no_kernel_filter: bool,
 }
 
 /// Options of `tcpscope ls`.
@@ -136,8 +141,12 @@ pub struct LsArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Which sockets: `state NAME...` and `exclude NAME...` with any state name or group
-    /// (established, close-wait, CLOSE_WAIT, time-wait, connected, synchronized, bucket, big...).
+    /// Which sockets, in ss's filter language (docs/filter.md), as separate words or one quoted
+    /// string: `state NAME` / `exclude NAME` (any state or group: close-wait, connected, bucket,
+    /// ...), then conditions joined by and/or/not and parentheses: `sport = :22`,
+    /// `dport >= :1024`, `dst 10.0.0.0/8`, `src [::1]:22`, `dev lo`, `fwmark 0x1/0xff`, and
+    /// tcpscope's own `pid`, `comm`, `uid`, `user`, `container`, `netns`, `recvq`, `sendq`,
+    /// `timer`, `idle > 5m`. and/or have equal precedence and group left to right, as in ss.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }

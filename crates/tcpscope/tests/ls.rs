@@ -417,7 +417,7 @@ fn bad_input_is_an_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("unknown TCP state 'bogus'") && err.contains("close-wait"),
+        err.contains("unknown state 'bogus'") && err.contains("close-wait") && err.contains('^'),
         "{err}"
     );
 

@@ -71,3 +71,14 @@ pub fn counters() -> KernelCounters {
         sysctls,
     }
 }
+
+/// ip_local_port_range: the ports the kernel picks for sockets that did not bind() a port
+/// (what `autobound` judges in user space). Linux's default when unreadable.
+pub fn ephemeral_range() -> (u16, u16) {
+    read("/proc/sys/net/ipv4/ip_local_port_range")
+        .and_then(|t| {
+            let mut w = t.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((w.next()??, w.next()??))
+        })
+        .unwrap_or(tcpscope_core::filter::DEFAULT_EPHEMERAL)
+}

@@ -14,39 +14,66 @@ pub mod owners;
 pub mod process;
 pub mod procfs;
 pub mod replay;
+pub mod resolve;
 
 use anyhow::{Context, Result};
 use std::io;
+use std::sync::Arc;
+use tcpscope_core::filter::DEFAULT_EPHEMERAL;
 use tcpscope_core::inet_diag::Request;
 use tcpscope_core::snapshot::{Snapshot, Source as SourceKind};
-use tcpscope_core::{Family, Socket, StateSet};
+use tcpscope_core::{Family, Filter, Socket, StateSet};
 
-/// Which sockets to read. Everything here is applied by the kernel on the live path and in user
-/// space on the others, so results do not depend on the source.
+/// Which sockets to read. Everything here is applied by the kernel on the live path where it can
+/// be, and always in user space too, so results do not depend on the source.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub families: Vec<Family>,
     pub states: StateSet,
     /// Ask for tcp_info (costs ~20% more on the live path).
     pub want_info: bool,
-    /// A compiled kernel filter program (INET_DIAG_REQ_BYTECODE), if one applies.
-    pub bytecode: Option<Vec<u8>>,
+    /// The user's filter: compiled per family into INET_DIAG_REQ_BYTECODE on the live path, and
+    /// evaluated in user space on every socket of every source.
+    pub filter: Option<Arc<Filter>>,
+    /// Send the compiled filter to the kernel (off with the hidden `--no-kernel-filter`, to check
+    /// that user space alone gives the same answer).
+    pub kernel_filter: bool,
 }
 
 impl Query {
-    #[allow(dead_code)] // for commands and tests that want everything
+    /// Every socket of both families, no tcp_info, no filter.
+    #[cfg(test)]
     pub fn all() -> Query {
         Query {
             families: vec![Family::Inet, Family::Inet6],
             states: StateSet::ALL,
             want_info: false,
-            bytecode: None,
+            filter: None,
+            kernel_filter: true,
         }
     }
 
     /// True when `s` passes the parts of the query a kernel would apply.
     pub fn admits(&self, s: &Socket) -> bool {
         self.families.contains(&s.family) && self.states.contains(s.state)
+    }
+
+    /// True when `s` passes the filter as far as can be judged before owners are looked up
+    /// (owner conditions are checked again by commands that attach owners).
+    pub fn keeps(&self, s: &Socket, ephemeral: (u16, u16)) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) if f.needs_owners() => f.may_match(s, ephemeral),
+            Some(f) => f.matches_with(s, ephemeral),
+        }
+    }
+
+    /// The ephemeral port range `autobound` conditions use: the live host's when it matters.
+    fn ephemeral(&self, live: bool) -> (u16, u16) {
+        match &self.filter {
+            Some(f) if live && f.uses_autobound() => kernel::ephemeral_range(),
+            _ => DEFAULT_EPHEMERAL,
+        }
     }
 }
 
@@ -237,13 +264,23 @@ impl Source {
         each: &mut dyn FnMut(Socket) -> io::Result<()>,
     ) -> Result<StreamReport> {
         let mut report = StreamReport::default();
+        let ephemeral = query.ephemeral(!self.is_replay());
+        let mut kept = 0u64;
+        let mut pass = |s: Socket| -> io::Result<()> {
+            if query.keeps(&s, ephemeral) {
+                kept += 1;
+                each(s)
+            } else {
+                Ok(())
+            }
+        };
         match &mut self.backend {
             Backend::Netlink(sock) => {
-                report = stream_netlink(sock, query, each)?;
+                report = stream_netlink(sock, query, &mut pass)?;
             }
             Backend::Netns { targets, all } => {
                 for target in targets.iter() {
-                    match netns::stream_in(target, query, each) {
+                    match netns::stream_in(target, query, &mut pass) {
                         Ok(r) => {
                             report.sockets += r.sockets;
                             report.warnings.extend(r.warnings);
@@ -258,8 +295,7 @@ impl Source {
                 for family in &query.families {
                     let (socks, errors) = procfs::read_tcp_table(*family)?;
                     for s in socks.into_iter().filter(|s| query.states.contains(s.state)) {
-                        report.sockets += 1;
-                        each(s)?;
+                        pass(s)?;
                     }
                     for e in errors.into_iter().take(5) {
                         report
@@ -270,11 +306,11 @@ impl Source {
             }
             Backend::Replay(snap) => {
                 for s in snap.sockets.iter().filter(|s| query.admits(s)) {
-                    report.sockets += 1;
-                    each(s.clone())?;
+                    pass(s.clone())?;
                 }
             }
         }
+        report.sockets = kept;
         Ok(report)
     }
 
@@ -300,16 +336,35 @@ pub fn stream_netlink(
 ) -> Result<StreamReport> {
     let mut report = StreamReport::default();
     for family in &query.families {
+        let bytecode = match &query.filter {
+            Some(f) if query.kernel_filter => f.bytecode(*family),
+            _ => None,
+        };
+        let compiled = bytecode.is_some();
         let req = Request {
             family: *family,
             states: query.states.kernel_request_mask(),
             want_info: query.want_info,
-            bytecode: query.bytecode.clone(),
+            bytecode,
             seq: 0,
         };
         let stats = match sock.dump(&req, each) {
             Ok(stats) => stats,
             Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
+            Err(netlink::DumpError::Kernel(e))
+                if compiled && e.raw_os_error() == Some(libc::EPERM) =>
+            {
+                anyhow::bail!(
+                    "fwmark conditions need CAP_NET_ADMIN: the kernel evaluates and reports \
+                     socket marks only for privileged callers; run as root"
+                )
+            }
+            Err(e @ netlink::DumpError::Kernel(_)) if compiled => {
+                return Err(e).context(
+                    "the kernel refused the compiled filter (a tcpscope bug: please report it \
+                     with the filter). Rerun with --no-kernel-filter to filter in user space only",
+                )
+            }
             Err(e) => return Err(e).context("listing sockets through netlink"),
         };
         report.sockets += stats.sockets;

@@ -3,7 +3,7 @@
 //! the rules, print the report, and exit 0/1/2 by the worst finding. `--watch` repeats, carrying
 //! a tracker so ages become exact and growth shows.
 
-use super::output::{parse_state_words, stdout};
+use super::output::{owners_match, parse_filter, query_filter, stdout};
 use crate::cli::DoctorArgs;
 use crate::collect::attribute::snapshot_with_owners;
 use crate::collect::netns::NetnsScope;
@@ -18,11 +18,13 @@ use tcpscope_core::render::time::utc_text;
 use tcpscope_core::{Family, Snapshot};
 
 pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
+    let filter = parse_filter(&args.filter)?;
     let query = Query {
         families: vec![Family::Inet, Family::Inet6],
-        states: parse_state_words(&args.filter)?,
+        states: filter.states(),
         want_info: true,
-        bytecode: None,
+        filter: query_filter(&filter),
+        kernel_filter: !args.input.no_kernel_filter,
     };
     let Some(interval) = args.watch else {
         let snap = take(args, &query)?;
@@ -64,6 +66,10 @@ fn take(args: &DoctorArgs, query: &Query) -> Result<Snapshot> {
     let mut source = open_doctor_source(args)?;
     // Notes on hidden owners go into the snapshot, which the report shows.
     let (mut snap, report, _notes) = snapshot_with_owners(&mut source, query)?;
+    if let Some(f) = query.filter.as_deref() {
+        // Owner conditions (pid, comm, container) can be judged only now.
+        snap.sockets.retain(|s| owners_match(f, s));
+    }
     if !source.is_replay() {
         snap.processes = process::read_owner_processes(&snap.sockets);
     }

@@ -1,9 +1,13 @@
 //! `tcpscope ls`: list sockets as a table, one JSON document, or JSON lines — streamed from the
 //! source to the output, so memory stays flat however many sockets there are. With `-p` and every
 //! state, the /proc walk comes first and sockets still stream; with `-p` and a state filter, the
-//! (few) sockets are gathered first so the walk can stop once it has found them all.
+//! (few) sockets are gathered first so the walk can stop once it has found them all. A filter
+//! that names owners (`pid`, `comm`, `user`, `container`) turns attribution on by itself.
 
-use super::output::{families, open_source, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{
+    families, open_source, ownerless_recording_note, owners_match, parse_filter, print_notes,
+    query_filter, report_notes, stdout, Recorder,
+};
 use crate::cli::LsArgs;
 use crate::collect::attribute::{snapshot_with_owners, wants_everything, FullWalk};
 use crate::collect::Query;
@@ -16,7 +20,9 @@ use tcpscope_core::snapshot::SnapshotWriter;
 use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
 
 pub fn run(args: &LsArgs) -> Result<ExitCode> {
-    let mut states = parse_state_words(&args.filter)?;
+    let filter = parse_filter(&args.filter)?;
+    let attribute = args.processes || filter.needs_owners();
+    let mut states = filter.states();
     if args.listening {
         states = states.intersect(StateSet::of(&[TcpState::Listen]));
     }
@@ -25,8 +31,9 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let query = Query {
         families: families(args.ipv4, args.ipv6),
         states,
-        want_info: args.extended || machine || recording,
-        bytecode: None,
+        want_info: args.extended || machine || recording || filter.needs_info(),
+        filter: query_filter(&filter),
+        kernel_filter: !args.input.no_kernel_filter,
     };
     let mut source = open_source(&args.input, args.json || recording)?;
     let names = args.resolve.then(load_names);
@@ -38,7 +45,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     };
     let mut out = stdout();
 
-    if args.processes && wants_everything(&source, &query) {
+    if attribute && wants_everything(&source, &query) {
         // Walk /proc first, then stream: owners are attached as sockets pass.
         let mut walk = FullWalk::run()?;
         let mut header = source.header().clone();
@@ -47,6 +54,9 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         let mut sink = Sink::start(args, &mut out, &header, opts, names.as_ref())?;
         let report = source.stream(&query, &mut |mut s| {
             walk.attach(&mut s);
+            if !owners_match(&filter, &s) {
+                return Ok(());
+            }
             recorder.socket(&s)?;
             sink.socket(&s)
         })?;
@@ -58,11 +68,12 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    if args.processes {
-        let (snap, report, notes) = snapshot_with_owners(&mut source, &query)?;
+    if attribute {
+        let (snap, report, mut notes) = snapshot_with_owners(&mut source, &query)?;
+        notes.extend(ownerless_recording_note(&filter, &source, &snap));
         let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
         let mut sink = Sink::start(args, &mut out, &snap, opts, names.as_ref())?;
-        for s in &snap.sockets {
+        for s in snap.sockets.iter().filter(|s| owners_match(&filter, s)) {
             recorder.socket(s)?;
             sink.socket(s)?;
         }
@@ -129,13 +140,6 @@ impl<'n, W: Write> Sink<'n, W> {
             Sink::Jsonl(mut out) => out.flush(),
             Sink::Table(t) => t.finish().map(drop),
         }
-    }
-}
-
-fn print_notes(notes: &[String]) {
-    let mut err = io::stderr().lock();
-    for n in notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
     }
 }
 

@@ -1,16 +1,17 @@
 //! Shared plumbing of the commands: buffered stdout, the optional `--record` writer, warnings on
-//! stderr, and the state-selection words (`state NAME... exclude NAME...`).
+//! stderr, and parsing the filter (the ss language, `tcpscope_core::filter`).
 
 use crate::cli::InputArgs;
 use crate::collect::netns::NetnsScope;
+use crate::collect::resolve::SystemResolver;
 use crate::collect::{Source, StreamReport};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 use tcpscope_core::snapshot::SnapshotWriter;
-use tcpscope_core::state::parse_state_or_group;
-use tcpscope_core::{Family, Socket, StateSet};
+use tcpscope_core::{Family, Filter, Snapshot, Socket};
 
 /// Standard output, buffered in large blocks (one write syscall per 64 KiB).
 pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
@@ -26,34 +27,43 @@ pub fn families(ipv4: bool, ipv6: bool) -> Vec<Family> {
     }
 }
 
-/// Parse `state NAME... exclude NAME...` into a state set. With no words, every state.
-pub fn parse_state_words(words: &[String]) -> Result<StateSet> {
-    // ss accepts one quoted string as well as separate words.
-    let words: Vec<&str> = words.iter().flat_map(|w| w.split_whitespace()).collect();
-    let mut include = StateSet::EMPTY;
-    let mut exclude = StateSet::EMPTY;
-    let mut mode: Option<bool> = None;
-    for w in words {
-        match w.to_ascii_lowercase().as_str() {
-            "state" => mode = Some(true),
-            "exclude" | "excl" => mode = Some(false),
-            _ => {
-                let Some(inc) = mode else {
-                    bail!("unexpected '{w}' in the filter: start with `state NAME` or `exclude NAME`, e.g. `tcpscope ls state close-wait`");
-                };
-                let set = parse_state_or_group(w).map_err(|e| anyhow::anyhow!("{e}"))?;
-                if inc {
-                    include = include.union(set);
-                } else {
-                    exclude = exclude.union(set);
-                }
-            }
-        }
+/// Parse the filter words (separate arguments or one quoted string, as in ss).
+pub fn parse_filter(words: &[String]) -> Result<Filter> {
+    Filter::from_args(words, &SystemResolver)
+        .map_err(|e| anyhow::anyhow!("{e}\nthe filter language is described in docs/filter.md"))
+}
+
+/// The filter as the query carries it: `None` when it selects everything.
+pub fn query_filter(filter: &Filter) -> Option<Arc<Filter>> {
+    (!filter.is_all()).then(|| Arc::new(filter.clone()))
+}
+
+/// The final check of conditions on owning processes (pid, comm, container), made once owners
+/// are attached — or known to be absent: the collector can only pre-filter those conditions.
+pub fn owners_match(filter: &Filter, s: &Socket) -> bool {
+    !filter.needs_owners() || filter.matches(s)
+}
+
+/// A note when owner conditions meet a recording that holds no owners: they can match nothing.
+pub fn ownerless_recording_note(filter: &Filter, source: &Source, snap: &Snapshot) -> Vec<String> {
+    if filter.needs_owners()
+        && source.is_replay()
+        && snap.sockets.iter().all(|s| s.owners.is_empty())
+    {
+        vec!["this recording holds no owning processes (record with `tcpscope ls -p --record FILE`), \
+              so pid, comm, user and container conditions match nothing"
+            .to_string()]
+    } else {
+        Vec::new()
     }
-    if include.is_empty() {
-        include = StateSet::ALL;
+}
+
+/// Print notes (e.g. on owners that could not be seen) on stderr.
+pub fn print_notes(notes: &[String]) {
+    let mut err = io::stderr().lock();
+    for n in notes {
+        let _ = writeln!(err, "tcpscope: note: {n}");
     }
-    Ok(include.intersect(exclude.complement()))
 }
 
 /// Open the source the input options name: a recording (`--from`), or the live kernel in the
@@ -118,22 +128,36 @@ pub fn report_notes(source: &Source, report: &StreamReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tcpscope_core::TcpState;
+    use tcpscope_core::{StateSet, TcpState};
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
     }
 
     #[test]
-    fn state_words() {
-        assert_eq!(parse_state_words(&[]).unwrap(), StateSet::ALL);
-        let s = parse_state_words(&words("state close-wait TIME_WAIT")).unwrap();
+    fn state_words_still_work() {
+        assert_eq!(
+            parse_filter(&[]).unwrap().states(),
+            StateSet::ALL.without(TcpState::BoundInactive)
+        );
+        let s = parse_filter(&words("state close-wait state TIME_WAIT"))
+            .unwrap()
+            .states();
         assert_eq!(s, StateSet::of(&[TcpState::CloseWait, TcpState::TimeWait]));
-        let s = parse_state_words(&["state connected exclude established".into()]).unwrap();
+        let s = parse_filter(&["state connected exclude established".into()])
+            .unwrap()
+            .states();
         assert!(!s.contains(TcpState::Established) && s.contains(TcpState::CloseWait));
-        let s = parse_state_words(&words("exclude time-wait")).unwrap();
+        let s = parse_filter(&words("exclude time-wait")).unwrap().states();
         assert!(!s.contains(TcpState::TimeWait) && s.contains(TcpState::Listen));
-        assert!(parse_state_words(&words("close-wait")).is_err());
-        assert!(parse_state_words(&words("state bogus")).is_err());
+        assert!(parse_filter(&words("close-wait")).is_err());
+        assert!(parse_filter(&words("state bogus")).is_err());
+    }
+
+    #[test]
+    fn separate_words_and_one_string_are_the_same() {
+        let a = parse_filter(&words("sport = :22 or dport = :22")).unwrap();
+        let b = parse_filter(&["sport = :22 or dport = :22".into()]).unwrap();
+        assert_eq!(a, b);
     }
 }

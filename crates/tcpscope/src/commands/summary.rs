@@ -1,8 +1,12 @@
 //! `tcpscope summary`: counts per state and family plus the kernel's counters — the one screen
 //! that says whether anything is piling up, and where to look next.
 
-use super::output::{families, open_source, parse_state_words, report_notes, stdout, Recorder};
+use super::output::{
+    families, open_source, ownerless_recording_note, owners_match, parse_filter, print_notes,
+    query_filter, report_notes, stdout, Recorder,
+};
 use crate::cli::SummaryArgs;
+use crate::collect::attribute::snapshot_with_owners;
 use crate::collect::Query;
 use anyhow::Result;
 use std::io::Write;
@@ -11,21 +15,38 @@ use tcpscope_core::render::summary::write_summary;
 use tcpscope_core::summary::{StateCounts, Summary};
 
 pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
+    let filter = parse_filter(&args.filter)?;
     let recording = args.input.record.is_some();
     let query = Query {
         families: families(args.ipv4, args.ipv6),
-        states: parse_state_words(&args.filter)?,
-        want_info: recording,
-        bytecode: None,
+        states: filter.states(),
+        want_info: recording || filter.needs_info(),
+        filter: query_filter(&filter),
+        kernel_filter: !args.input.no_kernel_filter,
     };
     let mut source = open_source(&args.input, true)?;
-    let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let mut counts = StateCounts::default();
-    let report = source.stream(&query, &mut |s| {
-        counts.add(&s);
-        recorder.socket(&s)
-    })?;
-    recorder.finish()?;
+    let report = if filter.needs_owners() {
+        // Owner conditions (pid, comm, container) need the sockets' owners looked up first.
+        let (snap, report, mut notes) = snapshot_with_owners(&mut source, &query)?;
+        notes.extend(ownerless_recording_note(&filter, &source, &snap));
+        let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
+        for s in snap.sockets.iter().filter(|s| owners_match(&filter, s)) {
+            counts.add(s);
+            recorder.socket(s)?;
+        }
+        recorder.finish()?;
+        print_notes(&notes);
+        report
+    } else {
+        let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
+        let report = source.stream(&query, &mut |s| {
+            counts.add(&s);
+            recorder.socket(&s)
+        })?;
+        recorder.finish()?;
+        report
+    };
     let header = source.header();
     let summary = Summary::new(
         &counts,
