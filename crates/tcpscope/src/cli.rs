@@ -31,6 +31,14 @@ pub enum Command {
     Ls(LsArgs),
     /// Count sockets per state and family, with the kernel's own counters: is anything piling up?
     Summary(SummaryArgs),
+    /// Make real sockets in a chosen state on loopback (to learn, test, benchmark); held until
+    /// Ctrl-C, SIGTERM or --hold, then removed. Scenarios: established, listen, close-wait,
+    /// fin-wait-2, time-wait, syn-recv, fin-wait-1, last-ack, closing, syn-sent, stopped-server,
+    /// churn (docs/lab.md).
+    Lab(crate::lab::supervisor::LabArgs),
+    /// One process of a lab run (started by `tcpscope lab`, not by people).
+    #[command(hide = true)]
+    LabWorker(crate::lab::worker::WorkerArgs),
 }
 
 /// Where the sockets come from.
