@@ -117,9 +117,7 @@ impl DiagSocket {
                     false
                 }
                 Item::Error { errno } => {
-                    finished = Some(Err(DumpError::Kernel(io::Error::from_raw_os_error(
-                        -errno,
-                    ))));
+                    finished = Some(Err(DumpError::Kernel(io::Error::from_raw_os_error(-errno))));
                     false
                 }
                 Item::Skipped { reason } => {

@@ -4,9 +4,9 @@
 //! CLOSE-WAIT -> LAST-ACK -> CLOSED on the server; client addresses rotate over 250 loopback
 //! addresses so the TIME-WAIT 4-tuples left behind never exhaust the ports.
 
+use super::addrs;
 use super::pairs::accept_within;
 use super::sock::{self, Opts};
-use super::addrs;
 use anyhow::{Context, Result};
 use std::net::SocketAddrV4;
 use std::os::fd::OwnedFd;

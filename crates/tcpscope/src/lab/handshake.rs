@@ -19,28 +19,31 @@ const MAX_SYNCNT: i32 = 127;
 
 /// `n` listeners numbered from `first`, on `port` (0: any).
 pub fn listeners(first: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
-    let mut built = Built {
-        sockets: Vec::new(),
-        listeners: Vec::new(),
-        fds: Vec::new(),
-    };
+    let mut built = Built::default();
     for j in first..first + n {
         let addr = SocketAddrV4::new(addrs::listener(j, port != 0), port);
-        let l =
-            sock::listen(addr, 128, &Opts::default()).with_context(|| format!("listening on {addr}"))?;
-        built.sockets.push(LabSocket {
+        let l = sock::listen(addr, 128, &Opts::default())
+            .with_context(|| format!("listening on {addr}"))?;
+        let s = LabSocket {
             state: TcpState::Listen,
             local: endpoint(sock::local(&l)?),
             peer: endpoint(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
             pid: Some(pid),
-        });
+        };
+        built.push(s, Some(&l));
         built.fds.push(l);
     }
     Ok(built)
 }
 
 /// A listener on worker `k`'s address whose accept queue is filled with `fill` connections.
-fn full_listener(k: u64, port: u16, backlog: i32, fill: u64, built: &mut Built) -> Result<SocketAddrV4> {
+fn full_listener(
+    k: u64,
+    port: u16,
+    backlog: i32,
+    fill: u64,
+    built: &mut Built,
+) -> Result<SocketAddrV4> {
     let opts = Opts {
         syncnt: Some(MAX_SYNCNT),
         ..Opts::default()
@@ -60,11 +63,7 @@ fn full_listener(k: u64, port: u16, backlog: i32, fill: u64, built: &mut Built) 
 
 /// `n` clients in SYN-SENT towards a listener whose accept queue is full.
 pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
-    let mut built = Built {
-        sockets: Vec::new(),
-        listeners: Vec::new(),
-        fds: Vec::new(),
-    };
+    let mut built = Built::default();
     // backlog 1: the queue is full at 2 connections.
     let server = full_listener(k, port, 1, 2, &mut built)?;
     let opts = Opts {
@@ -74,12 +73,13 @@ pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     for i in 0..n {
         let c = sock::connect_start(addrs::client(k, i + 2), server, &opts)
             .with_context(|| format!("connecting to {server}"))?;
-        built.sockets.push(LabSocket {
+        let s = LabSocket {
             state: TcpState::SynSent,
             local: endpoint(sock::local(&c)?),
             peer: endpoint(server),
             pid: Some(pid),
-        });
+        };
+        built.push(s, Some(&c));
         built.fds.push(c);
     }
     Ok(built)
@@ -94,11 +94,7 @@ pub fn syn_recv_per_listener(somaxconn: u64) -> u64 {
 /// `n` SYN-RECV request sockets on one listener whose accept queue filled up between their SYN
 /// and their (delayed) final ACK.
 pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
-    let mut built = Built {
-        sockets: Vec::new(),
-        listeners: Vec::new(),
-        fds: Vec::new(),
-    };
+    let mut built = Built::default();
     let backlog = (2 * n + 2).max(8);
     // One short of full: new SYNs are still answered.
     let server = full_listener(k, port, backlog as i32, backlog, &mut built)?;
@@ -109,12 +105,13 @@ pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
     for i in 0..n {
         let c = sock::connect_start(addrs::client(k, backlog + 1 + i), server, &opts)
             .with_context(|| format!("connecting to {server}"))?;
-        built.sockets.push(LabSocket {
+        let s = LabSocket {
             state: TcpState::SynRecv,
             local: endpoint(server),
             peer: endpoint(sock::local(&c)?),
             pid: None,
-        });
+        };
+        built.push(s, None);
         built.fds.push(c);
     }
     // The last connection fills the queue before the delayed ACKs arrive (200 ms).
@@ -123,4 +120,3 @@ pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
     built.fds.push(c);
     Ok(built)
 }
-

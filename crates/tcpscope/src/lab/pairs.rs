@@ -12,7 +12,7 @@ use super::{addrs, LabSocket, Scenario};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddrV4};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 use tcpscope_core::{Endpoint, TcpState};
 
@@ -22,10 +22,23 @@ const BATCH: u64 = 128;
 const TINY: usize = 1;
 
 /// A built scenario: what to report and what to keep open.
+#[derive(Default)]
 pub struct Built {
     pub sockets: Vec<LabSocket>,
+    /// For each of `sockets`, the descriptor this process holds it by (None: held by the
+    /// kernel or another process), for a cheap state check.
+    pub held: Vec<Option<RawFd>>,
     pub listeners: Vec<SocketAddrV4>,
+    /// Everything to keep open until the end.
     pub fds: Vec<OwnedFd>,
+}
+
+impl Built {
+    /// Report `s`, held by `fd` (which must also be kept in `fds`).
+    pub fn push(&mut self, s: LabSocket, fd: Option<&OwnedFd>) {
+        self.sockets.push(s);
+        self.held.push(fd.map(|f| f.as_raw_fd()));
+    }
 }
 
 /// Options for (listener, client) in `scenario`.
@@ -55,9 +68,8 @@ pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<
         .with_context(|| format!("listening on {server}"))?;
     let server = sock::local(&listener)?;
     let mut built = Built {
-        sockets: Vec::new(),
         listeners: vec![server],
-        fds: Vec::new(),
+        ..Built::default()
     };
     let mut i = 0;
     while i < n {
@@ -99,41 +111,41 @@ fn finish_pair(
     };
     match scenario {
         Scenario::Established => {
-            built.sockets.push(entry(&c, TcpState::Established, Some(pid))?);
-            built.sockets.push(entry(&a, TcpState::Established, Some(pid))?);
+            built.push(entry(&c, TcpState::Established, Some(pid))?, Some(&c));
+            built.push(entry(&a, TcpState::Established, Some(pid))?, Some(&a));
         }
         Scenario::CloseWait | Scenario::FinWait2 => {
             sock::shutdown_write(&c)?;
-            built.sockets.push(if scenario == Scenario::CloseWait {
-                entry(&a, TcpState::CloseWait, Some(pid))?
+            if scenario == Scenario::CloseWait {
+                built.push(entry(&a, TcpState::CloseWait, Some(pid))?, Some(&a));
             } else {
-                entry(&c, TcpState::FinWait2, Some(pid))?
-            });
+                built.push(entry(&c, TcpState::FinWait2, Some(pid))?, Some(&c));
+            }
         }
         Scenario::TimeWait => {
             let e = entry(&c, TcpState::TimeWait, None)?;
             sock::close_gracefully(c)?;
             sock::close_gracefully(a)?;
-            built.sockets.push(e);
+            built.push(e, None);
             return Ok(());
         }
         Scenario::FinWait1 => {
             sock::fill_send(&c)?;
             sock::shutdown_write(&c)?;
-            built.sockets.push(entry(&c, TcpState::FinWait1, Some(pid))?);
+            built.push(entry(&c, TcpState::FinWait1, Some(pid))?, Some(&c));
         }
         Scenario::Closing => {
             sock::fill_send(&c)?;
             sock::shutdown_write(&c)?;
             sock::shutdown_write(&a)?;
-            built.sockets.push(entry(&c, TcpState::Closing, Some(pid))?);
+            built.push(entry(&c, TcpState::Closing, Some(pid))?, Some(&c));
         }
         Scenario::LastAck => {
             rustix::net::sockopt::set_socket_send_buffer_size(&a, TINY)?;
             sock::fill_send(&a)?;
             sock::shutdown_write(&c)?;
             sock::shutdown_write(&a)?;
-            built.sockets.push(entry(&a, TcpState::LastAck, Some(pid))?);
+            built.push(entry(&a, TcpState::LastAck, Some(pid))?, Some(&a));
         }
         other => bail!("{} is not a connected-pair scenario", other.name()),
     }

@@ -58,7 +58,10 @@ impl LabDoc {
             None => writeln!(out, "tcpscope lab {name}: running")?,
         }
         if let Some(ns) = &self.netns {
-            writeln!(out, "  in network namespace {ns} (use --netns {ns}, or ip netns exec {ns} ...)")?;
+            writeln!(
+                out,
+                "  in network namespace {ns} (use --netns {ns}, or ip netns exec {ns} ...)"
+            )?;
         }
         if !self.sockets.is_empty() {
             writeln!(out, "  {:<12} {:<22} {:<22} PID", "STATE", "LOCAL", "PEER")?;
@@ -76,9 +79,18 @@ impl LabDoc {
         if self.sockets.len() > SHOWN {
             writeln!(out, "  ... and {} more", self.sockets.len() - SHOWN)?;
         }
-        let listeners: Vec<String> = self.listeners.iter().take(4).map(|l| l.to_string()).collect();
+        let listeners: Vec<String> = self
+            .listeners
+            .iter()
+            .take(4)
+            .map(|l| l.to_string())
+            .collect();
         if !listeners.is_empty() {
-            let more = if self.listeners.len() > 4 { ", ..." } else { "" };
+            let more = if self.listeners.len() > 4 {
+                ", ..."
+            } else {
+                ""
+            };
             writeln!(out, "listening: {}{more}", listeners.join(", "))?;
         }
         let pids: Vec<String> = self.pids.iter().take(8).map(|p| p.to_string()).collect();

@@ -4,7 +4,7 @@
 use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// Options applied to a new socket before bind/listen/connect.
@@ -164,6 +164,12 @@ pub fn tcp_state(fd: &impl AsFd) -> io::Result<u8> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// [`tcp_state`] of a descriptor this process holds by number.
+pub fn tcp_state_raw(fd: RawFd) -> io::Result<u8> {
+    // SAFETY: callers pass descriptors they keep open (lab's `Built::fds`) for this call.
+    tcp_state(&unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
 /// Write into a nonblocking socket until the kernel refuses more: the peer's receive window and

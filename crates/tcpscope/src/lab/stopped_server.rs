@@ -24,9 +24,8 @@ pub fn build(k: u64, n: u64, port: u16) -> Result<(Built, Vec<u32>)> {
         .with_context(|| format!("listening on {server}"))?;
     let server = sock::local(&listener)?;
     let mut built = Built {
-        sockets: Vec::new(),
         listeners: vec![server],
-        fds: Vec::new(),
+        ..Built::default()
     };
     let mut children = Vec::new();
     let mut clients = Vec::new();
@@ -35,12 +34,13 @@ pub fn build(k: u64, n: u64, port: u16) -> Result<(Built, Vec<u32>)> {
             .with_context(|| format!("connecting to {server}"))?;
         let a = accept_within(&listener, Duration::from_secs(5))?;
         let child = fork_stopped_child(&a)?;
-        built.sockets.push(LabSocket {
+        let s = LabSocket {
             state: TcpState::CloseWait,
             local: endpoint(sock::local(&a)?),
             peer: endpoint(sock::peer(&a)?),
             pid: Some(child),
-        });
+        };
+        built.push(s, None);
         children.push(child);
         // The child holds its copy; the server forgets the connection, like a forking server.
         drop(a);

@@ -70,7 +70,9 @@ pub struct Job {
 /// Check the request and split it over workers: units (connections, listeners...) per worker.
 pub fn plan(args: &LabArgs, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
     let s = args.scenario;
-    let count = args.count.unwrap_or(if s == Scenario::Established { 2 } else { 1 });
+    let count = args
+        .count
+        .unwrap_or(if s == Scenario::Established { 2 } else { 1 });
     if let Some(h) = args.hold {
         if h.as_millis() as u64 > MAX_DURATION_MS {
             bail!("--hold is at most 1h");
@@ -86,7 +88,11 @@ pub fn plan(args: &LabArgs, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
         }
         let total = args.rate * ms / 1000;
         let total = args.count.map_or(total, |c| c.min(total)).max(1);
-        return Ok(vec![Job { index: 0, count: total, first: 0 }]);
+        return Ok(vec![Job {
+            index: 0,
+            count: total,
+            first: 0,
+        }]);
     }
     if count == 0 || count > MAX_COUNT {
         bail!("--count must be between 1 and {MAX_COUNT}");
@@ -116,7 +122,11 @@ pub fn plan(args: &LabArgs, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
     let mut first = 0;
     for index in 0..workers {
         let n = units / workers + u64::from(index < units % workers);
-        jobs.push(Job { index, count: n, first });
+        jobs.push(Job {
+            index,
+            count: n,
+            first,
+        });
         first += n;
     }
     Ok(jobs)
@@ -227,9 +237,14 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let mut running = Running {
         workers: Vec::new(),
         children: Vec::new(),
-        netns: if args.netns { Some(Netns::create()?) } else { None },
+        netns: if args.netns {
+            Some(Netns::create()?)
+        } else {
+            None
+        },
     };
-    let exe = std::env::current_exe().context("finding the tcpscope executable to start workers")?;
+    let exe =
+        std::env::current_exe().context("finding the tcpscope executable to start workers")?;
     let started = Instant::now();
     for job in &jobs {
         let mut cmd = Command::new(&exe);
@@ -279,7 +294,10 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     drop(out);
     let note = match (args.hold, args.scenario) {
         (Some(h), _) => format!("holding for {h:?}, or until Ctrl-C / SIGTERM"),
-        (None, Scenario::Churn) => format!("churning for {:?}, or until Ctrl-C / SIGTERM", args.duration),
+        (None, Scenario::Churn) => format!(
+            "churning for {:?}, or until Ctrl-C / SIGTERM",
+            args.duration
+        ),
         (None, _) => "holding until Ctrl-C or SIGTERM".to_string(),
     };
     eprintln!("tcpscope lab: {note}; everything lab made is removed on exit");
@@ -300,7 +318,10 @@ fn hold(args: &LabArgs, signals: &Signals, running: &mut Running) -> Result<()> 
                         if args.scenario == Scenario::Churn && status.success() {
                             return Ok(());
                         }
-                        bail!("lab worker {} ended unexpectedly ({status}); cleaning up", w.id());
+                        bail!(
+                            "lab worker {} ended unexpectedly ({status}); cleaning up",
+                            w.id()
+                        );
                     }
                 }
             }
@@ -352,7 +373,14 @@ mod tests {
         assert_eq!(jobs.iter().map(|j| j.count).sum::<u64>(), 100_000);
         assert!(jobs.iter().all(|j| j.count * 2 <= FDS_PER_WORKER));
         let jobs = plan(&args("listen --count 5"), 4096, 131072).unwrap();
-        assert_eq!(jobs, vec![Job { index: 0, count: 5, first: 0 }]);
+        assert_eq!(
+            jobs,
+            vec![Job {
+                index: 0,
+                count: 5,
+                first: 0
+            }]
+        );
         let jobs = plan(&args("syn-recv --count 5000"), 4096, 131072).unwrap();
         assert_eq!(jobs.len(), 3);
         assert_eq!(jobs.iter().map(|j| j.count).sum::<u64>(), 5000);

@@ -2,7 +2,8 @@
 //! own sock_diag dump, in the promised state. Some states settle a moment after the calls that
 //! make them (syn-recv waits for a 200 ms delayed ACK), so the check polls for a while.
 
-use super::LabSocket;
+use super::pairs::Built;
+use super::{sock, LabSocket};
 use crate::collect::netlink::DiagSocket;
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
@@ -10,16 +11,28 @@ use std::time::{Duration, Instant};
 use tcpscope_core::inet_diag::Request;
 use tcpscope_core::{Endpoint, Family, StateSet, TcpState};
 
-/// Wait until every socket in `sockets` is in `state`, or fail after `timeout` saying which
-/// socket is in which state instead.
-pub fn wait_for_state(state: TcpState, sockets: &[LabSocket], timeout: Duration) -> Result<()> {
+/// Wait until every socket `built` reports is in `state`, or fail after `timeout` saying which
+/// socket is in which state instead. Sockets held here are checked with tcp_info, the others
+/// (kernel-held or held by a child) in a sock_diag dump.
+pub fn wait_for_state(state: TcpState, built: &Built, timeout: Duration) -> Result<()> {
+    let sockets = &built.sockets;
     let mut diag = DiagSocket::open().context("opening sock_diag to check the sockets")?;
     let start = Instant::now();
     loop {
-        let present = dump(&mut diag, StateSet::of(&[state]))?;
+        let need_dump = built.held.iter().any(Option::is_none);
+        let present = if need_dump {
+            dump(&mut diag, StateSet::of(&[state]))?
+        } else {
+            HashSet::new()
+        };
         let missing: Vec<&LabSocket> = sockets
             .iter()
-            .filter(|s| !present.contains(&(s.local, s.peer)))
+            .zip(&built.held)
+            .filter(|(s, fd)| match fd {
+                Some(fd) => sock::tcp_state_raw(*fd).ok() != Some(state.kernel_number()),
+                None => !present.contains(&(s.local, s.peer)),
+            })
+            .map(|(s, _)| s)
             .collect();
         if missing.is_empty() {
             return Ok(());

@@ -57,15 +57,14 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
             let (l, addr) = churn::listener(k, port)?;
             churn_listener = Some((l, addr));
             Built {
-                sockets: Vec::new(),
                 listeners: vec![addr],
-                fds: Vec::new(),
+                ..Built::default()
             }
         }
         other => pairs::build(other, k, n, port, pid)?,
     };
     if let Some(state) = args.scenario.state() {
-        verify::wait_for_state(state, &built.sockets, SETTLE)?;
+        verify::wait_for_state(state, &built, SETTLE)?;
     }
     let report = WorkerReport {
         pid,
@@ -100,7 +99,10 @@ fn die_with_parent(parent: u32) -> Result<()> {
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on this process.
     let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     if rc != 0 {
-        bail!("prctl(PR_SET_PDEATHSIG): {}", std::io::Error::last_os_error());
+        bail!(
+            "prctl(PR_SET_PDEATHSIG): {}",
+            std::io::Error::last_os_error()
+        );
     }
     if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {
         bail!("the lab supervisor {parent} is gone; this worker is not meant to be run by hand");
