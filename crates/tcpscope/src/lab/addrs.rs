@@ -4,14 +4,14 @@
 //!
 //! * servers (listeners) of worker k: the k-th address from 127.0.0.1 (127.0.0.1 for one worker);
 //! * clients of worker k: 127.64.0.0/10 and up, one /24 per worker;
-//! * `lab listen`: listener j on the j-th address with `--port`, else 20000 per address.
+//! * `lab listen`: listener j on the j-th address with `--port`, else 1000 per address.
 
 use std::net::Ipv4Addr;
 
 /// Connections one client address carries before the next address is used.
 const CONNECTIONS_PER_CLIENT_ADDR: u64 = 8_000;
 /// Listeners on one address when the kernel picks their ports.
-const LISTENERS_PER_ADDR: u64 = 20_000;
+const LISTENERS_PER_ADDR: u64 = 1_000;
 
 /// The n-th usable loopback address from 127.0.0.1, skipping .0 and .255 last octets.
 pub fn nth(n: u64) -> Ipv4Addr {
@@ -53,7 +53,7 @@ mod tests {
         assert_eq!(client(0, 0), Ipv4Addr::new(127, 64, 0, 1));
         assert_eq!(client(3, 17_999), Ipv4Addr::new(127, 64, 3, 3));
         assert_ne!(listener(0, true), listener(1, true));
-        assert_eq!(listener(0, false), listener(19_999, false));
+        assert_eq!(listener(0, false), listener(999, false));
         assert!(nth(250_000).is_loopback());
     }
 }

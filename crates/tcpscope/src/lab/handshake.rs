@@ -12,10 +12,13 @@ use super::sock::{self, Opts};
 use super::{addrs, LabSocket};
 use anyhow::{Context, Result};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
 use tcpscope_core::TcpState;
 
 /// Longest SYN / SYN+ACK retry count the kernel allows: hours of retrying.
 const MAX_SYNCNT: i32 = 127;
+/// Longer than the 200 ms (TCP_DELACK_MAX) the deferred ACKs wait.
+const DELAYED_ACK_SETTLE: Duration = Duration::from_millis(300);
 
 /// `n` listeners numbered from `first`, on `port` (0: any).
 pub fn listeners(first: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
@@ -118,5 +121,7 @@ pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
     let c = sock::connect(addrs::client(k, backlog), server, &Opts::default())
         .with_context(|| format!("filling the accept queue of {server}"))?;
     built.fds.push(c);
+    // Let the delayed ACKs arrive (and be dropped) before anyone looks.
+    std::thread::sleep(DELAYED_ACK_SETTLE);
     Ok(built)
 }
