@@ -67,7 +67,19 @@ fn set_int(fd: &impl AsFd, level: i32, name: i32, value: i32) -> io::Result<()> 
 pub fn listen(addr: SocketAddrV4, backlog: i32, opts: &Opts) -> io::Result<OwnedFd> {
     let fd = new_socket(opts, SocketFlags::empty())?;
     rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
-    rnet::bind(&fd, &addr)?;
+    match rnet::bind(&fd, &addr) {
+        Err(rustix::io::Errno::ADDRINUSE) if addr.port() != 0 => {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "port {} is in use on {}; choose another --port or leave it out",
+                    addr.port(),
+                    addr.ip()
+                ),
+            ))
+        }
+        r => r?,
+    }
     rnet::listen(&fd, backlog)?;
     Ok(fd)
 }

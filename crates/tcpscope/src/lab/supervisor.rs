@@ -16,6 +16,7 @@ use super::{
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -257,7 +258,10 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
             .args(["--parent", &std::process::id().to_string()])
             .args(["--rate", &args.rate.to_string()])
             .stdin(Stdio::null())
-            .stdout(Stdio::piped());
+            .stdout(Stdio::piped())
+            // Out of the terminal's process group: Ctrl-C reaches lab, which cleans up in
+            // order, instead of killing workers behind its back.
+            .process_group(0);
         if let Some(ns) = &running.netns {
             ns.enter_on_exec(&mut cmd);
         }
