@@ -23,9 +23,8 @@ use std::time::{Duration, Instant};
 /// Options of `tcpscope lab`.
 #[derive(Debug, Args, Clone)]
 pub struct LabArgs {
-    /// What to build: established, listen, close-wait, fin-wait-2, time-wait, syn-recv,
-    /// fin-wait-1, last-ack, closing, syn-sent, stopped-server, churn.
-    #[arg(value_enum, value_name = "SCENARIO", hide_possible_values = true)]
+    /// What to build.
+    #[arg(value_enum, value_name = "SCENARIO")]
     pub scenario: Scenario,
 
     /// How many sockets in the scenario's state (default 1; established sockets come in pairs,
