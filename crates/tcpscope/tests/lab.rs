@@ -476,3 +476,74 @@ fn closing_in_netns() {
 fn fin_wait_1_in_netns() {
     in_netns("fin_wait_1_in_netns", "fin-wait-1");
 }
+
+/// `--lossy`: the same states made by dropping a segment in lab's namespace (root + nftables).
+fn lossy(name: &str, state: &str, timer: &str) {
+    if !common::root_or_skip(name) {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        assert_ne!(
+            std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref(),
+            Ok("1"),
+            "{name} needs nft (nftables), which .ci/run installs"
+        );
+        eprintln!("skipping {name}: nft (nftables) is not installed");
+        return;
+    }
+    let lab = Lab::start(&[state, "--count", "2", "--lossy"]);
+    let ns = lab.netns().expect("--lossy runs in a namespace");
+    check_state(&lab, state, 2);
+    // The kernel is retransmitting the lost segment.
+    let exe = env!("CARGO_BIN_EXE_tcpscope");
+    let out = command(Some(&ns), exe)
+        .args(["ls", "--json", "state", state])
+        .output()
+        .expect("tcpscope ls");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let reported: HashSet<String> = lab.reported().into_iter().map(|(_, l, _)| l).collect();
+    for s in sockets(&doc) {
+        if reported.contains(&endpoint(&s["local"])) {
+            assert_eq!(s["timer"]["kind"], timer, "{s}");
+        }
+    }
+    let doc = lab.stop();
+    check_gone(&doc);
+}
+
+#[test]
+fn lossy_syn_sent() {
+    lossy("lossy_syn_sent", "syn-sent", "retransmit");
+}
+
+#[test]
+fn lossy_fin_wait_1() {
+    lossy("lossy_fin_wait_1", "fin-wait-1", "retransmit");
+}
+
+#[test]
+fn lossy_last_ack() {
+    lossy("lossy_last_ack", "last-ack", "retransmit");
+}
+
+#[test]
+fn lossy_closing() {
+    if !common::root_or_skip("lossy_closing") {
+        return;
+    }
+    // CLOSING's timer depends on which probe is due; only the state is promised.
+    let lab = Lab::start(&["closing", "--count", "2", "--lossy"]);
+    check_state(&lab, "closing", 2);
+    let doc = lab.stop();
+    check_gone(&doc);
+}
+
+#[test]
+fn lossy_only_for_lost_segment_states() {
+    let out = bin()
+        .args(["lab", "established", "--lossy"])
+        .output()
+        .expect("running lab");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lossy applies to"));
+}

@@ -16,7 +16,9 @@
 pub mod addrs;
 pub mod churn;
 pub mod duration;
+pub mod firewall;
 pub mod handshake;
+pub mod lossy;
 pub mod netns;
 pub mod pairs;
 pub mod report;

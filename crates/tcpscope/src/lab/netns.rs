@@ -20,7 +20,7 @@ impl Netns {
     /// Create `tcpscope-lab-<pid>`. Needs root.
     pub fn create() -> Result<Netns> {
         if !rustix::process::geteuid().is_root() {
-            bail!("--netns needs root to create a network namespace; run as root (e.g. sudo tcpscope lab ... --netns), or leave out --netns");
+            bail!("--netns and --lossy need root to create a network namespace; run as root (e.g. sudo tcpscope lab ...), or leave them out");
         }
         let name = format!("tcpscope-lab-{}", std::process::id());
         ip(&["netns", "add", &name])?;

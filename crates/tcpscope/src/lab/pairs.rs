@@ -63,20 +63,39 @@ fn options(scenario: Scenario) -> (Opts, Opts) {
 /// Build `n` connections of `scenario` for worker `k`, listening on `port` (0: any).
 pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let (server_opts, client_opts) = options(scenario);
+    let mut built = Built::default();
+    connect_pairs(
+        k,
+        n,
+        port,
+        (&server_opts, &client_opts),
+        &mut built,
+        |c, a, built| finish_pair(scenario, c, a, pid, built),
+    )?;
+    Ok(built)
+}
+
+/// Open `n` connections from worker `k`'s client addresses to a listener on its server address
+/// and hand each (client, accepted) pair to `each`. The listener is kept in `built`.
+pub fn connect_pairs(
+    k: u64,
+    n: u64,
+    port: u16,
+    (server_opts, client_opts): (&Opts, &Opts),
+    built: &mut Built,
+    mut each: impl FnMut(OwnedFd, OwnedFd, &mut Built) -> Result<()>,
+) -> Result<SocketAddrV4> {
     let server = SocketAddrV4::new(addrs::server(k), port);
-    let listener = sock::listen(server, 4096, &server_opts)
+    let listener = sock::listen(server, 4096, server_opts)
         .with_context(|| format!("listening on {server}"))?;
     let server = sock::local(&listener)?;
-    let mut built = Built {
-        listeners: vec![server],
-        ..Built::default()
-    };
+    built.listeners.push(server);
     let mut i = 0;
     while i < n {
         let batch = BATCH.min(n - i);
         let mut clients = HashMap::new();
         for j in i..i + batch {
-            let c = sock::connect_start(addrs::client(k, j), server, &client_opts)
+            let c = sock::connect_start(addrs::client(k, j), server, client_opts)
                 .with_context(|| format!("connecting to {server}"))?;
             clients.insert(sock::local(&c)?, c);
         }
@@ -85,12 +104,12 @@ pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<
             let Some(c) = clients.remove(&sock::peer(&a)?) else {
                 bail!("accepted a connection lab did not make on {server}; is another program connecting to it?");
             };
-            finish_pair(scenario, c, a, pid, &mut built)?;
+            each(c, a, built)?;
         }
         i += batch;
     }
     built.fds.push(listener);
-    Ok(built)
+    Ok(server)
 }
 
 /// Take one connected pair (client, accepted) to the scenario's state.

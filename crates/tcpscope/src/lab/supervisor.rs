@@ -10,7 +10,7 @@
 use super::netns::Netns;
 use super::report::LabDoc;
 use super::{
-    duration, handshake, Scenario, WorkerReport, FDS_PER_WORKER, MAX_COUNT, MAX_DURATION_MS,
+    duration, handshake, lossy, Scenario, WorkerReport, FDS_PER_WORKER, MAX_COUNT, MAX_DURATION_MS,
     MAX_RATE, MAX_STOPPED,
 };
 use anyhow::{bail, Context, Result};
@@ -50,6 +50,12 @@ pub struct LabArgs {
     #[arg(long)]
     pub netns: bool,
 
+    /// Make syn-sent, fin-wait-1, last-ack or closing by losing a segment instead: inside a
+    /// private network namespace (implies --netns; needs root and nftables) whose rules drop the
+    /// segment that would end the state, so the kernel keeps retransmitting it.
+    #[arg(long)]
+    pub lossy: bool,
+
     /// churn: connections opened (and closed) per second, at most 20000.
     #[arg(long, value_name = "R", default_value_t = 100)]
     pub rate: u64,
@@ -77,6 +83,9 @@ pub fn plan(args: &LabArgs, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
         if h.as_millis() as u64 > MAX_DURATION_MS {
             bail!("--hold is at most 1h");
         }
+    }
+    if args.lossy && !lossy::SCENARIOS.contains(&s) {
+        bail!("--lossy applies to syn-sent, fin-wait-1, last-ack and closing");
     }
     if s == Scenario::Churn {
         if args.rate == 0 || args.rate > MAX_RATE {
@@ -237,7 +246,7 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let mut running = Running {
         workers: Vec::new(),
         children: Vec::new(),
-        netns: if args.netns {
+        netns: if args.netns || args.lossy {
             Some(Netns::create()?)
         } else {
             None
@@ -256,6 +265,7 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
             .args(["--port", &args.port.unwrap_or(0).to_string()])
             .args(["--parent", &std::process::id().to_string()])
             .args(["--rate", &args.rate.to_string()])
+            .args(args.lossy.then_some("--lossy"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // Out of the terminal's process group: Ctrl-C reaches lab, which cleans up in
@@ -399,6 +409,8 @@ mod tests {
         assert!(plan(&args("churn --rate 20001"), 4096, 131072).is_err());
         assert!(plan(&args("churn --duration 2h"), 4096, 131072).is_err());
         assert!(plan(&args("listen --hold 2h"), 4096, 131072).is_err());
+        assert!(plan(&args("established --lossy"), 4096, 131072).is_err());
+        assert!(plan(&args("closing --lossy"), 4096, 131072).is_ok());
         let jobs = plan(&args("churn --rate 1000 --duration 2s"), 4096, 131072).unwrap();
         assert_eq!(jobs[0].count, 2000);
     }

@@ -4,7 +4,7 @@
 //! supervisor (PR_SET_PDEATHSIG), whatever killed that.
 
 use super::pairs::Built;
-use super::{churn, handshake, pairs, stopped_server, verify, Scenario, WorkerReport};
+use super::{churn, handshake, lossy, pairs, stopped_server, verify, Scenario, WorkerReport};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::io::Write;
@@ -30,6 +30,9 @@ pub struct WorkerArgs {
     /// The supervisor's pid: the worker exits if it is not its parent.
     #[arg(long)]
     pub parent: u32,
+    /// Make the state by losing segments (inside lab's namespace).
+    #[arg(long)]
+    pub lossy: bool,
     /// Churn: connections per second.
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
@@ -45,6 +48,7 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
     let mut children = Vec::new();
     let mut churn_listener = None;
     let built: Built = match args.scenario {
+        s if args.lossy => lossy::build(s, k, n, port, pid)?,
         Scenario::Listen => handshake::listeners(args.first, n, port, pid)?,
         Scenario::SynSent => handshake::syn_sent(k, n, port, pid)?,
         Scenario::SynRecv => handshake::syn_recv(k, n, port)?,
