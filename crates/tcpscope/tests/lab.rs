@@ -528,14 +528,7 @@ fn lossy_last_ack() {
 
 #[test]
 fn lossy_closing() {
-    if !common::root_or_skip("lossy_closing") {
-        return;
-    }
-    // CLOSING's timer depends on which probe is due; only the state is promised.
-    let lab = Lab::start(&["closing", "--count", "2", "--lossy"]);
-    check_state(&lab, "closing", 2);
-    let doc = lab.stop();
-    check_gone(&doc);
+    lossy("lossy_closing", "closing", "retransmit");
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! nftables rules for `--lossy`: drop the segment that would end a state, inside lab's own
 //! network namespace only (the worker has entered it before it runs `nft`; the rules vanish with
 //! the namespace). Lab never touches the host's firewall.
+//!
+//! Rules sit on the *input* hook: the segment leaves its sender normally and is lost on the way,
+//! as on a real network. (Dropped on output, the sender would see a local transmit error and
+//! treat the segment as never sent.)
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
@@ -31,10 +35,10 @@ pub fn drop_packets(k: u64, server: SocketAddrV4, what: Drop) -> Result<()> {
     };
     // Declaring the table and chain is idempotent; the flush makes the rule set exactly `rules`.
     let mut script = format!(
-        "table ip {table} {{\n chain out {{\n  type filter hook output priority 0; policy accept;\n }}\n}}\nflush chain ip {table} out\n"
+        "table ip {table} {{\n chain lose {{\n  type filter hook input priority 0; policy accept;\n }}\n}}\nflush chain ip {table} lose\n"
     );
     for r in rules {
-        script.push_str(&format!("add rule ip {table} out {r}\n"));
+        script.push_str(&format!("add rule ip {table} lose {r}\n"));
     }
     nft(&script)
 }
