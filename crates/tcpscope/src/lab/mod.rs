@@ -12,6 +12,9 @@
 //! * a full accept queue makes the kernel drop SYNs (syn-sent) and handshake ACKs (syn-recv);
 //! * a peer that never reads closes its receive window, so a FIN queued behind unsent data stays
 //!   unsent: fin-wait-1, closing and last-ack last as long as lab holds them.
+//!
+//! `--lossy` makes syn-sent, fin-wait-1, last-ack and closing the other way, by losing a segment
+//! (nftables rules inside lab's own network namespace; root), see [`lossy`].
 
 pub mod addrs;
 pub mod churn;
