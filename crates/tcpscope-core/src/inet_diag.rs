@@ -94,17 +94,11 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
 pub enum Item {
     Socket(Box<Socket>),
     /// NLMSG_DONE: the dump is complete. The kernel may put an error in it (negative errno).
-    Done {
-        error: i32,
-    },
+    Done { error: i32 },
     /// NLMSG_ERROR with a negative errno (0 is an ACK and is skipped).
-    Error {
-        errno: i32,
-    },
+    Error { errno: i32 },
     /// A message whose socket record could not be understood; the dump goes on.
-    Skipped {
-        reason: String,
-    },
+    Skipped { reason: String },
 }
 
 /// Facts about a received buffer as a whole.
@@ -126,9 +120,7 @@ pub fn parse_buffer(buf: &[u8], mut each: impl FnMut(Item) -> bool) -> BufferFla
         let nl_flags = u16_at(buf, off + 6);
         if len < NLMSG_HDRLEN || off + len > buf.len() {
             each(Item::Skipped {
-                reason: format!(
-                    "netlink message of length {len} at offset {off} overruns the buffer"
-                ),
+                reason: format!("netlink message of length {len} at offset {off} overruns the buffer"),
             });
             break;
         }
@@ -138,18 +130,10 @@ pub fn parse_buffer(buf: &[u8], mut each: impl FnMut(Item) -> bool) -> BufferFla
         let payload = &buf[off + NLMSG_HDRLEN..off + len];
         let item = match kind {
             NLMSG_DONE => Item::Done {
-                error: if payload.len() >= 4 {
-                    i32_at(payload, 0)
-                } else {
-                    0
-                },
+                error: if payload.len() >= 4 { i32_at(payload, 0) } else { 0 },
             },
             NLMSG_ERROR => {
-                let errno = if payload.len() >= 4 {
-                    i32_at(payload, 0)
-                } else {
-                    0
-                };
+                let errno = if payload.len() >= 4 { i32_at(payload, 0) } else { 0 };
                 if errno == 0 {
                     off += align4(len);
                     continue;
@@ -160,9 +144,7 @@ pub fn parse_buffer(buf: &[u8], mut each: impl FnMut(Item) -> bool) -> BufferFla
                 Ok(s) => Item::Socket(Box::new(s)),
                 Err(reason) => Item::Skipped { reason },
             },
-            NLMSG_OVERRUN => Item::Error {
-                errno: -libc_enobufs(),
-            },
+            NLMSG_OVERRUN => Item::Error { errno: -libc_enobufs() },
             _ => {
                 off += align4(len);
                 continue;
@@ -267,10 +249,7 @@ fn addr_at(p: &[u8], off: usize, family: Family) -> IpAddr {
 /// Read the fields of `struct tcp_info` that lie inside `d` (any kernel's length).
 pub fn parse_tcp_info(d: &[u8]) -> TcpInfo {
     let u8f = |o: usize| d.get(o).copied();
-    let u32f = |o: usize| {
-        d.get(o..o + 4)
-            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let u32f = |o: usize| d.get(o..o + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
     let u64f = |o: usize| {
         d.get(o..o + 8).map(|b| {
             let mut a = [0u8; 8];
@@ -441,13 +420,7 @@ mod tests {
         info[8..12].copy_from_slice(&200_000u32.to_ne_bytes()); // rto
         info[52..56].copy_from_slice(&1500u32.to_ne_bytes()); // last_data_recv
         info[56..60].copy_from_slice(&1400u32.to_ne_bytes()); // last_ack_recv
-        let buf = msg(
-            8,
-            0,
-            0,
-            4242,
-            &[(INET_DIAG_INFO, info), (INET_DIAG_SHUTDOWN, vec![1])],
-        );
+        let buf = msg(8, 0, 0, 4242, &[(INET_DIAG_INFO, info), (INET_DIAG_SHUTDOWN, vec![1])]);
         let got = items(&buf);
         let Item::Socket(s) = &got[0] else {
             panic!("{got:?}")

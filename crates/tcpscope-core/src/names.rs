@@ -25,9 +25,7 @@ impl Names {
                 continue;
             };
             if let Ok(ip) = addr.parse::<IpAddr>() {
-                n.hosts
-                    .entry(ip.to_canonical())
-                    .or_insert_with(|| name.to_string());
+                n.hosts.entry(ip.to_canonical()).or_insert_with(|| name.to_string());
             }
         }
         for line in services.lines() {

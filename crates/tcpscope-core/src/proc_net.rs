@@ -114,11 +114,7 @@ fn parse_hex_endpoint(s: &str, family: Family) -> Result<Endpoint, String> {
             }
             IpAddr::V6(Ipv6Addr::from(b))
         }
-        _ => {
-            return Err(format!(
-                "address '{addr}' has the wrong length for {family:?}"
-            ))
-        }
+        _ => return Err(format!("address '{addr}' has the wrong length for {family:?}")),
     };
     Ok(Endpoint::new(ip, port))
 }
@@ -233,8 +229,7 @@ mod tests {
 
     #[test]
     fn parses_sockstat() {
-        let s =
-            "sockets: used 290\nTCP: inuse 7 orphan 1 tw 52 alloc 12 mem 3\nUDP: inuse 2 mem 1\n";
+        let s = "sockets: used 290\nTCP: inuse 7 orphan 1 tw 52 alloc 12 mem 3\nUDP: inuse 2 mem 1\n";
         let s6 = "TCP6: inuse 4\nUDP6: inuse 1\n";
         let st = parse_sockstat(s, s6);
         assert_eq!(

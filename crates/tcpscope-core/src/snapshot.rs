@@ -233,10 +233,9 @@ mod tests {
     fn rejects_other_documents_with_advice() {
         let err = Snapshot::from_reader(&b"[1,2]"[..]).unwrap_err();
         assert!(err.to_string().contains("--record"), "{err}");
-        let err = Snapshot::from_reader(
-            &br#"{"format":"x","version":1,"taken_at_unix_ms":0,"sockets":[]}"#[..],
-        )
-        .unwrap_err();
+        let err =
+            Snapshot::from_reader(&br#"{"format":"x","version":1,"taken_at_unix_ms":0,"sockets":[]}"#[..])
+                .unwrap_err();
         assert!(err.to_string().contains("format is 'x'"), "{err}");
     }
 }

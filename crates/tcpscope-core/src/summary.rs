@@ -136,12 +136,7 @@ fn attention(counts: &StateCounts, max_tw: Option<u64>) -> Vec<Attention> {
     }
     let tw = counts.state_total(TimeWait);
     if tw >= 1000 {
-        let of = max_tw.map_or(String::new(), |m| {
-            format!(
-                " ({:.1}% of tcp_max_tw_buckets {m})",
-                tw as f64 * 100.0 / m as f64
-            )
-        });
+        let of = max_tw.map_or(String::new(), |m| format!(" ({:.1}% of tcp_max_tw_buckets {m})", tw as f64 * 100.0 / m as f64));
         note(
             TimeWait,
             format!("this host closed these connections first; each 4-tuple is kept 60 s{of}"),
@@ -150,22 +145,12 @@ fn attention(counts: &StateCounts, max_tw: Option<u64>) -> Vec<Attention> {
     }
     for (st, why) in [
         (SynSent, "connection attempts not answered yet"),
-        (
-            LastAck,
-            "closed after the peer; waiting for the peer's last ACK",
-        ),
+        (LastAck, "closed after the peer; waiting for the peer's last ACK"),
         (FinWait1, "closed; the FIN is not acknowledged yet"),
-        (
-            Closing,
-            "both ends closed at once; waiting for the last ACK",
-        ),
+        (Closing, "both ends closed at once; waiting for the last ACK"),
     ] {
         if counts.state_total(st) >= 10 {
-            note(
-                st,
-                why.to_string(),
-                &format!("tcpscope ls -e state {}", st.name()),
-            );
+            note(st, why.to_string(), &format!("tcpscope ls -e state {}", st.name()));
         }
     }
     if counts.state_total(FinWait2) >= 10 {

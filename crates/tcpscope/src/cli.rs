@@ -53,13 +53,7 @@ pub struct InputArgs {
     pub record: Option<PathBuf>,
 
     /// Where live sockets are read from.
-    #[arg(
-        long,
-        value_enum,
-        default_value_t,
-        value_name = "SOURCE",
-        global = true
-    )]
+    #[arg(long, value_enum, default_value_t, value_name = "SOURCE", global = true)]
     pub source: LiveSource,
 }
 

@@ -30,9 +30,7 @@ fn two_units(a: u64, ua: &str, b: u64, ub: &str) -> String {
 /// Parse a duration a user typed: `90s`, `5m`, `2h`, `1d`, `250ms`, or bare seconds (`30`).
 pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num
         .parse()

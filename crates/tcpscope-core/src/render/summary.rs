@@ -17,11 +17,7 @@ pub fn write_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         utc_text(s.taken_at_unix_ms)
     )?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:<14} {:>8} {:>8} {:>8}",
-        "State", "Total", "inet", "inet6"
-    )?;
+    writeln!(out, "{:<14} {:>8} {:>8} {:>8}", "State", "Total", "inet", "inet6")?;
     for st in TcpState::ALL {
         let total = s.states[st.name()];
         if total == 0 {
@@ -106,10 +102,7 @@ mod tests {
             c.add(&mk(TcpState::TimeWait, Family::Inet));
         }
         let sysctls = BTreeMap::from([
-            (
-                "net.ipv4.tcp_max_tw_buckets".to_string(),
-                "262144".to_string(),
-            ),
+            ("net.ipv4.tcp_max_tw_buckets".to_string(), "262144".to_string()),
             ("net.ipv4.tcp_max_orphans".to_string(), "65536".to_string()),
         ]);
         let stat = SockStat {

@@ -57,12 +57,7 @@ pub fn counters() -> KernelCounters {
         .iter()
         .filter_map(|name| {
             let path = format!("/proc/sys/{}", name.replace('.', "/"));
-            read(&path).map(|v| {
-                (
-                    name.to_string(),
-                    v.split_whitespace().collect::<Vec<_>>().join(" "),
-                )
-            })
+            read(&path).map(|v| (name.to_string(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
         })
         .collect();
     KernelCounters {

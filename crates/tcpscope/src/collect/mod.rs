@@ -114,11 +114,7 @@ impl Source {
     }
 
     /// Open `--from FILE` if given, else the live kernel.
-    pub fn open(
-        from: Option<&std::path::Path>,
-        live: LiveSource,
-        counters: bool,
-    ) -> Result<Source> {
+    pub fn open(from: Option<&std::path::Path>, live: LiveSource, counters: bool) -> Result<Source> {
         match from {
             Some(path) => Source::replay(path),
             None => Source::live(live, counters),
@@ -160,9 +156,7 @@ impl Source {
                         ));
                     }
                     for why in stats.skipped {
-                        report
-                            .warnings
-                            .push(format!("skipped a socket record: {why}"));
+                        report.warnings.push(format!("skipped a socket record: {why}"));
                     }
                 }
             }
@@ -174,9 +168,7 @@ impl Source {
                         each(s)?;
                     }
                     for e in errors.into_iter().take(5) {
-                        report
-                            .warnings
-                            .push(format!("skipped a line of /proc/net/tcp: {e}"));
+                        report.warnings.push(format!("skipped a line of /proc/net/tcp: {e}"));
                     }
                 }
             }

@@ -117,7 +117,9 @@ impl DiagSocket {
                     false
                 }
                 Item::Error { errno } => {
-                    finished = Some(Err(DumpError::Kernel(io::Error::from_raw_os_error(-errno))));
+                    finished = Some(Err(DumpError::Kernel(io::Error::from_raw_os_error(
+                        -errno,
+                    ))));
                     false
                 }
                 Item::Skipped { reason } => {

@@ -10,10 +10,7 @@ pub fn load(path: &Path) -> Result<Snapshot> {
         Snapshot::from_reader(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(path).with_context(|| {
-            format!(
-                "opening recording {}; make one with `tcpscope ls --record FILE`",
-                path.display()
-            )
+            format!("opening recording {}; make one with `tcpscope ls --record FILE`", path.display())
         })?;
         Snapshot::from_reader(file)
     };

@@ -64,8 +64,8 @@ impl Recorder {
         let Some(path) = path else {
             return Ok(Recorder { writer: None });
         };
-        let file =
-            File::create(path).with_context(|| format!("creating recording {}", path.display()))?;
+        let file = File::create(path)
+            .with_context(|| format!("creating recording {}", path.display()))?;
         let writer = SnapshotWriter::start(BufWriter::new(file), source.header())?;
         Ok(Recorder {
             writer: Some(writer),
