@@ -447,12 +447,12 @@ fn limits_are_clear_errors() {
     }
 }
 
-/// The lost-segment states the issue places in a namespace also work inside one (`--netns`).
+/// The lost-segment states the issue places in a namespace also work inside one (`--own-netns`).
 fn in_netns(name: &str, state: &str) {
     if !common::root_or_skip(name) {
         return;
     }
-    let doc = scenario(&[state, "--count", "2", "--netns"], state, 2);
+    let doc = scenario(&[state, "--count", "2", "--own-netns"], state, 2);
     let ns = doc["netns"].as_str().expect("a namespace name");
     assert!(ns.starts_with("tcpscope-lab-"), "{ns}");
 }

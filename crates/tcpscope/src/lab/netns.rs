@@ -1,4 +1,4 @@
-//! A private network namespace for a lab run (`--netns`): created with iproute2 so that
+//! A private network namespace for a lab run (`--own-netns`, `--lossy`): created with iproute2 so that
 //! `ip netns exec NAME ...` and `tcpscope ls --netns NAME` find it, entered by the workers with
 //! setns() before they exec, and deleted when the guard drops — on every exit but SIGKILL of the
 //! supervisor itself (then `ip netns del NAME` removes it; the name says which run made it).
@@ -20,7 +20,7 @@ impl Netns {
     /// Create `tcpscope-lab-<pid>`. Needs root.
     pub fn create() -> Result<Netns> {
         if !rustix::process::geteuid().is_root() {
-            bail!("--netns and --lossy need root to create a network namespace; run as root (e.g. sudo tcpscope lab ...), or leave them out");
+            bail!("--own-netns and --lossy need root to create a network namespace; run as root (e.g. sudo tcpscope lab ...), or leave them out");
         }
         let name = format!("tcpscope-lab-{}", std::process::id());
         ip(&["netns", "add", &name])?;

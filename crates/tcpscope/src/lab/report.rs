@@ -60,7 +60,7 @@ impl LabDoc {
         if let Some(ns) = &self.netns {
             writeln!(
                 out,
-                "  in network namespace {ns} (use --netns {ns}, or ip netns exec {ns} ...)"
+                "  in network namespace {ns} (tcpscope ls --netns {ns}, or ip netns exec {ns} ...)"
             )?;
         }
         if !self.sockets.is_empty() {

@@ -48,10 +48,10 @@ pub struct LabArgs {
 
     /// Build inside a private network namespace (needs root), deleted on exit.
     #[arg(long)]
-    pub netns: bool,
+    pub own_netns: bool,
 
     /// Make syn-sent, fin-wait-1, last-ack or closing by losing a segment instead: inside a
-    /// private network namespace (implies --netns; needs root and nftables) whose rules drop the
+    /// private network namespace (implies --own-netns; needs root and nftables) whose rules drop the
     /// segment that would end the state, so the kernel keeps retransmitting it.
     #[arg(long)]
     pub lossy: bool,
@@ -246,7 +246,7 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let mut running = Running {
         workers: Vec::new(),
         children: Vec::new(),
-        netns: if args.netns || args.lossy {
+        netns: if args.own_netns || args.lossy {
             Some(Netns::create()?)
         } else {
             None

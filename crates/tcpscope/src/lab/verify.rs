@@ -45,7 +45,7 @@ pub fn wait_for_state(state: TcpState, built: &Built, timeout: Duration) -> Resu
                 .map_or("gone", |s| s.name());
             bail!(
                 "{} of {} sockets did not reach {} within {:?} (e.g. {} -> {} is {}); \
-                 is something else on this host using 127.0.0.0/8 ports? try again or with --netns",
+                 is something else on this host using 127.0.0.0/8 ports? try again or with --own-netns",
                 missing.len(),
                 sockets.len(),
                 state.name(),
