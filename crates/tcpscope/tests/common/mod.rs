@@ -43,9 +43,7 @@ pub fn root_or_skip(test: &str) -> bool {
     if std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
         panic!("{test} needs root, and TCPSCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping it");
     }
-    eprintln!(
-        "skipping {test}: needs root (run as root, or CI sets TCPSCOPE_REQUIRE_ROOT_TESTS=1)"
-    );
+    eprintln!("skipping {test}: needs root (run as root, or CI sets TCPSCOPE_REQUIRE_ROOT_TESTS=1)");
     false
 }
 
