@@ -426,6 +426,16 @@ fn churn_runs_for_its_duration_and_exits() {
     assert!(start.elapsed() >= Duration::from_millis(900));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["scenario"], "churn");
+    // Every connection was opened and closed: its client end is now in TIME-WAIT.
+    let listener = endpoint(&doc["listeners"][0]);
+    let closed = ss_rows(None)
+        .into_iter()
+        .filter(|(s, _, p)| s == "TIME-WAIT" && *p == listener)
+        .count();
+    assert!(
+        closed >= 450,
+        "churn left {closed} TIME-WAIT sockets, expected ~500"
+    );
     check_gone(&doc);
 }
 

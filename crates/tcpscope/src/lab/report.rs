@@ -100,3 +100,64 @@ impl LabDoc {
         out.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: u16) -> LabDoc {
+        let ep = |a: &str, p: u16| Endpoint::new(a.parse().unwrap(), p);
+        LabDoc {
+            scenario: Scenario::CloseWait,
+            state: Some(TcpState::CloseWait),
+            netns: None,
+            pids: vec![42],
+            listeners: vec![ep("127.0.0.1", 5555)],
+            count: usize::from(n),
+            sockets: (0..n)
+                .map(|i| LabSocket {
+                    state: TcpState::CloseWait,
+                    local: ep("127.0.0.1", 5555),
+                    peer: ep("127.64.0.1", 40000 + i),
+                    pid: Some(42),
+                })
+                .collect(),
+            show: LabDoc::show_command(Scenario::CloseWait, None),
+        }
+    }
+
+    #[test]
+    fn text_lists_sockets_and_the_command() {
+        let mut out = Vec::new();
+        doc(12).write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("tcpscope lab close-wait: 12 sockets in CLOSE-WAIT\n"));
+        assert!(text.contains("CLOSE-WAIT   127.0.0.1:5555         127.64.0.1:40000       42"));
+        assert!(text.contains("... and 2 more"));
+        assert!(text.contains("see them:  tcpscope ls state close-wait"));
+    }
+
+    #[test]
+    fn json_is_one_line_with_every_socket() {
+        let mut out = Vec::new();
+        doc(12).write_json(&mut out).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["sockets"].as_array().map(Vec::len), Some(12));
+        assert_eq!(v["sockets"][0]["local"]["port"], 5555);
+        assert_eq!(v["sockets"][0]["state"], "close-wait");
+        assert!(v["netns"].is_null());
+    }
+
+    #[test]
+    fn netns_runs_show_the_namespace() {
+        assert_eq!(
+            LabDoc::show_command(Scenario::LastAck, Some("tcpscope-lab-7")),
+            "ip netns exec tcpscope-lab-7 tcpscope ls state last-ack"
+        );
+        assert_eq!(
+            LabDoc::show_command(Scenario::Churn, None),
+            "tcpscope summary"
+        );
+    }
+}
