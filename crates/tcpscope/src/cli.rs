@@ -42,47 +42,44 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Draw the whole TCP state machine (text, Graphviz dot or SVG).
     Diagram(DiagramArgs),
+    /// Make real sockets in a chosen state on loopback (to learn, test, benchmark); held until
+    /// Ctrl-C, SIGTERM or --hold, then removed. Scenarios: established, listen, close-wait,
+    /// fin-wait-2, time-wait, syn-recv, fin-wait-1, last-ack, closing, syn-sent, stopped-server,
+    /// churn (docs/lab.md).
+    Lab(crate::lab::supervisor::LabArgs),
+    /// One process of a lab run (started by `tcpscope lab`, not by people).
+    #[command(hide = true)]
+    LabWorker(crate::lab::worker::WorkerArgs),
 }
 
 /// Where the sockets come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
     /// Read a recorded snapshot instead of the live kernel ('-' reads standard input).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
 
     /// Also save the snapshot taken to FILE, to replay later with --from.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
     /// Where live sockets are read from.
-    #[arg(
-        long,
-        value_enum,
-        default_value_t,
-        value_name = "SOURCE",
-        global = true
-    )]
+    #[arg(long, value_enum, default_value_t, value_name = "SOURCE")]
     pub source: LiveSource,
 
     /// Read the sockets of another network namespace: a name from `ip netns list`
     /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
-    #[arg(
-        long,
-        value_name = "NAME|pid:PID",
-        global = true,
-        conflicts_with = "all_netns"
-    )]
+    #[arg(long, value_name = "NAME|pid:PID", conflicts_with = "all_netns")]
     pub netns: Option<String>,
 
     /// Read every network namespace on the host (named ones and those of all processes, e.g.
     /// containers), with a Netns column saying where each socket lives. Root.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub all_netns: bool,
 
     /// Judge the filter in user space only: send no bytecode to the kernel (for testing that
     /// both paths agree).
-    #[arg(long, global = true, hide = true)]
+    #[arg(long, hide = true)]
     pub no_kernel_filter: bool,
 }
 

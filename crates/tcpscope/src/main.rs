@@ -4,6 +4,7 @@
 mod cli;
 mod collect;
 mod commands;
+mod lab;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ pub mod diagram;
 pub mod doctor;
 pub mod explain;
 pub mod floor;
+pub mod lab;
 pub mod ls;
 pub mod output;
 pub mod simulate;
@@ -24,5 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
+        Some(Command::Lab(args)) => lab::run(&args),
+        Some(Command::LabWorker(args)) => lab::run_worker(&args),
     }
 }

@@ -1,0 +1,115 @@
+//! The hidden `tcpscope lab-worker` subcommand: one process of a lab run. It builds its share
+//! of the sockets, checks they are in the promised state, prints one JSON line (a
+//! [`WorkerReport`]) on stdout and sleeps until the supervisor kills it. It dies with the
+//! supervisor (PR_SET_PDEATHSIG), whatever killed that.
+
+use super::pairs::Built;
+use super::{churn, handshake, lossy, pairs, stopped_server, verify, Scenario, WorkerReport};
+use anyhow::{bail, Result};
+use clap::Args;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments the supervisor gives a worker (not meant for people).
+#[derive(Debug, Args, Clone)]
+pub struct WorkerArgs {
+    #[arg(long, value_enum)]
+    pub scenario: Scenario,
+    /// This worker's number (chooses its loopback addresses).
+    #[arg(long)]
+    pub index: u64,
+    /// How many units (connections, listeners, ...) this worker makes.
+    #[arg(long)]
+    pub count: u64,
+    /// Number of this worker's first unit among all workers (listen scenario).
+    #[arg(long, default_value_t = 0)]
+    pub first: u64,
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The supervisor's pid: the worker exits if it is not its parent.
+    #[arg(long)]
+    pub parent: u32,
+    /// Make the state by losing segments (inside lab's namespace).
+    #[arg(long)]
+    pub lossy: bool,
+    /// Churn: connections per second.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+}
+
+/// How long a worker waits for its sockets to reach their state.
+const SETTLE: Duration = Duration::from_secs(5);
+
+pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
+    die_with_parent(args.parent)?;
+    let pid = std::process::id();
+    let (k, n, port) = (args.index, args.count, args.port);
+    let mut children = Vec::new();
+    let mut churn_listener = None;
+    let built: Built = match args.scenario {
+        s if args.lossy => lossy::build(s, k, n, port, pid)?,
+        Scenario::Listen => handshake::listeners(args.first, n, port, pid)?,
+        Scenario::SynSent => handshake::syn_sent(k, n, port, pid)?,
+        Scenario::SynRecv => handshake::syn_recv(k, n, port)?,
+        Scenario::StoppedServer => {
+            let (built, kids) = stopped_server::build(k, n, port)?;
+            children = kids;
+            built
+        }
+        Scenario::Churn => {
+            let (l, addr) = churn::listener(k, port)?;
+            churn_listener = Some((l, addr));
+            Built {
+                listeners: vec![addr],
+                ..Built::default()
+            }
+        }
+        other => pairs::build(other, k, n, port, pid)?,
+    };
+    if let Some(state) = args.scenario.state() {
+        verify::wait_for_state(state, &built, SETTLE)?;
+    }
+    let report = WorkerReport {
+        pid,
+        children,
+        listeners: built
+            .listeners
+            .iter()
+            .map(|a| pairs::endpoint(*a))
+            .collect(),
+        sockets: built.sockets,
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &report)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    drop(out);
+    if let Some((l, addr)) = churn_listener {
+        churn::run(k, &l, addr, args.rate, n)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _keep = built.fds;
+    loop {
+        // Sleep until a signal ends the process (the supervisor sends SIGKILL).
+        // SAFETY: pause() has no preconditions.
+        unsafe { libc::pause() };
+    }
+}
+
+/// Ask the kernel to kill this process when the supervisor dies, and make sure it has not died
+/// already (in which case we were reparented).
+fn die_with_parent(parent: u32) -> Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on this process.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if rc != 0 {
+        bail!(
+            "prctl(PR_SET_PDEATHSIG): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {
+        bail!("the lab supervisor {parent} is gone; this worker is not meant to be run by hand");
+    }
+    Ok(())
+}

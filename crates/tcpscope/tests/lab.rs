@@ -1,0 +1,552 @@
+//! `tcpscope lab` end to end: for every scenario, run lab as a child, wait for its JSON, check
+//! with both `tcpscope ls --json` and `ss` that every reported socket is in the promised state,
+//! stop lab with SIGTERM and check that nothing it made is left (processes, namespaces,
+//! listeners).
+
+mod common;
+
+use common::{bin, endpoint, sockets, ChildGuard};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `tcpscope lab ... --json` and the document it printed.
+struct Lab {
+    child: ChildGuard,
+    doc: Value,
+}
+
+impl Lab {
+    fn start(args: &[&str]) -> Lab {
+        let mut child = ChildGuard(
+            bin()
+                .arg("lab")
+                .args(args)
+                .arg("--json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting tcpscope lab"),
+        );
+        let stdout = child.0.stdout.take().expect("lab's stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("lab {args:?} printed nothing within 60 s"));
+        let doc: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("lab {args:?} printed invalid JSON ({e}): {line:?}"));
+        Lab { child, doc }
+    }
+
+    fn netns(&self) -> Option<String> {
+        self.doc["netns"].as_str().map(String::from)
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.doc["pids"]
+            .as_array()
+            .expect("pids")
+            .iter()
+            .map(|p| p.as_u64().expect("a pid") as u32)
+            .collect()
+    }
+
+    /// (state, local, peer) of every reported socket.
+    fn reported(&self) -> Vec<(String, String, String)> {
+        self.doc["sockets"]
+            .as_array()
+            .expect("sockets")
+            .iter()
+            .map(|s| {
+                (
+                    s["state"].as_str().expect("state").to_string(),
+                    endpoint(&s["local"]),
+                    endpoint(&s["peer"]),
+                )
+            })
+            .collect()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) -> Value {
+        let pid = self.child.pid() as i32;
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.0.try_wait().expect("waiting for lab") {
+                assert!(status.success(), "lab exited with {status} after SIGTERM");
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "lab did not exit within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::mem::take(&mut self.doc)
+    }
+}
+
+/// Run `cmd args` inside `netns` when given.
+fn command(netns: Option<&str>, program: &str) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// (state, local, peer) rows of `ss -Htan`, in `netns` when given.
+fn ss_rows(netns: Option<&str>) -> HashSet<(String, String, String)> {
+    let out = command(netns, "ss")
+        .arg("-Htan")
+        .output()
+        .expect("running ss");
+    assert!(out.status.success(), "ss failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 5).then(|| (f[0].to_string(), f[3].to_string(), f[4].to_string()))
+        })
+        .collect()
+}
+
+/// (state, local, peer) of `tcpscope ls --json state STATE`, in `netns` when given.
+fn ls_rows(netns: Option<&str>, state: &str) -> HashSet<(String, String, String)> {
+    let exe = env!("CARGO_BIN_EXE_tcpscope");
+    let out = command(netns, exe)
+        .args(["ls", "--json", "state", state])
+        .output()
+        .expect("running tcpscope ls");
+    assert!(
+        out.status.success(),
+        "tcpscope ls failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("ls --json is JSON");
+    sockets(&doc)
+        .iter()
+        .map(|s| {
+            (
+                s["state"].as_str().expect("state").to_string(),
+                endpoint(&s["local"]),
+                endpoint(&s["peer"]),
+            )
+        })
+        .collect()
+}
+
+/// The name ss prints for a state name of tcpscope's JSON.
+fn ss_name(state: &str) -> String {
+    match state {
+        "established" => "ESTAB".to_string(),
+        s => s.to_ascii_uppercase(),
+    }
+}
+
+/// Check that every socket lab reported is in `state` for both tcpscope and ss.
+fn check_state(lab: &Lab, state: &str, count: usize) {
+    assert_eq!(lab.doc["state"], state, "{}", lab.doc);
+    let reported = lab.reported();
+    assert_eq!(
+        reported.len(),
+        count,
+        "lab reported {} sockets",
+        reported.len()
+    );
+    assert_eq!(lab.doc["count"], count);
+    let ns = lab.netns();
+    let ls = ls_rows(ns.as_deref(), state);
+    let ss = ss_rows(ns.as_deref());
+    // Listeners have no peer to compare (ss prints `0.0.0.0:*`).
+    let key = |(s, l, p): &(String, String, String)| {
+        (
+            s.clone(),
+            l.clone(),
+            if state == "listen" {
+                String::new()
+            } else {
+                p.clone()
+            },
+        )
+    };
+    let ls: HashSet<_> = ls.iter().map(key).collect();
+    let ss: HashSet<_> = ss.iter().map(key).collect();
+    let want = ss_name(state);
+    for row in &reported {
+        assert_eq!(row.0, state);
+        let (_, local, peer) = key(row);
+        assert!(
+            ls.contains(&(state.to_string(), local.clone(), peer.clone())),
+            "tcpscope ls does not show {local} -> {peer} in {state}"
+        );
+        assert!(
+            ss.contains(&(want.clone(), local.clone(), peer.clone())),
+            "ss does not show {local} -> {peer} in {want}"
+        );
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // A zombie holds nothing; it only waits for its (new) parent to reap it.
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Check that nothing lab made is left: processes, namespace, listeners.
+fn check_gone(doc: &Value) {
+    let until = Instant::now() + Duration::from_secs(5);
+    for p in doc["pids"].as_array().expect("pids") {
+        let pid = p.as_u64().expect("pid") as u32;
+        while pid_alive(pid) {
+            assert!(
+                Instant::now() < until,
+                "lab's process {pid} is still alive after lab exited"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if let Some(ns) = doc["netns"].as_str() {
+        let out = Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .expect("ip netns list");
+        let list = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !list
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(ns)),
+            "namespace {ns} is still there"
+        );
+    }
+    if doc["netns"].is_null() {
+        let listening: HashSet<String> = ss_rows(None)
+            .into_iter()
+            .filter(|(s, _, _)| s == "LISTEN")
+            .map(|(_, l, _)| l)
+            .collect();
+        for l in doc["listeners"].as_array().expect("listeners") {
+            let l = endpoint(l);
+            assert!(
+                !listening.contains(&l),
+                "lab's listener {l} is still listening"
+            );
+        }
+    }
+}
+
+/// The whole cycle for one scenario.
+fn scenario(args: &[&str], state: &str, count: usize) -> Value {
+    let lab = Lab::start(args);
+    check_state(&lab, state, count);
+    assert!(!lab.pids().is_empty());
+    let doc = lab.stop();
+    check_gone(&doc);
+    doc
+}
+
+#[test]
+fn established() {
+    scenario(&["established", "--count", "4"], "established", 4);
+}
+
+#[test]
+fn established_odd_count_rounds_up_to_pairs() {
+    scenario(&["established", "--count", "3"], "established", 4);
+}
+
+#[test]
+fn listen() {
+    scenario(&["listen", "--count", "3"], "listen", 3);
+}
+
+#[test]
+fn close_wait() {
+    scenario(&["close-wait", "--count", "3"], "close-wait", 3);
+}
+
+#[test]
+fn fin_wait_2() {
+    scenario(&["fin-wait-2", "--count", "3"], "fin-wait-2", 3);
+}
+
+#[test]
+fn time_wait() {
+    let doc = scenario(&["time-wait", "--count", "3"], "time-wait", 3);
+    // Kernel-owned: no process holds them.
+    assert!(sockets(&doc).iter().all(|s| s["pid"].is_null()));
+}
+
+#[test]
+fn syn_recv() {
+    scenario(&["syn-recv", "--count", "3"], "syn-recv", 3);
+}
+
+#[test]
+fn fin_wait_1() {
+    scenario(&["fin-wait-1", "--count", "2"], "fin-wait-1", 2);
+}
+
+#[test]
+fn last_ack() {
+    scenario(&["last-ack", "--count", "2"], "last-ack", 2);
+}
+
+#[test]
+fn closing() {
+    scenario(&["closing", "--count", "2"], "closing", 2);
+}
+
+#[test]
+fn syn_sent() {
+    scenario(&["syn-sent", "--count", "3"], "syn-sent", 3);
+}
+
+#[test]
+fn stopped_server() {
+    let doc = scenario(&["stopped-server", "--count", "2"], "close-wait", 2);
+    // One worker plus one stopped child per connection, each holding its socket.
+    assert_eq!(doc["pids"].as_array().map(Vec::len), Some(3));
+    let holders: HashSet<u64> = sockets(&doc)
+        .iter()
+        .filter_map(|s| s["pid"].as_u64())
+        .collect();
+    assert_eq!(holders.len(), 2);
+}
+
+#[test]
+fn stopped_server_children_are_stopped() {
+    let lab = Lab::start(&["stopped-server", "--count", "1"]);
+    let holder = lab.doc["sockets"][0]["pid"].as_u64().expect("a pid");
+    let stat = std::fs::read_to_string(format!("/proc/{holder}/stat")).expect("the child's stat");
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .trim_start()
+        .chars()
+        .next();
+    assert_eq!(
+        state,
+        Some('T'),
+        "the server child should be stopped: {stat}"
+    );
+    let doc = lab.stop();
+    check_gone(&doc);
+}
+
+#[test]
+fn many_sockets_spread_over_workers() {
+    let doc = scenario(&["established", "--count", "20000"], "established", 20_000);
+    let workers: HashSet<u64> = sockets(&doc)
+        .iter()
+        .filter_map(|s| s["pid"].as_u64())
+        .collect();
+    assert!(
+        workers.len() >= 2,
+        "20000 sockets should need more than one worker"
+    );
+    assert!(doc["pids"].as_array().map_or(0, Vec::len) >= 2);
+}
+
+#[test]
+fn hold_expires_and_cleans_up() {
+    let out = bin()
+        .args(["lab", "close-wait", "--hold", "300ms", "--json"])
+        .output()
+        .expect("running lab");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    check_gone(&doc);
+}
+
+#[test]
+fn killed_lab_takes_its_workers_along() {
+    let lab = Lab::start(&["stopped-server", "--count", "1"]);
+    let pids = lab.pids();
+    let mut child = lab.child;
+    child.0.kill().expect("SIGKILL lab");
+    let _ = child.0.wait();
+    let until = Instant::now() + Duration::from_secs(5);
+    for pid in pids {
+        while pid_alive(pid) {
+            assert!(
+                Instant::now() < until,
+                "process {pid} outlived its killed lab"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn churn_runs_for_its_duration_and_exits() {
+    let start = Instant::now();
+    let out = bin()
+        .args([
+            "lab",
+            "churn",
+            "--rate",
+            "500",
+            "--duration",
+            "1s",
+            "--json",
+        ])
+        .output()
+        .expect("running lab churn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(start.elapsed() >= Duration::from_millis(900));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["scenario"], "churn");
+    // Every connection was opened and closed: its client end is now in TIME-WAIT.
+    let listener = endpoint(&doc["listeners"][0]);
+    let closed = ss_rows(None)
+        .into_iter()
+        .filter(|(s, _, p)| s == "TIME-WAIT" && *p == listener)
+        .count();
+    assert!(
+        closed >= 450,
+        "churn left {closed} TIME-WAIT sockets, expected ~500"
+    );
+    check_gone(&doc);
+}
+
+#[test]
+fn limits_are_clear_errors() {
+    for args in [
+        &["lab", "established", "--count", "0"][..],
+        &["lab", "established", "--count", "250001"],
+        &["lab", "churn", "--rate", "20001"],
+        &["lab", "churn", "--duration", "2h"],
+        &["lab", "stopped-server", "--count", "5000"],
+        &["lab", "listen", "--hold", "forever"],
+    ] {
+        let out = bin().args(args).output().expect("running lab");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.trim().is_empty(), "{args:?} said nothing");
+    }
+}
+
+/// The lost-segment states the issue places in a namespace also work inside one (`--own-netns`).
+fn in_netns(name: &str, state: &str) {
+    if !common::root_or_skip(name) {
+        return;
+    }
+    let doc = scenario(&[state, "--count", "2", "--own-netns"], state, 2);
+    let ns = doc["netns"].as_str().expect("a namespace name");
+    assert!(ns.starts_with("tcpscope-lab-"), "{ns}");
+}
+
+#[test]
+fn syn_sent_in_netns() {
+    in_netns("syn_sent_in_netns", "syn-sent");
+}
+
+#[test]
+fn last_ack_in_netns() {
+    in_netns("last_ack_in_netns", "last-ack");
+}
+
+#[test]
+fn closing_in_netns() {
+    in_netns("closing_in_netns", "closing");
+}
+
+#[test]
+fn fin_wait_1_in_netns() {
+    in_netns("fin_wait_1_in_netns", "fin-wait-1");
+}
+
+/// `--lossy`: the same states made by dropping a segment in lab's namespace (root + nftables).
+fn lossy(name: &str, state: &str, timer: &str) {
+    if !common::root_or_skip(name) {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        assert_ne!(
+            std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref(),
+            Ok("1"),
+            "{name} needs nft (nftables), which .ci/run installs"
+        );
+        eprintln!("skipping {name}: nft (nftables) is not installed");
+        return;
+    }
+    let lab = Lab::start(&[state, "--count", "2", "--lossy"]);
+    let ns = lab.netns().expect("--lossy runs in a namespace");
+    check_state(&lab, state, 2);
+    // The kernel is retransmitting the lost segment.
+    let exe = env!("CARGO_BIN_EXE_tcpscope");
+    let out = command(Some(&ns), exe)
+        .args(["ls", "--json", "state", state])
+        .output()
+        .expect("tcpscope ls");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let reported: HashSet<String> = lab.reported().into_iter().map(|(_, l, _)| l).collect();
+    for s in sockets(&doc) {
+        if reported.contains(&endpoint(&s["local"])) {
+            assert_eq!(s["timer"]["kind"], timer, "{s}");
+        }
+    }
+    let doc = lab.stop();
+    check_gone(&doc);
+}
+
+#[test]
+fn lossy_syn_sent() {
+    lossy("lossy_syn_sent", "syn-sent", "retransmit");
+}
+
+#[test]
+fn lossy_fin_wait_1() {
+    lossy("lossy_fin_wait_1", "fin-wait-1", "retransmit");
+}
+
+#[test]
+fn lossy_last_ack() {
+    lossy("lossy_last_ack", "last-ack", "retransmit");
+}
+
+#[test]
+fn lossy_closing() {
+    lossy("lossy_closing", "closing", "retransmit");
+}
+
+#[test]
+fn lossy_only_for_lost_segment_states() {
+    let out = bin()
+        .args(["lab", "established", "--lossy"])
+        .output()
+        .expect("running lab");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lossy applies to"));
+}
