@@ -47,10 +47,14 @@ pub fn host() -> Host {
     }
 }
 
+/// The counters and sysctls of the calling thread's network namespace (/proc/thread-self/net and
+/// /proc/sys/net follow the reading thread, so a thread that entered another namespace with
+/// setns reads that namespace's).
 pub fn counters() -> KernelCounters {
-    let sockstat = read("/proc/net/sockstat")
-        .map(|s| parse_sockstat(&s, &read("/proc/net/sockstat6").unwrap_or_default()));
-    let tcp_ext = read("/proc/net/netstat")
+    let sockstat = read("/proc/thread-self/net/sockstat").map(|s| {
+        parse_sockstat(&s, &read("/proc/thread-self/net/sockstat6").unwrap_or_default())
+    });
+    let tcp_ext = read("/proc/thread-self/net/netstat")
         .map(|t| parse_netstat_section(&t, "TcpExt"))
         .unwrap_or_default();
     let sysctls: BTreeMap<String, String> = SYSCTLS

@@ -141,11 +141,17 @@ impl Source {
         header.notes.extend(notes);
         header.host = kernel::host();
         if counters {
-            header.kernel = kernel::counters();
-            header.notes.push(
-                "kernel counters and sysctls are those of tcpscope's own network namespace"
-                    .to_string(),
-            );
+            match targets.as_slice() {
+                // One namespace: its own counters, read from inside it.
+                [one] => header.kernel = netns::counters_in(one)?,
+                _ => {
+                    header.kernel = kernel::counters();
+                    header.notes.push(
+                        "kernel counters and sysctls are those of tcpscope's own network namespace"
+                            .to_string(),
+                    );
+                }
+            }
         }
         let all = *scope == netns::NetnsScope::All;
         Ok(Source {

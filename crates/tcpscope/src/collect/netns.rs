@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tcpscope_core::cgroup::{parse_cgroup_file, short_label};
 use tcpscope_core::process_text::{namespace_inode, parse_decimal};
+use tcpscope_core::snapshot::KernelCounters;
 use tcpscope_core::socket::Netns;
 use tcpscope_core::Socket;
 
@@ -284,6 +285,21 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
 const BATCH: usize = 512;
 
 /// Read the sockets of one namespace, labelled with it, and hand them to `each`.
+/// The kernel counters and sysctls of `target`, read by a thread inside it: /proc/thread-self/net
+/// and /proc/sys/net show the namespace of the thread that reads them.
+pub fn counters_in(target: &Target) -> Result<KernelCounters> {
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<KernelCounters> {
+            if !target.current {
+                enter(target)?;
+            }
+            Ok(super::kernel::counters())
+        })
+        .join()
+        .map_err(|_| anyhow!("the thread reading namespace {} panicked", describe(&target.netns)))?
+    })
+}
+
 pub fn stream_in(
     target: &Target,
     query: &Query,

@@ -2,6 +2,8 @@
 //! tests run or skip, and guards that clean up processes and namespaces even when a test fails.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use serde_json::Value;
 use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
