@@ -17,6 +17,9 @@ pub struct ProcessInfo {
     /// The state letter of /proc/PID/stat: R, S, D, T, t, Z, I, X.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<char>,
+    /// The parent's pid (siblings forked by one server are diagnosed together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
     /// Open file descriptors (st_size of /proc/PID/fd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fd_count: Option<u64>,
@@ -60,11 +63,13 @@ impl ProcessInfo {
     }
 }
 
-/// The state letter from the text of /proc/PID/stat (after the parenthesised comm, which may
-/// itself contain spaces and parentheses).
-pub fn parse_stat_state(stat: &str) -> Option<char> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().next()?.chars().next()
+/// The state letter and the parent pid from the text of /proc/PID/stat (fields 3 and 4, after
+/// the parenthesised comm, which may itself contain spaces and parentheses).
+pub fn parse_stat(stat: &str) -> Option<(char, u32)> {
+    let mut after = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = after.next()?.chars().next()?;
+    let ppid = after.next()?.parse().ok()?;
+    Some((state, ppid))
 }
 
 /// The soft "Max open files" limit from the text of /proc/PID/limits (`None` for unlimited).
@@ -81,11 +86,12 @@ mod tests {
     #[test]
     fn parses_stat_and_limits() {
         assert_eq!(
-            parse_stat_state("4242 (my (odd) prog) T 1 4242 ..."),
-            Some('T')
+            parse_stat("4242 (my (odd) prog) T 1 4242 ..."),
+            Some(('T', 1))
         );
-        assert_eq!(parse_stat_state("1 (init) S 0"), Some('S'));
-        assert_eq!(parse_stat_state("garbage"), None);
+        assert_eq!(parse_stat("1 (init) S 0"), Some(('S', 0)));
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("5 (x) S notapid"), None);
         let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 20000                files     \n";
         assert_eq!(parse_limits_nofile(limits), Some(1024));
         assert_eq!(

@@ -5,12 +5,15 @@
 //! pile of them is a program bug (or a stopped/hung program), never a TCP tuning problem. The
 //! finding names the process, shows how long the sockets have been idle, whether the program
 //! even read the end of stream, who closed on it, the peer side when it is on this host, and the
-//! process's state and descriptor use.
+//! process's state and descriptor use. Siblings — processes with the same command forked by the
+//! same parent, like a pre-forking server's workers — are one finding listing every pid.
 
 use super::{addr_text, group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
+use crate::process::ProcessInfo;
 use crate::render::duration::human_ms;
 use crate::socket::Socket;
 use crate::state::TcpState;
+use std::collections::BTreeMap;
 
 /// Below this age a CLOSE-WAIT may simply be a program about to close.
 const FRESH_MS: u64 = 10_000;
@@ -21,10 +24,60 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .sockets
         .iter()
         .filter(|s| s.state == TcpState::CloseWait);
-    group_by(cw, owner_pid)
-        .into_iter()
-        .map(|(pid, socks)| finding(ctx, pid, &socks))
+    // First by process, then siblings (same command, same parent) together.
+    let mut families: BTreeMap<Family, (Vec<u32>, Vec<&Socket>)> = BTreeMap::new();
+    for (pid, socks) in group_by(cw, owner_pid) {
+        let key = match pid.and_then(|p| ctx.process(p)) {
+            Some(p) if p.ppid.is_some_and(|pp| pp > 1) => Family::Siblings(p.comm.clone(), p.ppid),
+            _ => Family::Alone(pid),
+        };
+        let entry = families.entry(key).or_default();
+        entry.0.extend(pid);
+        entry.1.extend(socks);
+    }
+    families
+        .into_values()
+        .map(|(pids, socks)| finding(ctx, &pids, &socks))
         .collect()
+}
+
+/// How processes are grouped: alone, or with the siblings their parent forked.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Family {
+    Alone(Option<u32>),
+    Siblings(String, Option<u32>),
+}
+
+/// "pids 7425, 7426, 7427" (at most eight named).
+fn pid_list(pids: &[u32]) -> String {
+    let shown: Vec<String> = pids.iter().take(8).map(u32::to_string).collect();
+    let more = pids.len().saturating_sub(8);
+    let mut t = format!("pids {}", shown.join(", "));
+    if more > 0 {
+        t.push_str(&format!(" and {more} more"));
+    }
+    t
+}
+
+/// Who the finding is about, in words.
+fn who(ctx: &Context, pids: &[u32]) -> String {
+    match pids {
+        [] => "an unidentified process".to_string(),
+        [one] => ctx.process_name(*one),
+        many => {
+            let first = ctx.process(many[0]);
+            let comm = first.map_or("?", |p| p.comm.as_str());
+            let parent = first
+                .and_then(|p| p.ppid)
+                .map(|pp| format!(", forked by pid {pp}"))
+                .unwrap_or_default();
+            format!(
+                "{} processes {comm} ({}{parent})",
+                many.len(),
+                pid_list(many)
+            )
+        }
+    }
 }
 
 /// How long `s` has been in CLOSE-WAIT: exact from --watch tracking, else the tcp_info lower
@@ -45,15 +98,13 @@ fn age(ctx: &Context, s: &Socket) -> Option<(u64, bool)> {
     }
 }
 
-fn finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
+fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     let n = socks.len() as u64;
-    let who = pid.map_or_else(
-        || "an unidentified process".to_string(),
-        |p| ctx.process_name(p),
-    );
-    let proc_info = pid.and_then(|p| ctx.process(p));
-    let stuck = proc_info.is_some_and(|p| p.is_stuck());
-    let fd_usage = proc_info.and_then(|p| p.fd_usage());
+    let who = who(ctx, pids);
+    let pid = pids.first().copied();
+    let infos: Vec<&ProcessInfo> = pids.iter().filter_map(|p| ctx.process(*p)).collect();
+    let stuck = infos.iter().any(|p| p.is_stuck());
+    let fd_usage = infos.iter().filter_map(|p| p.fd_usage()).reduce(f64::max);
 
     let oldest = socks.iter().filter_map(|s| age(ctx, s)).max_by_key(|a| a.0);
     let mut evidence = Vec::new();
@@ -100,23 +151,7 @@ fn finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
     if let Some(text) = partner_text(ctx, socks) {
         evidence.push(text);
     }
-    if let Some(p) = proc_info {
-        if let (Some(state), Some(letter)) = (p.state_text(), p.state) {
-            evidence.push(format!("process state: {letter} — {state}"));
-        }
-        if let (Some(count), Some(limit)) = (p.fd_count, p.fd_limit) {
-            evidence.push(format!(
-                "descriptors: {count} open of a limit of {limit} ({:.0}%)",
-                count as f64 * 100.0 / limit.max(1) as f64
-            ));
-        }
-        if let Some(w) = p.wchan.as_deref().filter(|w| !w.is_empty() && *w != "0") {
-            evidence.push(format!(
-                "sleeping in kernel function {w} (/proc/{}/wchan)",
-                p.pid
-            ));
-        }
-    }
+    evidence.extend(process_evidence(&infos));
     if let (Some(t), Some(p)) = (ctx.tracker, pid) {
         if let Some(g) = t.growth_text(
             &super::watch::count_key(TcpState::CloseWait, Some(p)),
@@ -156,8 +191,14 @@ fn finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
             "cat /proc/{p}/stack   # where it is blocked (root), or /proc/{p}/wchan"
         ));
         if stuck {
+            let stopped: Vec<String> = infos
+                .iter()
+                .filter(|i| i.is_stuck())
+                .map(|i| i.pid.to_string())
+                .collect();
             next.push(format!(
-                "kill -CONT {p}   # let it run again (or restart it); its sockets close when it closes them"
+                "kill -CONT {}   # let it run again (or restart it); its sockets close when it closes them",
+                stopped.join(" ")
             ));
         }
     }
@@ -173,6 +214,11 @@ fn finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
             kind: "process",
             name: who.clone(),
             pid,
+            pids: if pids.len() > 1 {
+                pids.to_vec()
+            } else {
+                vec![]
+            },
         },
         title: format!("{who} is not closing {n} socket(s) its peers closed (CLOSE-WAIT)"),
         evidence,
@@ -180,6 +226,65 @@ fn finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
         next_steps: next,
         sockets: n,
     }
+}
+
+/// The state, descriptor use and wait channel of the process(es) holding the sockets.
+fn process_evidence(infos: &[&ProcessInfo]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let [p] = infos {
+        if let (Some(text), Some(letter)) = (p.state_text(), p.state) {
+            out.push(format!("process state: {letter} — {text}"));
+        }
+        if let (Some(count), Some(limit)) = (p.fd_count, p.fd_limit) {
+            out.push(format!(
+                "descriptors: {count} open of a limit of {limit} ({:.0}%)",
+                count as f64 * 100.0 / limit.max(1) as f64
+            ));
+        }
+        if let Some(w) = p.wchan.as_deref().filter(|w| !w.is_empty() && *w != "0") {
+            out.push(format!(
+                "sleeping in kernel function {w} (/proc/{}/wchan)",
+                p.pid
+            ));
+        }
+        return out;
+    }
+    if infos.is_empty() {
+        return out;
+    }
+    let states = top_counts(
+        infos
+            .iter()
+            .filter_map(|p| Some(format!("{} — {}", p.state?, p.state_text()?))),
+        3,
+    );
+    out.push(format!("process states: {states}"));
+    if let Some(p) = infos
+        .iter()
+        .filter(|p| p.fd_usage().is_some())
+        .max_by(|a, b| {
+            a.fd_usage()
+                .partial_cmp(&b.fd_usage())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    {
+        if let (Some(count), Some(limit)) = (p.fd_count, p.fd_limit) {
+            out.push(format!(
+                "most descriptors: pid {} with {count} of a limit of {limit}",
+                p.pid
+            ));
+        }
+    }
+    let wchans = top_counts(
+        infos
+            .iter()
+            .filter_map(|p| p.wchan.clone().filter(|w| !w.is_empty() && w != "0")),
+        3,
+    );
+    if !wchans.is_empty() {
+        out.push(format!("sleeping in kernel functions: {wchans}"));
+    }
+    out
 }
 
 /// What the other ends are doing, when they are on this host (loopback, listed namespaces).
@@ -274,6 +379,56 @@ mod tests {
             !f.next_steps.iter().any(|s| s.contains("sysctl")),
             "never suggest tuning for a close-wait leak"
         );
+    }
+
+    #[test]
+    fn forked_siblings_are_one_finding() {
+        let mut socks = vec![];
+        for (i, pid) in [501, 502, 503].into_iter().enumerate() {
+            let mut cw = sock(
+                TcpState::CloseWait,
+                "127.0.0.1:8080",
+                &format!("127.0.0.1:{}", 41000 + i),
+            );
+            owned(&mut cw, pid, "prefork");
+            socks.push(cw);
+        }
+        let mut other = sock(TcpState::CloseWait, "127.0.0.1:9090", "127.0.0.1:42000");
+        owned(&mut other, 600, "prefork");
+        socks.push(other);
+        let mut snap = snapshot(socks);
+        for pid in [501, 502, 503] {
+            process(&mut snap, pid, "prefork", 'T').ppid = Some(500);
+        }
+        process(&mut snap, 600, "prefork", 'S').ppid = Some(77);
+        let f = run_rule("close-wait-leak", &snap);
+        assert_eq!(
+            f.len(),
+            2,
+            "siblings of 500 together, the other parent's child apart"
+        );
+        let family = f.iter().find(|f| f.sockets == 3).unwrap();
+        assert_eq!(family.subject.pids, vec![501, 502, 503]);
+        assert_eq!(family.severity, Severity::Critical);
+        assert!(
+            family
+                .title
+                .starts_with("3 processes prefork (pids 501, 502, 503, forked by pid 500)"),
+            "{}",
+            family.title
+        );
+        assert!(
+            family
+                .evidence
+                .join("\n")
+                .contains("process states: T — stopped"),
+            "{:?}",
+            family.evidence
+        );
+        assert!(family
+            .next_steps
+            .iter()
+            .any(|s| s.starts_with("kill -CONT 501 502 503")));
     }
 
     #[test]

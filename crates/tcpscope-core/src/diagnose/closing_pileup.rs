@@ -48,7 +48,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             Some(Finding {
                 rule: "closing-pileup",
                 severity,
-                subject: Subject { kind: "peer", name: peer.clone(), pid: None },
+                subject: Subject { kind: "peer", name: peer.clone(), pid: None , pids: vec![]},
                 title: format!("{n} socket(s) in {} towards {peer}: the peer does not acknowledge", state.display_name()),
                 evidence: vec![
                     format!("{n} socket(s) in {} with peer {peer} ({orphans} orphaned: no process holds them)", state.display_name()),

@@ -30,7 +30,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             Some(Finding {
                 rule: "fd-exhaustion",
                 severity,
-                subject: Subject { kind: "process", name: who.clone(), pid: Some(p.pid) },
+                subject: Subject { kind: "process", name: who.clone(), pid: Some(p.pid) , pids: vec![]},
                 title: format!("{who} uses {count} of {limit} file descriptors ({:.0}%)", usage * 100.0),
                 evidence: vec![
                     format!("{count} open descriptors, soft RLIMIT_NOFILE {limit} (/proc/{}/limits)", p.pid),

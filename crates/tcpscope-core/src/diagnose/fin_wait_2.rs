@@ -78,7 +78,7 @@ fn held_finding(ctx: &Context, pid: Option<u32>, socks: &[&Socket]) -> Finding {
     Finding {
         rule: "fin-wait-2",
         severity,
-        subject: Subject { kind: "process", name: who.clone(), pid },
+        subject: Subject { kind: "process", name: who.clone(), pid, pids: vec![] },
         title: format!("{who} waits on {n} peer(s) that do not close (FIN-WAIT-2, no timeout)"),
         evidence,
         explanation: "This end finished sending and waits for the peer's FIN. While a program holds the socket no timer \
@@ -114,7 +114,7 @@ fn orphaned_finding(ctx: &Context, socks: &[&Socket]) -> Finding {
     Finding {
         rule: "fin-wait-2",
         severity: if n >= 1000 { Severity::Warning } else { Severity::Info },
-        subject: Subject { kind: "host", name: "this host".into(), pid: None },
+        subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
         title: format!("{n} orphaned FIN-WAIT-2: peers that do not close"),
         evidence,
         explanation: "These programs closed their connections but the peers never sent their FIN. The kernel drops each \

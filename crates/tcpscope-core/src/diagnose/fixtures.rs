@@ -90,6 +90,7 @@ pub fn process<'a>(
         cmdline: comm.to_string(),
         user: "app".to_string(),
         state: Some(state),
+        ppid: None,
         fd_count: Some(20),
         fd_limit: Some(1024),
         wchan: Some("do_epoll_wait".to_string()),

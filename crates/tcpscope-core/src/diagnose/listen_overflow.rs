@@ -24,7 +24,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         out.push(Finding {
             rule: "listen-overflow",
             severity: Severity::Info,
-            subject: Subject { kind: "host", name: "this host".into(), pid: None },
+            subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
             title: format!("accept queues overflowed {overflows} times since boot (none is full now)"),
             evidence: vec![format!(
                 "TcpExt ListenOverflows = {overflows}, ListenDrops = {drops} (/proc/net/netstat, since boot)"
@@ -83,7 +83,7 @@ fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
     Finding {
         rule: "listen-overflow",
         severity: if full { Severity::Critical } else { Severity::Warning },
-        subject: Subject { kind: "listener", name: l.local.to_string(), pid },
+        subject: Subject { kind: "listener", name: l.local.to_string(), pid, pids: vec![] },
         title: if full {
             format!("the accept queue of {} is full: {who} is not calling accept(); new connections are dropped", l.local)
         } else {

@@ -52,6 +52,9 @@ pub struct Subject {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// Every process the finding is about, when it is several (siblings forked by one server).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
 }
 
 /// One problem found.

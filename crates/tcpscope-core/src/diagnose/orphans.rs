@@ -42,7 +42,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     vec![Finding {
         rule: "orphans",
         severity,
-        subject: Subject { kind: "host", name: "this host".into(), pid: None },
+        subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
         title: format!("{n} orphaned sockets: {:.0}% of tcp_max_orphans", share * 100.0),
         evidence: vec![
             format!("/proc/net/sockstat orphan {n} of net.ipv4.tcp_max_orphans = {max}"),

@@ -42,7 +42,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             Finding {
                 rule: "send-queue-stall",
                 severity: Severity::Warning,
-                subject: Subject { kind: "peer", name: peer.to_string(), pid: None },
+                subject: Subject { kind: "peer", name: peer.to_string(), pid: None , pids: vec![]},
                 title: format!("{peer} is not reading: {queued} bytes stuck in Send-Q"),
                 evidence,
                 explanation: "The peer's program is not reading its socket (busy, blocked, or stopped), so its window is \

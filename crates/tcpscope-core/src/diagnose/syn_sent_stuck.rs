@@ -29,7 +29,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             Some(Finding {
                 rule: "syn-sent-stuck",
                 severity,
-                subject: Subject { kind: "destination", name: dest.to_string(), pid: None },
+                subject: Subject { kind: "destination", name: dest.to_string(), pid: None , pids: vec![]},
                 title: format!("{n} connection attempt(s) to {dest} get no answer"),
                 evidence: vec![
                     format!("{n} socket(s) in SYN-SENT to {dest}"),

@@ -81,7 +81,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             subject: Subject {
                 kind: "listener",
                 name: local.to_string(),
-                pid: None,
+                pid: None, pids: vec![]
             },
             title: format!("the server on {local} closes connections first: {n} in TIME-WAIT"),
             evidence: vec![
@@ -125,6 +125,7 @@ fn client_finding(
             kind: "destination",
             name: format!("{local} -> {dest}"),
             pid: None,
+            pids: vec![],
         },
         title: format!(
             "{n} TIME-WAIT from {local} to {dest}: {:.0}% of the ephemeral ports",
@@ -165,7 +166,7 @@ fn overall(ctx: &Context, tw: u64) -> Vec<Finding> {
             out.push(Finding {
                 rule: "time-wait-pressure",
                 severity: if share >= 0.8 { Severity::Critical } else { Severity::Warning },
-                subject: Subject { kind: "host", name: "this host".into(), pid: None },
+                subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
                 title: format!("{tw} TIME-WAIT sockets: {:.0}% of tcp_max_tw_buckets", share * 100.0),
                 evidence: vec![format!("{tw} TIME-WAIT of net.ipv4.tcp_max_tw_buckets = {max}")],
                 explanation: "When the table is full the kernel destroys new TIME-WAIT sockets at once (\"TCP: time wait bucket table overflow\"), which can let delayed segments of an old connection corrupt a new one.".into(),
@@ -178,7 +179,7 @@ fn overall(ctx: &Context, tw: u64) -> Vec<Finding> {
         out.push(Finding {
             rule: "time-wait-pressure",
             severity: Severity::Warning,
-            subject: Subject { kind: "host", name: "this host".into(), pid: None },
+            subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
             title: format!("the TIME-WAIT table overflowed {overflow} times since boot"),
             evidence: vec![format!("TcpExt TCPTimeWaitOverflow = {overflow} (/proc/net/netstat)")],
             explanation: "TIME-WAIT sockets were dropped early because tcp_max_tw_buckets was reached.".into(),

@@ -36,7 +36,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             Finding {
                 rule: "unread-receive-queue",
                 severity: if stuck { Severity::Critical } else { Severity::Warning },
-                subject: Subject { kind: "process", name: who.clone(), pid },
+                subject: Subject { kind: "process", name: who.clone(), pid, pids: vec![] },
                 title: format!("{who} is not reading: {bytes} bytes waiting in Recv-Q"),
                 evidence,
                 explanation: "The kernel received and acknowledged this data, but the program has not read it. It is busy, \

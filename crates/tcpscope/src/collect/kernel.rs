@@ -52,7 +52,10 @@ pub fn host() -> Host {
 /// setns reads that namespace's).
 pub fn counters() -> KernelCounters {
     let sockstat = read("/proc/thread-self/net/sockstat").map(|s| {
-        parse_sockstat(&s, &read("/proc/thread-self/net/sockstat6").unwrap_or_default())
+        parse_sockstat(
+            &s,
+            &read("/proc/thread-self/net/sockstat6").unwrap_or_default(),
+        )
     });
     let tcp_ext = read("/proc/thread-self/net/netstat")
         .map(|t| parse_netstat_section(&t, "TcpExt"))

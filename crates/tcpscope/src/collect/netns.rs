@@ -296,7 +296,12 @@ pub fn counters_in(target: &Target) -> Result<KernelCounters> {
             Ok(super::kernel::counters())
         })
         .join()
-        .map_err(|_| anyhow!("the thread reading namespace {} panicked", describe(&target.netns)))?
+        .map_err(|_| {
+            anyhow!(
+                "the thread reading namespace {} panicked",
+                describe(&target.netns)
+            )
+        })?
     })
 }
 

@@ -3,7 +3,7 @@
 //! dump, so listing stays free of /proc work. A process that exits meanwhile is skipped.
 
 use std::collections::BTreeMap;
-use tcpscope_core::process::{parse_limits_nofile, parse_stat_state, ProcessInfo};
+use tcpscope_core::process::{parse_limits_nofile, parse_stat, ProcessInfo};
 use tcpscope_core::Socket;
 
 /// ProcessInfo for every pid that owns one of `sockets`, seeded from the owner records.
@@ -29,10 +29,12 @@ pub fn read_process(pid: u32) -> ProcessInfo {
     let fd_count = rustix::fs::stat(format!("{dir}/fd").as_str())
         .ok()
         .map(|st| st.st_size as u64);
+    let stat = read("stat").as_deref().and_then(parse_stat);
     ProcessInfo {
         pid,
         comm: read("comm").unwrap_or_default().trim().to_string(),
-        state: read("stat").as_deref().and_then(parse_stat_state),
+        state: stat.map(|(state, _)| state),
+        ppid: stat.map(|(_, ppid)| ppid),
         fd_count,
         fd_limit: read("limits").as_deref().and_then(parse_limits_nofile),
         wchan: read("wchan").map(|w| w.trim().to_string()),
