@@ -176,8 +176,11 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
          This is a bug (or a hang) in the program, not a TCP tuning problem: no sysctl ends CLOSE-WAIT."
     );
     if stuck {
-        explanation
-            .push_str(" The process is stopped, so it cannot close anything until it runs again.");
+        explanation.push_str(if pids.len() > 1 {
+            " Stopped processes cannot close anything until they run again."
+        } else {
+            " The process is stopped, so it cannot close anything until it runs again."
+        });
     }
     let mut next = vec![match pid {
         Some(p) => format!("tcpscope ls -p state close-wait   # each socket with pid {p}'s fd number"),
@@ -220,7 +223,10 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
                 vec![]
             },
         },
-        title: format!("{who} is not closing {n} socket(s) its peers closed (CLOSE-WAIT)"),
+        title: format!(
+            "{who} {} not closing {n} socket(s) its peers closed (CLOSE-WAIT)",
+            if pids.len() > 1 { "are" } else { "is" }
+        ),
         evidence,
         explanation,
         next_steps: next,
