@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::lab::{command, Lab};
-use common::{bin, endpoint, sockets};
+use common::lab::Lab;
+use common::{bin, command_in as command, endpoint, sockets, ss_rows_in};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::process::Command;
@@ -14,18 +14,7 @@ use std::time::{Duration, Instant};
 
 /// (state, local, peer) rows of `ss -Htan`, in `netns` when given.
 fn ss_rows(netns: Option<&str>) -> HashSet<(String, String, String)> {
-    let out = command(netns, "ss")
-        .arg("-Htan")
-        .output()
-        .expect("running ss");
-    assert!(out.status.success(), "ss failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() >= 5).then(|| (f[0].to_string(), f[3].to_string(), f[4].to_string()))
-        })
-        .collect()
+    ss_rows_in(netns, &[]).into_iter().collect()
 }
 
 /// (state, local, peer) of `tcpscope ls --json state STATE`, in `netns` when given.

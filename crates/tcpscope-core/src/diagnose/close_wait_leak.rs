@@ -340,26 +340,7 @@ mod tests {
 
     #[test]
     fn stopped_server_is_critical_and_names_its_peers() {
-        let mut socks = vec![];
-        for i in 0..3 {
-            let mut cw = sock(
-                TcpState::CloseWait,
-                "127.0.0.1:8080",
-                &format!("127.0.0.1:{}", 40000 + i),
-            );
-            cw.recv_q = 1;
-            owned(&mut cw, 4242, "server");
-            idle(&mut cw, 30_000);
-            socks.push(cw);
-            let mut fw2 = sock(
-                TcpState::FinWait2,
-                &format!("127.0.0.1:{}", 40000 + i),
-                "127.0.0.1:8080",
-            );
-            fw2.inode = 0;
-            socks.push(fw2);
-        }
-        let mut snap = snapshot(socks);
+        let mut snap = snapshot(stopped_server_pairs(4242, 3, 30_000));
         process(&mut snap, 4242, "server", 'T');
         let f = run_rule("close-wait-leak", &snap);
         assert_eq!(f.len(), 1);

@@ -98,6 +98,24 @@ pub fn process<'a>(
     })
 }
 
+/// `n` connections to a stopped server on 127.0.0.1:8080: each server end in CLOSE-WAIT (FIN
+/// unread, idle for `idle_ms`) held by `pid`, each client end an orphaned FIN-WAIT-2.
+pub fn stopped_server_pairs(pid: u32, n: u16, idle_ms: u32) -> Vec<Socket> {
+    let mut socks = Vec::new();
+    for i in 0..n {
+        let client = format!("127.0.0.1:{}", 40000 + i);
+        let mut cw = sock(TcpState::CloseWait, "127.0.0.1:8080", &client);
+        cw.recv_q = 1;
+        owned(&mut cw, pid, "server");
+        idle(&mut cw, idle_ms);
+        socks.push(cw);
+        let mut fw2 = sock(TcpState::FinWait2, &client, "127.0.0.1:8080");
+        fw2.inode = 0;
+        socks.push(fw2);
+    }
+    socks
+}
+
 /// A quiet, healthy host: a listener, a few established connections, a short TIME-WAIT.
 pub fn healthy() -> Snapshot {
     let mut l = sock(TcpState::Listen, "0.0.0.0:443", "0.0.0.0:0");

@@ -60,7 +60,6 @@ mod tests {
     use super::*;
     use crate::diagnose::fixtures::*;
     use crate::diagnose::{diagnose, Context};
-    use crate::state::TcpState;
 
     fn render(snap: &crate::Snapshot) -> (String, u8) {
         let report = diagnose(&Context::new(snap, None));
@@ -83,24 +82,7 @@ mod tests {
     #[test]
     fn stopped_server_report() {
         let mut snap = healthy();
-        for i in 0..4 {
-            let mut cw = sock(
-                TcpState::CloseWait,
-                "127.0.0.1:8080",
-                &format!("127.0.0.1:{}", 40000 + i),
-            );
-            cw.recv_q = 1;
-            owned(&mut cw, 4242, "server");
-            idle(&mut cw, 95_000);
-            snap.sockets.push(cw);
-            let mut fw2 = sock(
-                TcpState::FinWait2,
-                &format!("127.0.0.1:{}", 40000 + i),
-                "127.0.0.1:8080",
-            );
-            fw2.inode = 0;
-            snap.sockets.push(fw2);
-        }
+        snap.sockets.extend(stopped_server_pairs(4242, 4, 95_000));
         process(&mut snap, 4242, "server", 'T');
         let (text, code) = render(&snap);
         assert_eq!(code, 2);

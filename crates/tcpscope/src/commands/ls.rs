@@ -10,7 +10,7 @@ use super::output::{
 };
 use crate::cli::LsArgs;
 use crate::collect::attribute::{snapshot_with_owners, wants_everything, FullWalk};
-use crate::collect::Query;
+use crate::collect::{Query, Source, StreamReport};
 use anyhow::Result;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -60,12 +60,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
             recorder.socket(&s)?;
             sink.socket(&s)
         })?;
-        sink.finish()?;
-        out.flush()?;
-        recorder.finish()?;
-        report_notes(&source, &report);
-        print_notes(&walk.notes());
-        return Ok(ExitCode::SUCCESS);
+        return finish(sink, recorder, &source, &report, &walk.notes());
     }
 
     if attribute {
@@ -77,12 +72,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
             recorder.socket(s)?;
             sink.socket(s)?;
         }
-        sink.finish()?;
-        out.flush()?;
-        recorder.finish()?;
-        report_notes(&source, &report);
-        print_notes(&notes);
-        return Ok(ExitCode::SUCCESS);
+        return finish(sink, recorder, &source, &report, &notes);
     }
 
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
@@ -92,10 +82,22 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         recorder.socket(&s)?;
         sink.socket(&s)
     })?;
+    finish(sink, recorder, &source, &report, &[])
+}
+
+/// Close the output (flushing it) and the recording, then tell the user on stderr what they
+/// should know about how the sockets were read.
+fn finish<W: Write>(
+    sink: Sink<'_, W>,
+    recorder: Recorder,
+    source: &Source,
+    report: &StreamReport,
+    notes: &[String],
+) -> Result<ExitCode> {
     sink.finish()?;
-    out.flush()?;
     recorder.finish()?;
-    report_notes(&source, &report);
+    report_notes(source, report);
+    print_notes(notes);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@
 use super::{bin, endpoint, ChildGuard};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -88,17 +88,5 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::mem::take(&mut self.doc)
-    }
-}
-
-/// Run `cmd args` inside `netns` when given.
-pub fn command(netns: Option<&str>, program: &str) -> Command {
-    match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, program]);
-            c
-        }
-        None => Command::new(program),
     }
 }

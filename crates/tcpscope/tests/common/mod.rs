@@ -51,6 +51,18 @@ pub fn root_or_skip(test: &str) -> bool {
     false
 }
 
+/// `program`, run inside network namespace `netns` (through `ip netns exec`) when given.
+pub fn command_in(netns: Option<&str>, program: &str) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 /// A name unique to this test process and call, for namespaces and files.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -127,7 +139,12 @@ pub fn endpoint(v: &Value) -> String {
 
 /// Lines of `ss -Htan` (plus extra args) as (state, local, peer) triples.
 pub fn ss_rows(extra: &[&str]) -> Vec<(String, String, String)> {
-    let out = Command::new("ss")
+    ss_rows_in(None, extra)
+}
+
+/// `ss_rows`, run inside network namespace `netns` when given.
+pub fn ss_rows_in(netns: Option<&str>, extra: &[&str]) -> Vec<(String, String, String)> {
+    let out = command_in(netns, "ss")
         .arg("-Htan")
         .args(extra)
         .output()
