@@ -30,12 +30,11 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             let n = socks.len() as u64;
             let max_retrans = socks.iter().filter_map(|s| s.timer.map(|t| t.retrans)).max().unwrap_or(0);
             let orphans = socks.iter().filter(|s| s.inode == 0).count();
-            let severity = if n >= 10 || max_retrans >= 3 {
-                Severity::Warning
-            } else if max_retrans >= 1 {
-                Severity::Info
-            } else {
-                return None;
+            // Without a retransmission the FIN is simply in flight: not a finding however many.
+            let severity = match max_retrans {
+                0 => return None,
+                1 | 2 if n < 10 => Severity::Info,
+                _ => Severity::Warning,
             };
             let limit = if orphans > 0 {
                 format!(

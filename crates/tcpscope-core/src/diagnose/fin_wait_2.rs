@@ -10,6 +10,9 @@ use crate::render::duration::human_ms;
 use crate::socket::Socket;
 use crate::state::TcpState;
 
+/// A held FIN-WAIT-2 whose peer sent data more recently than this is a live half-close.
+const QUIET_MS: u32 = 10_000;
+
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let fw2: Vec<&Socket> = ctx
         .snapshot
@@ -18,7 +21,18 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter(|s| s.state == TcpState::FinWait2)
         .collect();
     let mut out = Vec::new();
-    let held = group_by(fw2.iter().copied().filter(|s| s.inode != 0), owner_pid);
+    // A peer that still sends data is in a legitimate half-close (`ssh host cmd </dev/null`):
+    // only peers silent for a while count.
+    let quiet = |s: &Socket| {
+        s.tcp_info
+            .as_ref()
+            .and_then(|i| i.last_data_recv_ms)
+            .is_none_or(|ms| ms >= QUIET_MS)
+    };
+    let held = group_by(
+        fw2.iter().copied().filter(|s| s.inode != 0 && quiet(s)),
+        owner_pid,
+    );
     for (pid, socks) in held {
         out.push(held_finding(ctx, pid, &socks));
     }

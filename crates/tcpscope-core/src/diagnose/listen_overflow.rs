@@ -14,8 +14,8 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .snapshot
         .sockets
         .iter()
-        .filter(|s| s.state == TcpState::Listen && s.send_q > 0)
-        .filter(|s| u64::from(s.recv_q) * 10 >= u64::from(s.send_q) * 8 && s.recv_q > 0)
+        .filter(|s| s.state == TcpState::Listen && s.recv_q > 0)
+        .filter(|s| u64::from(s.recv_q) * 10 >= u64::from(s.send_q) * 8)
         .map(|l| listener_finding(ctx, l))
         .collect();
     let overflows = ctx.counter("ListenOverflows").unwrap_or(0);
@@ -40,7 +40,9 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
 }
 
 fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
-    let full = l.recv_q >= l.send_q;
+    // The kernel drops when the queue exceeds the backlog (sk_acceptq_is_full: `>`), so a queue
+    // of backlog + 1 is full; a queue at exactly its backlog is not dropping yet.
+    let full = l.recv_q > l.send_q;
     let pid = owner_pid(l);
     let who = pid.map_or("its program".to_string(), |p| ctx.process_name(p));
     let syn_recv = ctx
@@ -134,6 +136,21 @@ mod tests {
             "{ev}"
         );
         assert!(ev.contains("ListenOverflows = 30"), "{ev}");
+    }
+
+    #[test]
+    fn a_queue_at_its_backlog_is_not_dropping_yet() {
+        let mut at = sock(TcpState::Listen, "127.0.0.1:7001", "0.0.0.0:0");
+        at.recv_q = 4;
+        at.send_q = 4;
+        let mut zero = sock(TcpState::Listen, "127.0.0.1:7002", "0.0.0.0:0");
+        zero.recv_q = 1;
+        zero.send_q = 0; // listen(fd, 0): one waiting connection already fills it
+        let f = run_rule("listen-overflow", &snapshot(vec![at, zero]));
+        assert_eq!(f.len(), 2);
+        let sev = |name: &str| f.iter().find(|f| f.subject.name == name).unwrap().severity;
+        assert_eq!(sev("127.0.0.1:7001"), Severity::Warning);
+        assert_eq!(sev("127.0.0.1:7002"), Severity::Critical);
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl<'a> Context<'a> {
         let container = self
             .process(pid)
             .and_then(|p| p.container.as_ref())
-            .map(|c| format!(" in {} container {}", c.runtime, short_id(&c.id)))
+            .map(|c| format!(" in container {}", crate::cgroup::short_label(c)))
             .unwrap_or_default();
         match comm {
             Some(c) => format!("pid {pid} ({c}){container}"),
@@ -146,12 +146,10 @@ impl<'a> Context<'a> {
     }
 }
 
-fn netns_id(s: &Socket) -> u64 {
+/// The network namespace a socket lives in (0 when namespaces are not listed): rules group by it,
+/// since ports, addresses and limits are per namespace.
+pub(crate) fn netns_id(s: &Socket) -> u64 {
     s.netns.as_ref().map_or(0, |n| n.inode)
-}
-
-fn short_id(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }
 
 /// The pid of the first process holding `s`, if attribution ran and found one.

@@ -34,7 +34,14 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             .sockets
             .iter()
             .filter(|s| {
-                s.inode == 0 && s.state != TcpState::TimeWait && s.state != TcpState::Listen
+                s.inode == 0
+                    && !matches!(
+                        s.state,
+                        TcpState::TimeWait
+                            | TcpState::Listen
+                            | TcpState::SynRecv
+                            | TcpState::NewSynRecv
+                    )
             })
             .map(|s| s.state.display_name().to_string()),
         4,

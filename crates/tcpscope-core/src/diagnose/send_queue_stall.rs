@@ -41,7 +41,9 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             }
             Finding {
                 rule: "send-queue-stall",
-                severity: Severity::Warning,
+                // A zero window proves the peer stopped reading; a large Send-Q alone may be a
+                // bulk transfer on a long, fast path.
+                severity: if probing > 0 { Severity::Warning } else { Severity::Info },
                 subject: Subject { kind: "peer", name: peer.to_string(), pid: None , pids: vec![]},
                 title: format!("{peer} is not reading: {queued} bytes stuck in Send-Q"),
                 evidence,

@@ -19,12 +19,11 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter_map(|(dest, socks)| {
             let n = socks.len() as u64;
             let max_retrans = socks.iter().filter_map(|s| s.timer.map(|t| t.retrans)).max().unwrap_or(0);
-            let severity = if max_retrans >= 2 || n >= 10 {
-                Severity::Warning
-            } else if max_retrans >= 1 {
-                Severity::Info
-            } else {
-                return None;
+            // Without a retransmission the SYN is simply in flight: not a finding however many.
+            let severity = match max_retrans {
+                0 => return None,
+                1 if n < 10 => Severity::Info,
+                _ => Severity::Warning,
             };
             Some(Finding {
                 rule: "syn-sent-stuck",

@@ -7,8 +7,8 @@
 //! fix (reuse connections) and the safe setting (tcp_tw_reuse), and it names the folklore that
 //! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout).
 
-use super::{addr_text, group_by, Context, Finding, Severity, Subject};
-use crate::socket::Socket;
+use super::{addr_text, group_by, netns_id, Context, Finding, Severity, Subject};
+use crate::socket::{Endpoint, Socket};
 use crate::state::TcpState;
 
 /// TIME-WAIT lasts this long on Linux (TCP_TIMEWAIT_LEN).
@@ -27,12 +27,12 @@ fn port_range(ctx: &Context) -> (u16, u16) {
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let (lo, hi) = port_range(ctx);
     let range = u64::from(hi.saturating_sub(lo)) + 1;
-    let listening: std::collections::HashSet<u16> = ctx
+    let listening: std::collections::HashSet<(u64, u16)> = ctx
         .snapshot
         .sockets
         .iter()
         .filter(|s| s.state == TcpState::Listen)
-        .map(|s| s.local.port)
+        .map(|s| (netns_id(s), s.local.port))
         .collect();
     let tw: Vec<&Socket> = ctx
         .snapshot
@@ -41,13 +41,15 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter(|s| s.state == TcpState::TimeWait)
         .collect();
     // Client side: the local port is ephemeral and not a listener's.
-    let is_client =
-        |s: &Socket| (lo..=hi).contains(&s.local.port) && !listening.contains(&s.local.port);
+    let is_client = |s: &Socket| {
+        (lo..=hi).contains(&s.local.port) && !listening.contains(&(netns_id(s), s.local.port))
+    };
     let mut out = Vec::new();
+    // Ports are per namespace: the same addresses in two namespaces are two port pools.
     let clients = group_by(tw.iter().copied().filter(|s| is_client(s)), |s| {
-        (addr_text(&s.local), s.peer)
+        (netns_id(s), addr_text(&s.local), s.peer)
     });
-    for ((local, dest), socks) in clients {
+    for ((_, local, dest), socks) in clients {
         let n = socks.len() as u64;
         let share = n as f64 / range as f64;
         let severity = if share >= 0.8 {
@@ -63,14 +65,16 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             ctx,
             severity,
             &local,
-            &dest.to_string(),
+            &dest,
             n,
             range,
             (lo, hi),
         ));
     }
-    let servers = group_by(tw.iter().copied().filter(|s| !is_client(s)), |s| s.local);
-    for (local, socks) in servers {
+    let servers = group_by(tw.iter().copied().filter(|s| !is_client(s)), |s| {
+        (netns_id(s), s.local)
+    });
+    for ((_, local), socks) in servers {
         let n = socks.len() as u64;
         if n < 1000 {
             continue;
@@ -98,7 +102,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             sockets: n,
         });
     }
-    out.extend(overall(ctx, tw.len() as u64));
+    out.extend(overall(ctx));
     out
 }
 
@@ -106,11 +110,12 @@ fn client_finding(
     ctx: &Context,
     severity: Severity,
     local: &str,
-    dest: &str,
+    dest_ep: &Endpoint,
     n: u64,
     range: u64,
     (lo, hi): (u16, u16),
 ) -> Finding {
+    let dest = dest_ep.to_string();
     let reuse = ctx.sysctl("net.ipv4.tcp_tw_reuse").unwrap_or("?");
     let reuse_text = match reuse {
         "0" => "0 (off: new connections never reuse a TIME-WAIT port)",
@@ -118,6 +123,39 @@ fn client_finding(
         "2" => "2 (the default: reuse only for loopback connections)",
         _ => "unknown",
     };
+    // With reuse in force a new connection takes over a TIME-WAIT port, so the range does not
+    // run out; the churn is still worth knowing, one level less urgent.
+    let reuse_applies = reuse == "1" || (reuse == "2" && dest_ep.addr.is_loopback());
+    let severity = match (reuse_applies, severity) {
+        (true, Severity::Critical) => Severity::Warning,
+        (true, _) => Severity::Info,
+        (false, s) => s,
+    };
+    let consequence = if reuse_applies {
+        format!(
+            "tcp_tw_reuse lets new connections to {dest} take over these ports (with TCP timestamps), so the range \
+             is unlikely to run out; the churn still costs a handshake and a port per request"
+        )
+    } else {
+        format!(
+            "At this rate new connections to {dest} will fail with EADDRNOTAVAIL (\"Cannot assign requested address\") \
+             when the range is used up"
+        )
+    };
+    let mut next_steps = vec![format!(
+        "reuse connections to {dest}: HTTP keep-alive, a connection pool, fewer short-lived connections"
+    )];
+    if reuse != "1" {
+        next_steps.push(
+            "sysctl -w net.ipv4.tcp_tw_reuse=1   # lets new outgoing connections take over TIME-WAIT ports safely (needs TCP timestamps)"
+                .to_string(),
+        );
+    }
+    next_steps.extend([
+        "more room: a wider net.ipv4.ip_local_port_range, or more local source addresses".to_string(),
+        "do not: tcp_tw_recycle (removed in Linux 4.12; it broke clients behind NAT), SO_LINGER with timeout 0 (aborts with RST and can lose data), lowering tcp_fin_timeout (it does not shorten TIME-WAIT)".to_string(),
+        format!("tcpscope ls state time-wait dst {dest}"),
+    ]);
     Finding {
         rule: "time-wait-pressure",
         severity,
@@ -144,23 +182,20 @@ fn client_finding(
         ],
         explanation: format!(
             "Every connection from {local} to {dest} needs its own local port; a closed one keeps it for 60 s in TIME-WAIT. \
-             At this rate new connections to {dest} will fail with EADDRNOTAVAIL (\"Cannot assign requested address\") when the range is used up."
+             {consequence}."
         ),
-        next_steps: vec![
-            format!("reuse connections to {dest}: HTTP keep-alive, a connection pool, fewer short-lived connections"),
-            "sysctl -w net.ipv4.tcp_tw_reuse=1   # lets new outgoing connections take over TIME-WAIT ports safely (needs TCP timestamps)".to_string(),
-            "more room: a wider net.ipv4.ip_local_port_range, or more local source addresses".to_string(),
-            "do not: tcp_tw_recycle (removed in Linux 4.12; it broke clients behind NAT), SO_LINGER with timeout 0 (aborts with RST and can lose data), lowering tcp_fin_timeout (it does not shorten TIME-WAIT)".to_string(),
-            format!("tcpscope ls state time-wait dst {dest}"),
-        ],
+        next_steps,
         sockets: n,
     }
 }
 
-fn overall(ctx: &Context, tw: u64) -> Vec<Finding> {
+/// The namespace-wide table against its limit. Both numbers come from the namespace the counters
+/// were read in (sockstat's `tw`, not a count of listed sockets, which may span namespaces).
+fn overall(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let max = ctx.sysctl_u64("net.ipv4.tcp_max_tw_buckets");
-    if let Some(max) = max.filter(|m| *m > 0) {
+    let tw = ctx.snapshot.kernel.sockstat.map(|s| s.tcp_tw);
+    if let (Some(max), Some(tw)) = (max.filter(|m| *m > 0), tw) {
         let share = tw as f64 / max as f64;
         if share >= 0.5 {
             out.push(Finding {
@@ -176,9 +211,14 @@ fn overall(ctx: &Context, tw: u64) -> Vec<Finding> {
         }
     }
     if let Some(overflow) = ctx.counter("TCPTimeWaitOverflow").filter(|n| *n > 0) {
+        // Since boot: a note, unless --watch sees it grow now.
+        let growing = ctx
+            .tracker
+            .and_then(|t| t.rate_per_min(&super::watch::counter_key("TCPTimeWaitOverflow")))
+            .is_some_and(|r| r > 0.0);
         out.push(Finding {
             rule: "time-wait-pressure",
-            severity: Severity::Warning,
+            severity: if growing { Severity::Warning } else { Severity::Info },
             subject: Subject { kind: "host", name: "this host".into(), pid: None , pids: vec![]},
             title: format!("the TIME-WAIT table overflowed {overflow} times since boot"),
             evidence: vec![format!("TcpExt TCPTimeWaitOverflow = {overflow} (/proc/net/netstat)")],
@@ -237,12 +277,41 @@ mod tests {
         socks.push(l);
         let mut snap = snapshot(socks);
         snap.kernel.tcp_ext.insert("TCPTimeWaitOverflow".into(), 12);
+        snap.kernel.sockstat = Some(crate::snapshot::SockStat {
+            tcp_tw: 1200,
+            ..Default::default()
+        });
         snap.kernel
             .sysctls
             .insert("net.ipv4.tcp_max_tw_buckets".into(), "1500".into());
         let f = run_rule("time-wait-pressure", &snap);
         let kinds: Vec<&str> = f.iter().map(|f| f.subject.kind).collect();
         assert_eq!(kinds, vec!["listener", "host", "host"], "{f:#?}");
-        assert_eq!(f[1].severity, Severity::Critical);
+        assert_eq!(f[1].severity, Severity::Critical, "the table is 80% full");
+        assert_eq!(
+            f[2].severity,
+            Severity::Info,
+            "an overflow since boot is a note"
+        );
+    }
+
+    #[test]
+    fn reuse_on_loopback_lowers_the_urgency() {
+        let socks: Vec<_> = (0..15_000)
+            .map(|i| tw(&format!("127.0.0.1:{}", 32768 + i), "127.0.0.1:8080"))
+            .collect();
+        let f = run_rule("time-wait-pressure", &snapshot(socks));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].severity,
+            Severity::Info,
+            "tcp_tw_reuse=2 covers loopback"
+        );
+        assert!(
+            f[0].explanation.contains("unlikely to run out"),
+            "{}",
+            f[0].explanation
+        );
+        assert!(!f[0].explanation.contains("EADDRNOTAVAIL"));
     }
 }

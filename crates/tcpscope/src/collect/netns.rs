@@ -284,7 +284,6 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
 /// Sockets per batch sent from a namespace's thread.
 const BATCH: usize = 512;
 
-/// Read the sockets of one namespace, labelled with it, and hand them to `each`.
 /// The kernel counters and sysctls of `target`, read by a thread inside it: /proc/thread-self/net
 /// and /proc/sys/net show the namespace of the thread that reads them.
 pub fn counters_in(target: &Target) -> Result<KernelCounters> {
@@ -305,6 +304,7 @@ pub fn counters_in(target: &Target) -> Result<KernelCounters> {
     })
 }
 
+/// Read the sockets of one namespace, labelled with it, and hand them to `each`.
 pub fn stream_in(
     target: &Target,
     query: &Query,

@@ -331,9 +331,9 @@ impl Walker<'_> {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        // st_size of /proc/PID/fd is the number of open fds: skip empty tables (kernel threads)
-        // without reading them.
-        if rustix::fs::fstat(&fd_dir)?.st_size == 0 {
+        // st_size of /proc/PID/fd is the number of open fds (Linux 6.2+): skip empty tables
+        // (kernel threads) without reading them. Older kernels always say 0: read them all.
+        if super::process::fd_sizes_are_counts() && rustix::fs::fstat(&fd_dir)?.st_size == 0 {
             return Ok(None);
         }
         let mut dir = Dir::new(fd_dir)?;

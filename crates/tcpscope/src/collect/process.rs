@@ -22,13 +22,27 @@ pub fn read_owner_processes(sockets: &[Socket]) -> BTreeMap<u32, ProcessInfo> {
     out
 }
 
+/// True when `stat` of /proc/PID/fd gives the number of open descriptors in st_size (Linux 6.2
+/// and later; before, st_size is always 0). Probed once on our own fd table, which is never empty.
+pub fn fd_sizes_are_counts() -> bool {
+    static PROBE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBE.get_or_init(|| rustix::fs::stat("/proc/self/fd").is_ok_and(|st| st.st_size > 0))
+}
+
+/// The number of open descriptors in an fd directory: from st_size where the kernel gives it,
+/// else by listing the directory.
+fn fd_count(fd_dir: &str) -> Option<u64> {
+    if fd_sizes_are_counts() {
+        return rustix::fs::stat(fd_dir).ok().map(|st| st.st_size as u64);
+    }
+    std::fs::read_dir(fd_dir).ok().map(|d| d.count() as u64)
+}
+
 /// What /proc says about `pid`; fields it cannot read stay `None`.
 pub fn read_process(pid: u32) -> ProcessInfo {
     let dir = format!("/proc/{pid}");
     let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).ok();
-    let fd_count = rustix::fs::stat(format!("{dir}/fd").as_str())
-        .ok()
-        .map(|st| st.st_size as u64);
+    let fd_count = fd_count(&format!("{dir}/fd"));
     let stat = read("stat").as_deref().and_then(parse_stat);
     ProcessInfo {
         pid,
