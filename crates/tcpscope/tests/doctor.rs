@@ -3,8 +3,9 @@
 //! CLOSE-WAIT pile names lab's pid and count; TIME-WAIT towards one destination names it; a
 //! full accept queue is a listen overflow; a quiet namespace is "healthy" with exit status 0.
 //!
-//! The host is shared with other tests, so each test diagnoses only its own lab's sockets, with
-//! a filter on lab's listener port (both ends of every connection match it).
+//! The host is shared with other tests, so each test diagnoses only its own lab's sockets: in this
+//! process's network namespace, with a filter on lab's listener address and port (both ends of
+//! every connection match it; other 127.x addresses reuse the same port numbers).
 
 mod common;
 
@@ -13,11 +14,13 @@ use common::{bin, unique_name, NetnsGuard};
 use serde_json::Value;
 use std::process::Output;
 
-/// Run doctor with `args`; return its JSON report and exit status.
+/// Run doctor in this process's namespace with `args`; return its JSON report and exit status.
 fn doctor(args: &[&str]) -> (Value, i32) {
+    let chosen = args.iter().any(|a| *a == "--netns" || *a == "--from");
     let out: Output = bin()
         .arg("doctor")
         .arg("--json")
+        .args(if chosen { Vec::new() } else { own_netns() })
         .args(args)
         .output()
         .expect("running tcpscope doctor");
@@ -36,12 +39,22 @@ fn doctor(args: &[&str]) -> (Value, i32) {
     (report, code)
 }
 
+/// Only this test process's namespace (as root doctor would read every namespace, including
+/// other tests' private ones, where the same addresses and ports exist).
+fn own_netns() -> Vec<String> {
+    if rustix::process::geteuid().is_root() {
+        vec!["--netns".into(), format!("pid:{}", std::process::id())]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The filter that selects both ends of every connection to lab's first listener.
 fn port_filter(lab: &Lab) -> String {
-    let port = lab.doc["listeners"][0]["port"]
-        .as_u64()
-        .expect("lab reports its listener");
-    format!("sport = :{port} or dport = :{port}")
+    let l = &lab.doc["listeners"][0];
+    let addr = l["addr"].as_str().expect("lab reports its listener");
+    let port = l["port"].as_u64().expect("lab reports its listener");
+    format!("src {addr}:{port} or dst {addr}:{port}")
 }
 
 fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -207,16 +220,24 @@ fn recording_replays_to_the_same_report_and_watch_tracks_rounds() {
     let rec = dir.join("snap.json");
     let rec_s = rec.to_str().unwrap();
     let (live, live_code) = doctor(&["--record", rec_s, &filter]);
-    let (replayed, replay_code) = doctor(&["--from", rec_s]);
+    // A recording carries its namespaces: replay it without --netns.
+    let out = bin()
+        .args(["doctor", "--json", "--from", rec_s])
+        .output()
+        .unwrap();
+    let replay_code = out.status.code().unwrap();
+    let replayed: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
     assert_eq!(live_code, replay_code);
     assert_eq!(live["verdict"], replayed["verdict"]);
     assert_eq!(live["findings"], replayed["findings"]);
     assert_eq!(live["taken_at_unix_ms"], replayed["taken_at_unix_ms"]);
 
     // --watch: one JSON report per round; the second round knows the growth.
-    let out = run_ok_or_findings(&[
-        "doctor", "--json", "--watch", "200ms", "--count", "2", &filter,
-    ]);
+    let mut args = vec!["doctor", "--json", "--watch", "200ms", "--count", "2"];
+    let ns = own_netns();
+    args.extend(ns.iter().map(String::as_str));
+    args.push(&filter);
+    let out = run_ok_or_findings(&args);
     let rounds: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON report per line"))

@@ -279,11 +279,10 @@ fn hold_expires_and_cleans_up() {
 
 #[test]
 fn killed_lab_takes_its_workers_along() {
-    let lab = Lab::start(&["stopped-server", "--count", "1"]);
+    let mut lab = Lab::start(&["stopped-server", "--count", "1"]);
     let pids = lab.pids();
-    let mut child = lab.child;
-    child.0.kill().expect("SIGKILL lab");
-    let _ = child.0.wait();
+    lab.child.0.kill().expect("SIGKILL lab");
+    let _ = lab.child.0.wait();
     let until = Instant::now() + Duration::from_secs(5);
     for pid in pids {
         while pid_alive(pid) {

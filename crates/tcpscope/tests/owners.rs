@@ -175,8 +175,17 @@ sys.stdin.read()
 "#;
     let (_child, ready) = spawn_python(&[], program);
     let cport = port(&ready, "cport");
-    let doc = run_json(&["ls", "-p", "--json", "state", "time-wait"]);
-    let tw: Vec<Value> = ours(&doc, cport);
+    // The client enters TIME-WAIT when the server's FIN is processed, which a loaded host may
+    // do a little later: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let tw: Vec<Value> = loop {
+        let doc = run_json(&["ls", "-p", "--json", "state", "time-wait"]);
+        let tw = ours(&doc, cport);
+        if !tw.is_empty() || std::time::Instant::now() > deadline {
+            break tw;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(tw.len(), 1, "{tw:?}");
     assert_eq!(tw[0]["inode"], 0);
     assert!(owners_of(&tw[0]).is_empty());

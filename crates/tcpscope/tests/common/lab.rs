@@ -22,7 +22,6 @@ impl Lab {
                 .args(args)
                 .arg("--json")
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
                 .spawn()
                 .expect("starting tcpscope lab"),
         );
@@ -88,5 +87,30 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::mem::take(&mut self.doc)
+    }
+}
+
+impl Drop for Lab {
+    /// A test that fails before `stop()` still lets lab clean up: SIGTERM and a wait (its own
+    /// cleanup removes workers, stopped children and its namespace), then the `ChildGuard` kills
+    /// whatever is left, and a namespace lab reported is deleted.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.0.try_wait() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(self.child.pid() as i32, libc::SIGTERM) };
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if let Ok(Some(_)) = self.child.0.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if let Some(ns) = self.doc["netns"].as_str() {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
