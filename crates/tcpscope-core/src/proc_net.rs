@@ -113,6 +113,13 @@ fn parse_hex_endpoint(s: &str, family: Family) -> Result<Endpoint, String> {
     Ok(Endpoint::new(ip, port))
 }
 
+/// Parse net.ipv4.ip_local_port_range ("32768\t60999"): the ports the kernel picks for sockets
+/// that did not bind() one.
+pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let mut words = text.split_whitespace().map(|w| w.parse::<u16>().ok());
+    Some((words.next()??, words.next()??))
+}
+
 /// Parse /proc/net/sockstat and /proc/net/sockstat6 (either may be empty).
 pub fn parse_sockstat(sockstat: &str, sockstat6: &str) -> SockStat {
     let mut st = SockStat::default();
@@ -219,6 +226,14 @@ mod tests {
         assert!(socks.is_empty());
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[1].line, 3);
+    }
+
+    #[test]
+    fn parses_port_range() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some((32768, 60999)));
+        assert_eq!(parse_port_range("1024 65535"), Some((1024, 65535)));
+        assert_eq!(parse_port_range("x y"), None);
+        assert_eq!(parse_port_range("80"), None);
     }
 
     #[test]

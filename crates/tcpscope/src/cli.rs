@@ -176,7 +176,7 @@ pub struct SummaryArgs {
 #[command(
     after_help = "Exit status: 0 healthy (or notes only), 1 warnings, 2 critical, 3 tcpscope failed.\n\
 Examples:\n  tcpscope doctor                     diagnose this host now\n  \
-tcpscope doctor --watch 10s         re-run every 10 s; exact ages and growth rates\n  \
+tcpscope doctor --watch 10s         re-run every 10 s; tighter ages, growth rates\n  \
 tcpscope doctor --json              findings for scripts and monitoring\n  \
 tcpscope doctor --from snap.json    diagnose a recording (as of when it was taken)"
 )]
@@ -185,8 +185,8 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Re-run every INTERVAL (e.g. 5s, 1m), tracking sockets by cookie so ages become exact and
-    /// growth rates appear ("+12 CLOSE-WAIT/min in pid 4242"). Stops on Ctrl-C.
+    /// Re-run every INTERVAL (e.g. 5s, 1m), tracking sockets by cookie so ages are bounded by
+    /// the polls and growth rates appear ("+12 CLOSE-WAIT/min in pid 4242"). Stops on Ctrl-C.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
     pub watch: Option<u64>,
 

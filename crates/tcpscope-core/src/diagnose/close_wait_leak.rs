@@ -80,9 +80,10 @@ fn who(ctx: &Context, pids: &[u32]) -> String {
     }
 }
 
-/// How long `s` has been in CLOSE-WAIT: exact from --watch tracking, else the tcp_info lower
+/// How long `s` has been in CLOSE-WAIT, as (at least, at most) milliseconds: bounded on both
+/// sides when --watch saw it arrive, else the larger of the tracked time and the tcp_info lower
 /// bound (time since the last ACK received ≈ time since the peer's FIN).
-fn age(ctx: &Context, s: &Socket) -> Option<(u64, bool)> {
+fn age(ctx: &Context, s: &Socket) -> Option<(u64, Option<u64>)> {
     let tracked = ctx.tracker.and_then(|t| t.in_state_for(s, ctx.now_ms()));
     let lower = s
         .tcp_info
@@ -90,10 +91,9 @@ fn age(ctx: &Context, s: &Socket) -> Option<(u64, bool)> {
         .and_then(|i| i.last_ack_recv_ms.or(i.last_data_recv_ms))
         .map(u64::from);
     match (tracked, lower) {
-        (Some((ms, true)), _) => Some((ms, true)),
-        (Some((ms, false)), Some(l)) => Some((ms.max(l), false)),
-        (Some((ms, false)), None) => Some((ms, false)),
-        (None, Some(l)) => Some((l, false)),
+        (Some(t), _) if t.at_most_ms.is_some() => Some((t.at_least_ms, t.at_most_ms)),
+        (Some(t), l) => Some((t.at_least_ms.max(l.unwrap_or(0)), None)),
+        (None, Some(l)) => Some((l, None)),
         (None, None) => None,
     }
 }
@@ -111,11 +111,12 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     let locals = top_counts(socks.iter().map(|s| s.local.to_string()), 3);
     evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
     match oldest {
-        Some((ms, true)) => evidence.push(format!(
-            "the oldest has been in CLOSE-WAIT for {} (tracked by socket cookie)",
-            human_ms(ms)
+        Some((lo, Some(hi))) => evidence.push(format!(
+            "the oldest entered CLOSE-WAIT between {} and {} ago (seen arriving by --watch, by socket cookie)",
+            human_ms(lo),
+            human_ms(hi)
         )),
-        Some((ms, false)) => evidence.push(format!(
+        Some((ms, None)) => evidence.push(format!(
             "the oldest has been idle for at least {} (from tcp_info last_ack_recv: a lower bound on the time since the peer's FIN)",
             human_ms(ms)
         )),
@@ -161,7 +162,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
         }
     }
 
-    let old = oldest.is_some_and(|(ms, _)| ms >= FRESH_MS);
+    let old = oldest.is_some_and(|(lo, _)| lo >= FRESH_MS);
     let severity = if stuck || n >= 100 || fd_usage.is_some_and(|u| u >= 0.8) {
         Severity::Critical
     } else if n >= 10 || old {

@@ -78,7 +78,7 @@ pub struct Finding {
 /// Everything a rule may look at.
 pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
-    /// Across `--watch` polls: exact ages by cookie and growth rates. `None` for one-shot runs.
+    /// Across `--watch` polls: ages by cookie and growth rates. `None` for one-shot runs.
     pub tracker: Option<&'a Tracker>,
     partners: HashMap<(u64, Endpoint, Endpoint), usize>,
 }

@@ -17,11 +17,8 @@ const TIME_WAIT_MS: u64 = 60_000;
 /// (low, high) of net.ipv4.ip_local_port_range, or the kernel default.
 fn port_range(ctx: &Context) -> (u16, u16) {
     ctx.sysctl("net.ipv4.ip_local_port_range")
-        .and_then(|v| {
-            let mut it = v.split_whitespace().filter_map(|w| w.parse::<u16>().ok());
-            Some((it.next()?, it.next()?))
-        })
-        .unwrap_or((32768, 60999))
+        .and_then(crate::proc_net::parse_port_range)
+        .unwrap_or(crate::filter::DEFAULT_EPHEMERAL)
 }
 
 pub fn check(ctx: &Context) -> Vec<Finding> {

@@ -1,6 +1,6 @@
 //! Memory across `doctor --watch` polls: when each socket (by kernel cookie) was first seen in
-//! its state, so ages become exact instead of tcp_info lower bounds, and how counts per state and
-//! process grow, so a finding can say "+12 CLOSE-WAIT/min in pid 4242".
+//! its state, so ages are known to within one interval instead of tcp_info lower bounds, and how
+//! counts per state and process grow, so a finding can say "+12 CLOSE-WAIT/min in pid 4242".
 
 use crate::snapshot::Snapshot;
 use crate::socket::Socket;
@@ -13,9 +13,18 @@ const HISTORY: usize = 120;
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    first_seen: HashMap<u64, (TcpState, u64)>,
-    first_poll_ms: Option<u64>,
+    /// cookie -> (state, the poll that first saw it there, the poll before that).
+    first_seen: HashMap<u64, (TcpState, u64, Option<u64>)>,
+    last_poll_ms: Option<u64>,
     history: VecDeque<(u64, BTreeMap<String, u64>)>,
+}
+
+/// How long a socket has been in its state, bounded by the polls that saw (and did not see) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InState {
+    pub at_least_ms: u64,
+    /// `None` for sockets already there at the first poll.
+    pub at_most_ms: Option<u64>,
 }
 
 /// Kernel counters whose growth doctor reports.
@@ -42,7 +51,7 @@ impl Tracker {
     /// Take in one poll's snapshot.
     pub fn observe(&mut self, snap: &Snapshot) {
         let now = snap.taken_at_unix_ms;
-        self.first_poll_ms.get_or_insert(now);
+        let previous = self.last_poll_ms.replace(now);
         let mut seen = HashMap::with_capacity(snap.sockets.len());
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for s in &snap.sockets {
@@ -53,11 +62,11 @@ impl Tracker {
             if s.cookie == 0 {
                 continue;
             }
-            let since = match self.first_seen.get(&s.cookie) {
-                Some((state, since)) if *state == s.state => *since,
-                _ => now,
+            let entry = match self.first_seen.get(&s.cookie) {
+                Some(&(state, since, before)) if state == s.state => (state, since, before),
+                _ => (s.state, now, previous),
             };
-            seen.insert(s.cookie, (s.state, since));
+            seen.insert(s.cookie, entry);
         }
         self.first_seen = seen;
         for name in COUNTERS {
@@ -71,15 +80,17 @@ impl Tracker {
         }
     }
 
-    /// How long `s` has been in its state as far as the polls tell: `(ms, exact)`. `exact` is
-    /// false for sockets already there at the first poll (then it is a lower bound).
-    pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<(u64, bool)> {
-        let (state, since) = self.first_seen.get(&s.cookie)?;
-        if *state != s.state {
+    /// How long `s` has been in its state as far as the polls tell: at least since the poll that
+    /// first saw it there and, when an earlier poll did not see it, at most since that one.
+    pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
+        let &(state, since, before) = self.first_seen.get(&s.cookie)?;
+        if state != s.state {
             return None;
         }
-        let exact = Some(*since) != self.first_poll_ms;
-        Some((now_ms.saturating_sub(*since), exact))
+        Some(InState {
+            at_least_ms: now_ms.saturating_sub(since),
+            at_most_ms: before.map(|b| now_ms.saturating_sub(b)),
+        })
     }
 
     /// Growth of a count per minute over the polls kept (`None` before two polls).
@@ -120,7 +131,13 @@ mod tests {
         let mut s1 = snapshot_at(1_000_000, vec![a.clone()]);
         s1.kernel.tcp_ext.insert("ListenDrops".into(), 5);
         t.observe(&s1);
-        assert_eq!(t.in_state_for(&a, 1_000_000), Some((0, false)));
+        let bounds = |lo, hi| {
+            Some(InState {
+                at_least_ms: lo,
+                at_most_ms: hi,
+            })
+        };
+        assert_eq!(t.in_state_for(&a, 1_000_000), bounds(0, None));
         assert_eq!(t.rate_per_min("close-wait/pid:42"), None);
 
         let mut b = a.clone();
@@ -128,8 +145,8 @@ mod tests {
         let mut s2 = snapshot_at(1_060_000, vec![a.clone(), b.clone()]);
         s2.kernel.tcp_ext.insert("ListenDrops".into(), 5);
         t.observe(&s2);
-        assert_eq!(t.in_state_for(&a, 1_060_000), Some((60_000, false)));
-        assert_eq!(t.in_state_for(&b, 1_070_000), Some((10_000, true)));
+        assert_eq!(t.in_state_for(&a, 1_060_000), bounds(60_000, None));
+        assert_eq!(t.in_state_for(&b, 1_070_000), bounds(10_000, Some(70_000)));
         assert_eq!(t.rate_per_min("close-wait/pid:42"), Some(1.0));
         assert_eq!(t.rate_per_min(&counter_key("ListenDrops")), Some(0.0));
         assert!(t
@@ -141,6 +158,6 @@ mod tests {
         let mut a2 = a.clone();
         a2.state = TcpState::LastAck;
         t.observe(&snapshot_at(1_070_000, vec![a2.clone()]));
-        assert_eq!(t.in_state_for(&a2, 1_070_000), Some((0, true)));
+        assert_eq!(t.in_state_for(&a2, 1_070_000), bounds(0, Some(10_000)));
     }
 }

@@ -55,7 +55,7 @@ pub fn write_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     }
     if !s.attention.is_empty() {
         writeln!(out)?;
-        writeln!(out, "Worth a look:")?;
+        writeln!(out, "Worth a look (`tcpscope doctor` diagnoses it):")?;
         for a in &s.attention {
             let name = a
                 .state

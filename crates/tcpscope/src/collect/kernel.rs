@@ -83,9 +83,6 @@ pub fn counters() -> KernelCounters {
 /// (what `autobound` judges in user space). Linux's default when unreadable.
 pub fn ephemeral_range() -> (u16, u16) {
     read("/proc/sys/net/ipv4/ip_local_port_range")
-        .and_then(|t| {
-            let mut w = t.split_whitespace().map(|n| n.parse::<u16>().ok());
-            Some((w.next()??, w.next()??))
-        })
+        .and_then(|t| tcpscope_core::proc_net::parse_port_range(&t))
         .unwrap_or(tcpscope_core::filter::DEFAULT_EPHEMERAL)
 }

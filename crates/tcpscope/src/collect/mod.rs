@@ -116,13 +116,6 @@ pub struct StreamReport {
 }
 
 impl Source {
-    /// Open the live kernel. `counters` also reads /proc/net counters and sysctls into the header
-    /// (for summaries and recordings; skipped for plain listings).
-    #[allow(dead_code)] // commands open through `commands::output::open_source` (--netns aware)
-    pub fn live(choice: LiveSource, counters: bool) -> Result<Source> {
-        Source::live_in(choice, counters, &netns::NetnsScope::Current)
-    }
-
     /// Open the live kernel in the namespaces `scope` names (see [`netns`]). Only netlink can
     /// read another namespace; the /proc fallback reads tcpscope's own.
     pub fn live_in(
@@ -171,10 +164,23 @@ impl Source {
             ),
             LiveSource::Auto => match netlink::DiagSocket::open() {
                 Ok(s) => (Backend::Netlink(s), SourceKind::Netlink, None),
-                Err(e) => (Backend::Proc, SourceKind::ProcNet, Some(e.to_string())),
+                Err(e) => (
+                    Backend::Proc,
+                    SourceKind::ProcNet,
+                    Some(format!(
+                        "netlink sock_diag is not available here ({}); read /proc/net/tcp instead",
+                        e.io_error()
+                    )),
+                ),
             },
         };
         let mut header = Snapshot::new(taken_at, kind);
+        if kind == SourceKind::ProcNet {
+            header.notes.push(
+                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows 0), no cookies and no tcp_info"
+                    .to_string(),
+            );
+        }
         header.notes.extend(note);
         header.host = kernel::host();
         if counters {
@@ -192,19 +198,6 @@ impl Source {
             backend: Backend::Replay(Box::new(snap)),
             header,
         })
-    }
-
-    /// Open `--from FILE` if given, else the live kernel.
-    #[allow(dead_code)] // commands open through `commands::output::open_source` (--netns aware)
-    pub fn open(
-        from: Option<&std::path::Path>,
-        live: LiveSource,
-        counters: bool,
-    ) -> Result<Source> {
-        match from {
-            Some(path) => Source::replay(path),
-            None => Source::live(live, counters),
-        }
     }
 
     /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.

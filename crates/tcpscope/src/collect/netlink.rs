@@ -27,7 +27,9 @@ pub struct DumpStats {
 /// Why a dump failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
-    #[error("netlink sock_diag is not available here ({0}); tcpscope falls back to /proc/net/tcp")]
+    #[error(
+        "netlink sock_diag is not available here ({0}); use --source proc to read /proc/net/tcp"
+    )]
     Unavailable(io::Error),
     #[error("the kernel rejected the sock_diag request: {0}")]
     Kernel(io::Error),
@@ -36,6 +38,18 @@ pub enum DumpError {
     /// The consumer of the sockets failed (for example, stdout was closed).
     #[error(transparent)]
     Consumer(io::Error),
+}
+
+impl DumpError {
+    /// The operating system's error underneath.
+    pub fn io_error(&self) -> &io::Error {
+        match self {
+            DumpError::Unavailable(e)
+            | DumpError::Kernel(e)
+            | DumpError::Io(e)
+            | DumpError::Consumer(e) => e,
+        }
+    }
 }
 
 /// An open NETLINK_SOCK_DIAG socket.

@@ -1,7 +1,7 @@
 //! `tcpscope doctor`: take a snapshot with everything the rules need (tcp_info, kernel counters,
 //! owners from `collect::attribute` and their process facts; `--netns`/`--all-netns` apply), run
 //! the rules, print the report, and exit 0/1/2 by the worst finding. `--watch` repeats, carrying
-//! a tracker so ages become exact and growth shows.
+//! a tracker so ages are bounded by the polls and growth shows.
 
 use super::output::{owners_match, parse_filter, query_filter, stdout};
 use crate::cli::DoctorArgs;

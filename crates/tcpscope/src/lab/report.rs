@@ -32,10 +32,10 @@ pub struct LabDoc {
 impl LabDoc {
     /// The tcpscope command that lists this run's sockets.
     pub fn show_command(scenario: Scenario, netns: Option<&str>) -> String {
-        let prefix = netns.map_or(String::new(), |n| format!("ip netns exec {n} "));
+        let ns = netns.map_or(String::new(), |n| format!(" --netns {n}"));
         match scenario.state() {
-            Some(s) => format!("{prefix}tcpscope ls state {}", s.name()),
-            None => format!("{prefix}tcpscope summary"),
+            Some(s) => format!("tcpscope ls{ns} state {}", s.name()),
+            None => format!("tcpscope summary{ns}"),
         }
     }
 
@@ -153,7 +153,7 @@ mod tests {
     fn netns_runs_show_the_namespace() {
         assert_eq!(
             LabDoc::show_command(Scenario::LastAck, Some("tcpscope-lab-7")),
-            "ip netns exec tcpscope-lab-7 tcpscope ls state last-ack"
+            "tcpscope ls --netns tcpscope-lab-7 state last-ack"
         );
         assert_eq!(
             LabDoc::show_command(Scenario::Churn, None),
