@@ -372,6 +372,17 @@ fn enter(target: &Target) -> Result<()> {
             target.path.display()
         )
     })?;
+    // A /proc/PID/ns/net path names whatever namespace that pid is in now: if the process exited
+    // and its pid was reused, this is another namespace, and its sockets must not get this label.
+    let inode = rustix::fs::fstat(&file)
+        .map(|st| st.st_ino)
+        .map_err(|e| anyhow!("reading network namespace {}: {e}", describe(&target.netns)))?;
+    if inode != target.netns.inode {
+        bail!(
+            "network namespace {} went away while tcpscope looked (its process exited)",
+            describe(&target.netns)
+        );
+    }
     move_into_link_name_space(file.as_fd(), Some(LinkNameSpaceType::Network)).map_err(|e| {
         let why = if e == Errno::PERM {
             "permission denied; entering another network namespace needs root (CAP_SYS_ADMIN)"
