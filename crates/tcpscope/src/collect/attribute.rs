@@ -22,7 +22,13 @@ use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
 /// True when the query takes every state, so the whole /proc walk is needed anyway and the
 /// streaming path ([`FullWalk`]) applies.
 pub fn wants_everything(source: &Source, query: &Query) -> bool {
-    !source.is_replay() && query.states == StateSet::ALL
+    !source.is_replay() && covers_every_state(query.states)
+}
+
+/// Every state, bound-inactive aside: a plain `ls -p` or `doctor` does not ask for that one
+/// (`Filter::states` leaves it out unless named), and must still take the streaming path.
+fn covers_every_state(states: StateSet) -> bool {
+    states.with(TcpState::BoundInactive).is_all()
 }
 
 fn is_root() -> bool {
@@ -120,4 +126,24 @@ pub fn snapshot_with_owners(
     let notes = scan.notes(Some(unattributed), is_root());
     snap.notes.extend(notes.iter().cloned());
     Ok((snap, report, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers_every_state;
+    use tcpscope_core::filter::Filter;
+    use tcpscope_core::{StateSet, TcpState};
+
+    /// Regression: once the default state set left out bound-inactive, `ls -p` and `doctor`
+    /// no longer took the streaming path and held 100k sockets in memory (136 MiB, 2x slower).
+    #[test]
+    fn the_default_filter_wants_every_state() {
+        let plain = Filter::parse("").expect("an empty filter parses").states();
+        assert_eq!(plain, Filter::default().states());
+        assert!(!plain.contains(TcpState::BoundInactive));
+        assert!(covers_every_state(plain));
+        assert!(covers_every_state(StateSet::ALL));
+        assert!(!covers_every_state(StateSet::of(&[TcpState::CloseWait])));
+        assert!(!covers_every_state(StateSet::ALL.without(TcpState::Listen)));
+    }
 }

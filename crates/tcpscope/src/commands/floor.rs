@@ -4,8 +4,9 @@
 use crate::collect::netlink::DiagSocket;
 use anyhow::Result;
 use std::process::ExitCode;
+use tcpscope_core::filter::Filter;
 use tcpscope_core::inet_diag::Request;
-use tcpscope_core::{Family, StateSet};
+use tcpscope_core::Family;
 
 pub fn run() -> Result<ExitCode> {
     let mut sock = DiagSocket::open()?;
@@ -13,7 +14,9 @@ pub fn run() -> Result<ExitCode> {
     for family in [Family::Inet, Family::Inet6] {
         bytes += sock.dump_bare(&Request {
             family,
-            states: StateSet::ALL.kernel_request_mask(),
+            // The states a plain `ls` asks for (bound-inactive only when a filter names it: asking
+            // makes the kernel walk its bind table, which would inflate the floor).
+            states: Filter::all().states().kernel_request_mask(),
             want_info: false,
             bytecode: None,
             seq: 0,
