@@ -282,7 +282,8 @@ impl Walker<'_> {
         let mut path = String::with_capacity(24);
         while !self.done() {
             let Some(task) = self.next_task() else { break };
-            let (pid, result) = match task {
+            let before = found.len();
+            let (pid, mut result) = match task {
                 Task::Start(pid) => {
                     path.clear();
                     path.push_str(itoa(pid).as_str());
@@ -299,6 +300,13 @@ impl Walker<'_> {
                     (pid, r)
                 }
             };
+            // A process that just turned up wanted sockets probably holds more (a leak sits in
+            // one program): read the rest of its table now rather than after every other one.
+            if self.partial && found.len() > before {
+                if let Ok(Some(open)) = result {
+                    result = self.read_to_end(open, &mut found);
+                }
+            }
             match result {
                 Ok(Some(open)) => {
                     let mut queue = self.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -344,6 +352,16 @@ impl Walker<'_> {
         }
     }
 
+    /// Read the rest of a process's table (stopping early if the walk is done).
+    fn read_to_end(
+        &self,
+        mut open: Open,
+        found: &mut Vec<(u64, Holder)>,
+    ) -> Result<Option<Open>, Errno> {
+        while !self.read_chunk(open.pid, &mut open.dir, found)? {}
+        Ok(None)
+    }
+
     /// Read up to [`CHUNK`] fds; true when the table is finished (or the walk is done).
     fn read_chunk(
         &self,
@@ -353,6 +371,9 @@ impl Walker<'_> {
     ) -> Result<bool, Errno> {
         let mut link = [0u8; 64];
         for n in 1..=CHUNK {
+            if n % CHECK_EVERY == 0 && self.done() {
+                return Ok(true);
+            }
             let Some(entry) = dir.read() else {
                 return Ok(true);
             };
@@ -379,15 +400,12 @@ impl Walker<'_> {
                 }
             }
             found.push((inode, Holder { pid, fd }));
-            if n % CHECK_EVERY == 0 && self.done() {
-                return Ok(true);
-            }
         }
         Ok(false)
     }
 }
 
-/// How often (in fds) a partial walk checks whether everything has been found.
+/// How often (in fds read) a partial walk checks whether everything has been found.
 const CHECK_EVERY: usize = 256;
 
 /// A pid in decimal without allocating through `format!` on the hot path.
