@@ -6,8 +6,9 @@
 //! openat(/proc, "PID/fd"), getdents on it, readlinkat relative to it — no path is built and no
 //! allocation happens per fd. Work is handed out in chunks of 1024 fds to one thread per core, so
 //! a few processes with 20k fds each still spread over all cores, and the walk is breadth-first
-//! across processes ([`CHUNK`]). When only some sockets are wanted (a state filter), the walk
-//! stops as soon as every wanted inode has been seen once.
+//! across processes ([`CHUNK`]). When only some sockets are wanted (a state filter), a process
+//! that yields some is read to its end at once (a leak sits in one program), and the walk stops
+//! as soon as every wanted inode has been seen once.
 //!
 //! The details of the holding processes are read by [`ProcessDetails`](super::owner_details).
 //!
