@@ -3,7 +3,9 @@
 //! on demand, never through DNS (a filter must not hang on a resolver or leak queries).
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 use tcpscope_core::filter::Resolver;
+use tcpscope_core::names::Names;
 
 /// A [`Resolver`] over the local files.
 pub struct SystemResolver;
@@ -12,44 +14,23 @@ fn file(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// Lines of a file without comments, split into words.
-fn records(text: &str) -> impl Iterator<Item = Vec<&str>> {
-    text.lines()
-        .map(|l| {
-            l.split('#')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-        })
-        .filter(|w| !w.is_empty())
+/// /etc/hosts and /etc/services, read once per run (for filters and for `ls -r`).
+pub fn names() -> &'static Names {
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    NAMES.get_or_init(|| Names::parse(&file("/etc/hosts"), &file("/etc/services")))
 }
 
 impl Resolver for SystemResolver {
     fn host(&self, name: &str) -> Vec<IpAddr> {
-        let text = file("/etc/hosts");
-        let mut found: Vec<IpAddr> = records(&text)
-            .filter(|w| w[1..].iter().any(|n| n.eq_ignore_ascii_case(name)))
-            .filter_map(|w| w[0].parse().ok())
-            .collect();
-        found.dedup();
-        if found.is_empty() {
+        match names().addresses(name) {
             // /etc/hosts may lack localhost inside minimal containers.
-            return tcpscope_core::filter::NoResolver.host(name);
+            [] => tcpscope_core::filter::NoResolver.host(name),
+            found => found.to_vec(),
         }
-        found
     }
 
     fn service(&self, name: &str) -> Option<u16> {
-        let text = file("/etc/services");
-        let found = records(&text).find_map(|w| {
-            let (port, proto) = w.get(1)?.split_once('/')?;
-            let named = w[0] == name || w[2..].contains(&name);
-            (proto == "tcp" && named)
-                .then(|| port.parse().ok())
-                .flatten()
-        });
-        found
+        names().port(name)
     }
 
     fn interface(&self, name: &str) -> Option<u32> {

@@ -36,7 +36,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         kernel_filter: !args.input.no_kernel_filter,
     };
     let mut source = open_source(&args.input, args.json || recording)?;
-    let names = args.resolve.then(load_names);
+    let names = args.resolve.then(crate::collect::resolve::names);
     let opts = TableOptions {
         extended: args.extended,
         processes: args.processes,
@@ -51,7 +51,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         let mut header = source.header().clone();
         header.notes.extend(walk.early_notes());
         let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &header)?;
-        let mut sink = Sink::start(args, &mut out, &header, opts, names.as_ref())?;
+        let mut sink = Sink::start(args, &mut out, &header, opts, names)?;
         let report = source.stream(&query, &mut |mut s| {
             walk.attach(&mut s);
             if !owners_match(&filter, &s) {
@@ -67,7 +67,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         let (snap, report, mut notes) = snapshot_with_owners(&mut source, &query)?;
         notes.extend(ownerless_recording_note(&filter, &source, &snap));
         let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
-        let mut sink = Sink::start(args, &mut out, &snap, opts, names.as_ref())?;
+        let mut sink = Sink::start(args, &mut out, &snap, opts, names)?;
         for s in snap.sockets.iter().filter(|s| owners_match(&filter, s)) {
             recorder.socket(s)?;
             sink.socket(s)?;
@@ -77,7 +77,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
 
     let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
     let header = source.header().clone();
-    let mut sink = Sink::start(args, &mut out, &header, opts, names.as_ref())?;
+    let mut sink = Sink::start(args, &mut out, &header, opts, names)?;
     let report = source.stream(&query, &mut |s| {
         recorder.socket(&s)?;
         sink.socket(&s)
@@ -143,9 +143,4 @@ impl<'n, W: Write> Sink<'n, W> {
             Sink::Table(t) => t.finish().map(drop),
         }
     }
-}
-
-fn load_names() -> Names {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    Names::parse(&read("/etc/hosts"), &read("/etc/services"))
 }
