@@ -69,12 +69,26 @@ pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let mut built = Built::default();
     // backlog 1: the queue is full at 2 connections.
     let server = full_listener(k, port, 1, 2, &mut built)?;
+    syn_sent_clients(k, 2..n + 2, server, pid, &mut built)?;
+    Ok(built)
+}
+
+/// Clients (numbered `clients` among worker `k`'s source addresses) that start connecting to
+/// `server` and stay in SYN-SENT because nothing answers; each retries for as long as Linux
+/// allows (TCP_SYNCNT 127).
+pub fn syn_sent_clients(
+    k: u64,
+    clients: std::ops::Range<u64>,
+    server: SocketAddrV4,
+    pid: u32,
+    built: &mut Built,
+) -> Result<()> {
     let opts = Opts {
         syncnt: Some(MAX_SYNCNT),
         ..Opts::default()
     };
-    for i in 0..n {
-        let c = sock::connect_start(addrs::client(k, i + 2), server, &opts)
+    for i in clients {
+        let c = sock::connect_start(addrs::client(k, i), server, &opts)
             .with_context(|| format!("connecting to {server}"))?;
         let s = LabSocket {
             state: TcpState::SynSent,
@@ -85,7 +99,7 @@ pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
         built.push(s, Some(&c));
         built.fds.push(c);
     }
-    Ok(built)
+    Ok(())
 }
 
 /// The most syn-recv request sockets one listener can keep without the kernel pruning them:

@@ -12,7 +12,7 @@
 use super::firewall::{self, Drop};
 use super::pairs::{self, endpoint, Built};
 use super::sock::{self, Opts};
-use super::{addrs, LabSocket, Scenario};
+use super::{addrs, handshake, LabSocket, Scenario};
 use anyhow::{bail, Result};
 use std::net::SocketAddrV4;
 use std::os::fd::OwnedFd;
@@ -36,21 +36,7 @@ pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<
         built.listeners.push(server);
         built.fds.push(l);
         firewall::drop_packets(k, server, Drop::ToServer)?;
-        let opts = Opts {
-            syncnt: Some(127),
-            ..Opts::default()
-        };
-        for i in 0..n {
-            let c = sock::connect_start(addrs::client(k, i), server, &opts)?;
-            let s = LabSocket {
-                state: TcpState::SynSent,
-                local: endpoint(sock::local(&c)?),
-                peer: endpoint(server),
-                pid: Some(pid),
-            };
-            built.push(s, Some(&c));
-            built.fds.push(c);
-        }
+        handshake::syn_sent_clients(k, 0..n, server, pid, &mut built)?;
         return Ok(built);
     }
     let mut pairs: Vec<(OwnedFd, OwnedFd)> = Vec::new();
