@@ -174,7 +174,9 @@ pub struct SummaryArgs {
 /// Options of `tcpscope doctor`.
 #[derive(Debug, Args, Clone, Default)]
 #[command(
-    after_help = "Exit status: 0 healthy (or notes only), 1 warnings, 2 critical, 3 tcpscope failed.\n\
+    after_help = "Without --netns/--all-netns doctor reads every network namespace it can: all of them as\n\
+root, its own otherwise; the report says which.\n\n\
+Exit status: 0 healthy (or notes only), 1 warnings, 2 critical, 3 tcpscope failed.\n\n\
 Examples:\n  tcpscope doctor                     diagnose this host now\n  \
 tcpscope doctor --watch 10s         re-run every 10 s; tighter ages, growth rates\n  \
 tcpscope doctor --json              findings for scripts and monitoring\n  \
