@@ -174,7 +174,8 @@ impl<W: Write> SnapshotWriter<W> {
 }
 
 impl Snapshot {
-    fn clone_without_sockets(&self) -> Snapshot {
+    /// Everything but the sockets: the header of a streamed document or a replayed source.
+    pub fn clone_without_sockets(&self) -> Snapshot {
         Snapshot {
             format: self.format.clone(),
             version: self.version,

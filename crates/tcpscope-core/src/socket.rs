@@ -50,16 +50,21 @@ impl Endpoint {
     pub fn is_unspecified(&self) -> bool {
         self.addr.is_unspecified()
     }
+
+    /// The address part as shown: `127.0.0.1`, `[::1]`, `*` for a wildcard.
+    pub fn addr_text(&self) -> String {
+        match self.addr {
+            a if a.is_unspecified() => "*".to_string(),
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        }
+    }
 }
 
 impl fmt::Display for Endpoint {
     /// `127.0.0.1:80`, `[::1]:22`, `*:80` for a wildcard address, `*` for port 0.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.addr {
-            a if a.is_unspecified() => f.write_str("*")?,
-            IpAddr::V4(a) => write!(f, "{a}")?,
-            IpAddr::V6(a) => write!(f, "[{a}]")?,
-        }
+        f.write_str(&self.addr_text())?;
         if self.port == 0 {
             f.write_str(":*")
         } else {

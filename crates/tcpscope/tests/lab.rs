@@ -6,7 +6,7 @@
 mod common;
 
 use common::lab::Lab;
-use common::{bin, command_in as command, endpoint, sockets, ss_rows_in};
+use common::{bin, command_in as command, endpoint, row, sockets, ss_rows_in};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::process::Command;
@@ -30,16 +30,7 @@ fn ls_rows(netns: Option<&str>, state: &str) -> HashSet<(String, String, String)
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("ls --json is JSON");
-    sockets(&doc)
-        .iter()
-        .map(|s| {
-            (
-                s["state"].as_str().expect("state").to_string(),
-                endpoint(&s["local"]),
-                endpoint(&s["peer"]),
-            )
-        })
-        .collect()
+    sockets(&doc).iter().map(row).collect()
 }
 
 /// The name ss prints for a state name of tcpscope's JSON.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{endpoint, run_json, run_ok, sockets, ss_rows};
+use common::{endpoint, row, run_json, run_ok, sockets, ss_rows};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -106,13 +106,7 @@ fn wait_for_states(f: &Fixture) {
 fn ours(doc: &Value, ports: &BTreeSet<u16>) -> BTreeSet<(String, String, String)> {
     sockets(doc)
         .iter()
-        .map(|s| {
-            (
-                s["state"].as_str().unwrap().to_string(),
-                endpoint(&s["local"]),
-                endpoint(&s["peer"]),
-            )
-        })
+        .map(row)
         .filter(|(_, l, p)| is_ours(l, p, ports))
         .collect()
 }

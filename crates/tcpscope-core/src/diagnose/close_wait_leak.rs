@@ -8,7 +8,7 @@
 //! process's state and descriptor use. Siblings — processes with the same command forked by the
 //! same parent, like a pre-forking server's workers — are one finding listing every pid.
 
-use super::{addr_text, group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
+use super::{group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
 use crate::process::ProcessInfo;
 use crate::render::duration::human_ms;
 use crate::socket::Socket;
@@ -147,7 +147,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     }
     evidence.push(format!(
         "peers that closed: {}",
-        top_counts(socks.iter().map(|s| addr_text(&s.peer)), 3)
+        top_counts(socks.iter().map(|s| s.peer.addr_text()), 3)
     ));
     if let Some(text) = partner_text(ctx, socks) {
         evidence.push(text);

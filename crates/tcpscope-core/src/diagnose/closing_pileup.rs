@@ -6,7 +6,7 @@
 //! firewall, NAT entry expired) and the kernel keeps retransmitting until tcp_orphan_retries
 //! (orphans) or tcp_retries2 gives up.
 
-use super::{addr_text, group_by, Context, Finding, Severity, Subject};
+use super::{group_by, Context, Finding, Severity, Subject};
 use crate::state::TcpState;
 
 fn meaning(state: TcpState) -> &'static str {
@@ -24,7 +24,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             TcpState::LastAck | TcpState::FinWait1 | TcpState::Closing
         )
     });
-    group_by(closing, |s| (s.state, addr_text(&s.peer)))
+    group_by(closing, |s| (s.state, s.peer.addr_text()))
         .into_iter()
         .filter_map(|((state, peer), socks)| {
             let n = socks.len() as u64;

@@ -5,7 +5,7 @@
 //! *held by a process* (it called shutdown(SHUT_WR) and keeps the descriptor) has no timeout at
 //! all: it waits as long as the peer keeps its side open — the peer is the one not closing.
 
-use super::{addr_text, group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
+use super::{group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
 use crate::render::duration::human_ms;
 use crate::socket::Socket;
 use crate::state::TcpState;
@@ -115,7 +115,7 @@ fn orphaned_finding(ctx: &Context, socks: &[&Socket]) -> Finding {
         format!("{n} orphaned FIN-WAIT-2 sockets (closed by their programs; inode 0)"),
         format!(
             "peers that have not closed: {}",
-            top_counts(socks.iter().map(|s| addr_text(&s.peer)), 3)
+            top_counts(socks.iter().map(|s| s.peer.addr_text()), 3)
         ),
         format!("each expires after net.ipv4.tcp_fin_timeout = {timeout} s"),
     ];

@@ -190,14 +190,6 @@ pub fn top_counts(values: impl IntoIterator<Item = String>, n: usize) -> String 
     text
 }
 
-/// An address without its port, as text.
-pub fn addr_text(e: &Endpoint) -> String {
-    Endpoint { port: 1, ..*e }
-        .to_string()
-        .trim_end_matches(":1")
-        .to_string()
-}
-
 /// A rule: its id, what it checks (shown when the host is healthy), and the check.
 pub struct Rule {
     pub id: &'static str,

@@ -7,7 +7,7 @@
 //! fix (reuse connections) and the safe setting (tcp_tw_reuse), and it names the folklore that
 //! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout).
 
-use super::{addr_text, group_by, netns_id, Context, Finding, Severity, Subject};
+use super::{group_by, netns_id, Context, Finding, Severity, Subject};
 use crate::socket::{Endpoint, Socket};
 use crate::state::TcpState;
 
@@ -44,7 +44,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     // Ports are per namespace: the same addresses in two namespaces are two port pools.
     let clients = group_by(tw.iter().copied().filter(|s| is_client(s)), |s| {
-        (netns_id(s), addr_text(&s.local), s.peer)
+        (netns_id(s), s.local.addr_text(), s.peer)
     });
     for ((_, local, dest), socks) in clients {
         let n = socks.len() as u64;

@@ -183,14 +183,7 @@ fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
         ("::ffff:10.0.0.0", 104),
         ("2001:db8::", 32),
     ]);
-    let op = proptest::sample::select(vec![
-        CmpOp::Eq,
-        CmpOp::Ne,
-        CmpOp::Lt,
-        CmpOp::Le,
-        CmpOp::Gt,
-        CmpOp::Ge,
-    ]);
+    let op = super::super::tests::arb_op();
     prop_oneof![
         (
             side.clone(),

@@ -50,19 +50,14 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-const CONDITIONS: &str = "a condition: src, dst, sport, dport, state, exclude, dev, fwmark, \
-     autobound, pid, comm, uid, user, container, netns, recvq, sendq, timer or idle";
-
-/// Words that start a condition or join conditions: never read as a state name, so that
-/// `state established idle > 5m` keeps `idle` as a condition although Solaris calls a state IDLE.
-const CONDITION_WORDS: &[&str] = &[
+/// The words that start a condition, in the order error messages list them.
+const PREDICATE_WORDS: &[&str] = &[
     "src",
     "dst",
     "sport",
     "dport",
     "state",
     "exclude",
-    "excl",
     "dev",
     "fwmark",
     "autobound",
@@ -76,10 +71,19 @@ const CONDITION_WORDS: &[&str] = &[
     "sendq",
     "timer",
     "idle",
-    "and",
-    "or",
-    "not",
 ];
+
+/// "a condition: src, dst, ... or idle", for error messages.
+fn conditions() -> String {
+    let (last, rest) = PREDICATE_WORDS.split_last().unwrap_or((&"", &[]));
+    format!("a condition: {} or {last}", rest.join(", "))
+}
+
+/// Words that start or join conditions: never read as a state name, so that
+/// `state established idle > 5m` keeps `idle` as a condition although Solaris calls a state IDLE.
+fn is_condition_word(w: &str) -> bool {
+    PREDICATE_WORDS.contains(&w) || matches!(w, "excl" | "and" | "or" | "not")
+}
 
 pub(super) struct Parser<'a> {
     text: String,
@@ -152,8 +156,7 @@ impl<'a> Parser<'a> {
             // An extension of ss: `state close-wait time-wait` lists several states after one
             // keyword (it means `state close-wait state time-wait`).
             while let Some(next) = self.peek_kw() {
-                if CONDITION_WORDS.contains(&next.as_str()) || parse_state_or_group(&next).is_err()
-                {
+                if is_condition_word(&next) || parse_state_or_group(&next).is_err() {
                     break;
                 }
                 let word = self.state_word(&k)?;
@@ -214,7 +217,7 @@ impl<'a> Parser<'a> {
 
     fn term(&mut self, depth: usize) -> PResult<Expr> {
         let Some(t) = self.peek().cloned() else {
-            return Err(self.err_here(format!("the filter ends here; expected {CONDITIONS}")));
+            return Err(self.err_here(format!("the filter ends here; expected {}", conditions())));
         };
         match (&t.tok, kw(&t).as_deref()) {
             (Tok::LParen, _) => {
@@ -247,7 +250,7 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 self.predicate(word, &t)
             }
-            _ => Err(self.err_at(t.col, t.len, format!("expected {CONDITIONS}"))),
+            _ => Err(self.err_at(t.col, t.len, format!("expected {}", conditions()))),
         }
     }
 
@@ -457,7 +460,7 @@ impl<'a> Parser<'a> {
                 return Err(self.err_at(
                     t.col,
                     t.len,
-                    format!("unknown word '{other}'; expected {CONDITIONS}"),
+                    format!("unknown word '{other}'; expected {}", conditions()),
                 ));
             }
         };

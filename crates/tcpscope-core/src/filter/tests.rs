@@ -34,22 +34,10 @@ fn sock(state: TcpState, local: &str, peer: &str) -> Socket {
         Family::Inet
     };
     Socket {
-        state,
-        family,
-        local: ep(local),
-        peer: ep(peer),
-        recv_q: 0,
-        send_q: 0,
-        timer: None,
         uid: 1000,
         inode: 1,
         cookie: 1,
-        ifindex: 0,
-        mark: None,
-        shutdown: None,
-        tcp_info: None,
-        owners: Vec::new(),
-        netns: None,
+        ..Socket::new(state, family, ep(local), ep(peer))
     }
 }
 
@@ -396,7 +384,7 @@ fn arb_prefix() -> impl Strategy<Value = Prefix> {
     ]
 }
 
-fn arb_op() -> impl Strategy<Value = CmpOp> {
+pub(super) fn arb_op() -> impl Strategy<Value = CmpOp> {
     proptest::sample::select(vec![
         CmpOp::Eq,
         CmpOp::Ne,

@@ -192,8 +192,7 @@ impl Source {
     /// Open a recording made with `--record` (or `ls --json`).
     pub fn replay(path: &std::path::Path) -> Result<Source> {
         let snap = replay::load(path)?;
-        let mut header = snap.clone();
-        header.sockets = Vec::new();
+        let header = snap.clone_without_sockets();
         Ok(Source {
             backend: Backend::Replay(Box::new(snap)),
             header,

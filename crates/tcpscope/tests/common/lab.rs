@@ -1,7 +1,7 @@
 //! Running `tcpscope lab` from tests: start a scenario, wait for its JSON document, stop it
 //! with SIGTERM and check it exits cleanly. Shared by the lab and doctor tests.
 
-use super::{bin, endpoint, ChildGuard};
+use super::{bin, row, ChildGuard};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -59,13 +59,7 @@ impl Lab {
             .as_array()
             .expect("sockets")
             .iter()
-            .map(|s| {
-                (
-                    s["state"].as_str().expect("state").to_string(),
-                    endpoint(&s["local"]),
-                    endpoint(&s["peer"]),
-                )
-            })
+            .map(row)
             .collect()
     }
 

@@ -126,6 +126,15 @@ pub fn sockets(doc: &Value) -> &Vec<Value> {
     doc["sockets"].as_array().expect("a sockets array")
 }
 
+/// (state, local, peer) of a JSON socket object, endpoints as `endpoint` prints them.
+pub fn row(s: &Value) -> (String, String, String) {
+    (
+        s["state"].as_str().expect("state").to_string(),
+        endpoint(&s["local"]),
+        endpoint(&s["peer"]),
+    )
+}
+
 /// "127.0.0.1:5555" for a JSON endpoint object.
 pub fn endpoint(v: &Value) -> String {
     let addr = v["addr"].as_str().expect("addr");
