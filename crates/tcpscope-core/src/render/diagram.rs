@@ -3,8 +3,8 @@
 //! edges: the main edges one by one, the exceptional ones (RST, abort, retransmission, give-up)
 //! summarised in a legend, as the RFC figure does.
 
-use crate::fsm::{Event, Origin, EDGES};
-use crate::state::TcpState;
+use crate::analyze::fsm::{Event, Origin, EDGES};
+use crate::model::state::TcpState;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

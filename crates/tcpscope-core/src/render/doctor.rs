@@ -1,7 +1,7 @@
 //! Text form of a `doctor` report: the verdict first, then findings most severe first, each with
 //! its evidence, what it means, and the next steps.
 
-use crate::diagnose::{Report, Severity};
+use crate::analyze::diagnose::{Report, Severity};
 use crate::render::time::utc_text;
 use std::io::{self, Write};
 
@@ -58,8 +58,8 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::fixtures::*;
-    use crate::diagnose::{diagnose, Context};
+    use crate::analyze::diagnose::fixtures::*;
+    use crate::analyze::diagnose::{diagnose, Context};
 
     fn render(snap: &crate::Snapshot) -> (String, u8) {
         let report = diagnose(&Context::new(snap, None));

@@ -1,11 +1,11 @@
 //! `tcpscope explain`: one line per state, the whole story of one state, or one transition —
-//! all read from the state-machine model in [`crate::fsm`], never written twice.
+//! all read from the state-machine model in [`crate::analyze::fsm`], never written twice.
 
 use super::wrap::wrap;
-use crate::fsm::{
+use crate::analyze::fsm::{
     edges_from, edges_into, info, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
 };
-use crate::state::TcpState;
+use crate::model::state::TcpState;
 use serde::Serialize;
 use std::io::{self, Write};
 

@@ -3,7 +3,7 @@
 //! happened in a notes column.
 
 use super::wrap::wrap;
-use crate::fsm::simulate::{Phase, Side, Simulation, Wire};
+use crate::analyze::fsm::simulate::{Phase, Side, Simulation, Wire};
 use std::io::{self, Write};
 
 const STATE: usize = 13;
@@ -102,9 +102,9 @@ pub fn write_ladder(w: &mut impl Write, sim: &Simulation) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsm::scenarios::SCENARIOS;
-    use crate::fsm::simulate::run;
-    use crate::fsm::Flavor;
+    use crate::analyze::fsm::scenarios::SCENARIOS;
+    use crate::analyze::fsm::simulate::run;
+    use crate::analyze::fsm::Flavor;
 
     #[test]
     fn every_scenario_snapshot() {
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn arrows_point_the_way_segments_travel() {
-        use crate::fsm::Segment;
+        use crate::analyze::fsm::Segment;
         for phase in [Phase::Whole, Phase::Sent, Phase::Arrived, Phase::Lost] {
             for from in [Side::A, Side::B] {
                 let art = wire_art(&Wire {

@@ -3,7 +3,6 @@
 
 pub mod diagram;
 pub mod doctor;
-pub mod duration;
 pub mod explain;
 pub mod ladder;
 pub mod summary;

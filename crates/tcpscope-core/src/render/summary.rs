@@ -1,9 +1,9 @@
 //! Text form of `tcpscope summary`: totals, a per-state table, the kernel's own counters, and
 //! pointers at whatever is piling up.
 
+use crate::analyze::summary::Summary;
+use crate::model::state::TcpState;
 use crate::render::time::utc_text;
-use crate::state::TcpState;
-use crate::summary::Summary;
 use std::io::{self, Write};
 
 /// Write the summary for a person.
@@ -71,9 +71,9 @@ pub fn write_summary(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::SockStat;
-    use crate::socket::{Endpoint, Family, Socket};
-    use crate::summary::StateCounts;
+    use crate::analyze::summary::StateCounts;
+    use crate::model::snapshot::SockStat;
+    use crate::model::socket::{Endpoint, Family, Socket};
     use std::collections::BTreeMap;
 
     #[test]

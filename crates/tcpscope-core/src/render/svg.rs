@@ -5,8 +5,8 @@
 //! fixed, only the arrows and labels come from the model.
 
 use super::diagram::{arrows, exceptional_summary, Arrow};
-use crate::fsm::Origin;
-use crate::state::TcpState;
+use crate::analyze::fsm::Origin;
+use crate::model::state::TcpState;
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 1100.0;

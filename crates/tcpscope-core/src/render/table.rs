@@ -4,10 +4,10 @@
 //! every row is written as it arrives, so memory stays constant on 100k sockets. An address
 //! wider than its column pushes the rest of its row right rather than being cut.
 
-use crate::names::Names;
-use crate::render::duration::human_ms;
-use crate::socket::{Endpoint, Socket, TimerKind};
-use crate::state::TcpState;
+use crate::analyze::duration::human_ms;
+use crate::decode::names::Names;
+use crate::model::socket::{Endpoint, Socket, TimerKind};
+use crate::model::state::TcpState;
 use std::io::{self, Write};
 
 /// Rows held back to choose column widths.
@@ -296,7 +296,7 @@ pub fn owners_text(s: &Socket) -> String {
             let mut t = format!("{}[{}]/fd{}", o.comm, o.pid, o.fd);
             if let Some(c) = &o.container {
                 t.push('@');
-                t.push_str(&crate::cgroup::short_label(c));
+                t.push_str(&crate::decode::cgroup::short_label(c));
             }
             t
         })
@@ -304,7 +304,7 @@ pub fn owners_text(s: &Socket) -> String {
         .join(",")
 }
 
-fn netns_text(n: &crate::socket::Netns) -> String {
+fn netns_text(n: &crate::model::socket::Netns) -> String {
     match (&n.name, n.pid, &n.container) {
         (Some(name), _, _) => name.clone(),
         (None, Some(pid), Some(c)) => format!("pid:{pid}({c})"),
@@ -316,7 +316,7 @@ fn netns_text(n: &crate::socket::Netns) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::socket::{Family, Timer};
+    use crate::model::socket::{Family, Timer};
 
     pub(crate) fn sample(state: TcpState, local: &str, peer: &str) -> Socket {
         let ep = |s: &str| {
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn owners_and_netns_columns() {
-        use crate::socket::{Container, Netns, Owner};
+        use crate::model::socket::{Container, Netns, Owner};
         let owner = |pid: u32, fd: u32, container: Option<Container>| Owner {
             pid,
             comm: "nginx".into(),

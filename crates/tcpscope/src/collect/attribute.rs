@@ -131,7 +131,7 @@ pub fn snapshot_with_owners(
 #[cfg(test)]
 mod tests {
     use super::covers_every_state;
-    use tcpscope_core::filter::Filter;
+    use tcpscope_core::analyze::filter::Filter;
     use tcpscope_core::{StateSet, TcpState};
 
     /// Regression: once the default state set left out bound-inactive, `ls -p` and `doctor`

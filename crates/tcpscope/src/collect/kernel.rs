@@ -3,8 +3,8 @@
 //! accept queues. Each file is tiny; a missing one is left out, never an error.
 
 use std::collections::BTreeMap;
-use tcpscope_core::proc_net::{parse_netstat_section, parse_sockstat};
-use tcpscope_core::snapshot::{Host, KernelCounters};
+use tcpscope_core::decode::proc_net::{parse_netstat_section, parse_sockstat};
+use tcpscope_core::model::snapshot::{Host, KernelCounters};
 
 /// Sysctls recorded with every snapshot that carries counters.
 pub const SYSCTLS: &[&str] = &[
@@ -83,6 +83,6 @@ pub fn counters() -> KernelCounters {
 /// (what `autobound` judges in user space). Linux's default when unreadable.
 pub fn ephemeral_range() -> (u16, u16) {
     read("/proc/sys/net/ipv4/ip_local_port_range")
-        .and_then(|t| tcpscope_core::proc_net::parse_port_range(&t))
-        .unwrap_or(tcpscope_core::filter::DEFAULT_EPHEMERAL)
+        .and_then(|t| tcpscope_core::decode::proc_net::parse_port_range(&t))
+        .unwrap_or(tcpscope_core::analyze::filter::DEFAULT_EPHEMERAL)
 }

@@ -19,9 +19,9 @@ pub mod resolve;
 use anyhow::{Context, Result};
 use std::io;
 use std::sync::Arc;
-use tcpscope_core::filter::DEFAULT_EPHEMERAL;
-use tcpscope_core::inet_diag::Request;
-use tcpscope_core::snapshot::{Snapshot, Source as SourceKind};
+use tcpscope_core::analyze::filter::DEFAULT_EPHEMERAL;
+use tcpscope_core::decode::inet_diag::Request;
+use tcpscope_core::model::snapshot::{Snapshot, SourceKind};
 use tcpscope_core::{Family, Filter, Socket, StateSet};
 
 /// Which sockets to read. Everything here is applied by the kernel on the live path where it can
@@ -77,15 +77,15 @@ impl Query {
     }
 }
 
-/// The user's choice of live source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+/// Where live sockets are read from (the user's `--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LiveSource {
     /// netlink sock_diag, falling back to /proc/net/tcp if it is unavailable.
     #[default]
     Auto,
     /// netlink sock_diag only.
     Netlink,
-    /// /proc/net/tcp and /proc/net/tcp6 only (no cookies, no tcp_info, slower).
+    /// /proc/net/tcp and /proc/net/tcp6 only.
     Proc,
 }
 

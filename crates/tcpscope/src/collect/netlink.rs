@@ -1,6 +1,6 @@
 //! Socket I/O for NETLINK_SOCK_DIAG dumps: open the socket, send a request, receive buffers.
 //!
-//! The bytes themselves are encoded and decoded by `tcpscope_core::inet_diag` (pure, tested with
+//! The bytes themselves are encoded and decoded by `tcpscope_core::decode::inet_diag` (pure, tested with
 //! fixtures); this file only moves them. A netlink socket belongs to the network namespace it was
 //! created in, so to read another namespace create the [`DiagSocket`] from a thread that entered it.
 
@@ -8,7 +8,7 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
-use tcpscope_core::inet_diag::{self, Item, Request};
+use tcpscope_core::decode::inet_diag::{self, Item, Request};
 use tcpscope_core::Socket;
 
 /// Receive buffer: the kernel fills at most ~32 KiB per dump message batch; twice that is safe.

@@ -17,10 +17,10 @@ use std::io;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use tcpscope_core::cgroup::{parse_cgroup_file, short_label};
-use tcpscope_core::process_text::{namespace_inode, parse_decimal};
-use tcpscope_core::snapshot::KernelCounters;
-use tcpscope_core::socket::Netns;
+use tcpscope_core::decode::cgroup::{parse_cgroup_file, short_label};
+use tcpscope_core::decode::process_text::{namespace_inode, parse_decimal};
+use tcpscope_core::model::snapshot::KernelCounters;
+use tcpscope_core::model::socket::Netns;
 use tcpscope_core::Socket;
 
 /// Where named namespaces live (`ip netns add NAME` bind-mounts them here).

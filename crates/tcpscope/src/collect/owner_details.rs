@@ -6,9 +6,11 @@
 use super::owners::InodeTable;
 use std::collections::HashMap;
 use std::io;
-use tcpscope_core::cgroup::parse_cgroup_file;
-use tcpscope_core::process_text::{cmdline_text, comm_text, parse_passwd, status_euid, user_name};
-use tcpscope_core::socket::{Container, Owner};
+use tcpscope_core::decode::cgroup::parse_cgroup_file;
+use tcpscope_core::decode::process_text::{
+    cmdline_text, comm_text, parse_passwd, status_euid, user_name,
+};
+use tcpscope_core::model::socket::{Container, Owner};
 use tcpscope_core::Socket;
 
 /// What is known about one process that holds a wanted socket.

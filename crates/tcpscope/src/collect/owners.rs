@@ -24,7 +24,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use tcpscope_core::process_text::{parse_decimal, socket_inode};
+use tcpscope_core::decode::process_text::{parse_decimal, socket_inode};
 
 /// One descriptor through which a process holds a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

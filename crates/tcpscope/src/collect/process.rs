@@ -3,7 +3,7 @@
 //! dump, so listing stays free of /proc work. A process that exits meanwhile is skipped.
 
 use std::collections::BTreeMap;
-use tcpscope_core::process::{parse_limits_nofile, parse_stat, ProcessInfo};
+use tcpscope_core::model::process::{parse_limits_nofile, parse_stat, ProcessInfo};
 use tcpscope_core::Socket;
 
 /// ProcessInfo for every pid that owns one of `sockets`, seeded from the owner records.

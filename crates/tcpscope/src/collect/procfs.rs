@@ -1,9 +1,9 @@
 //! The fallback socket source: /proc/net/tcp and /proc/net/tcp6, parsed by
-//! `tcpscope_core::proc_net`. Slower than netlink and without cookies or tcp_info; used only
+//! `tcpscope_core::decode::proc_net`. Slower than netlink and without cookies or tcp_info; used only
 //! when sock_diag is unavailable or when asked for with `--source proc`.
 
 use anyhow::{Context, Result};
-use tcpscope_core::proc_net::{parse_proc_net_tcp, ParseError};
+use tcpscope_core::decode::proc_net::{parse_proc_net_tcp, ParseError};
 use tcpscope_core::{Family, Socket};
 
 /// Read and parse the table of one family. A missing tcp6 table (IPv6 disabled) is empty.

@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 use std::sync::OnceLock;
-use tcpscope_core::filter::Resolver;
-use tcpscope_core::names::Names;
+use tcpscope_core::analyze::filter::Resolver;
+use tcpscope_core::decode::names::Names;
 
 /// A [`Resolver`] over the local files.
 pub struct SystemResolver;
@@ -24,7 +24,7 @@ impl Resolver for SystemResolver {
     fn host(&self, name: &str) -> Vec<IpAddr> {
         match names().addresses(name) {
             // /etc/hosts may lack localhost inside minimal containers.
-            [] => tcpscope_core::filter::NoResolver.host(name),
+            [] => tcpscope_core::analyze::filter::NoResolver.host(name),
             found => found.to_vec(),
         }
     }

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tcpscope_core::diagnose::{diagnose, watch::Tracker, Context, Report};
+use tcpscope_core::analyze::diagnose::{diagnose, watch::Tracker, Context, Report};
 use tcpscope_core::render::doctor::write_report;
 use tcpscope_core::render::time::utc_text;
 use tcpscope_core::{Family, Snapshot};
@@ -92,12 +92,12 @@ fn open_doctor_source(args: &DoctorArgs) -> Result<Source> {
     let root = rustix::process::geteuid().is_root();
     let scope = if explicit {
         NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?
-    } else if root && input.source != LiveSource::Proc {
+    } else if root && LiveSource::from(input.source) != LiveSource::Proc {
         NetnsScope::All
     } else {
         NetnsScope::Current
     };
-    let mut source = Source::open_in(input.from.as_deref(), input.source, true, &scope)?;
+    let mut source = Source::open_in(input.from.as_deref(), input.source.into(), true, &scope)?;
     let labels = source.namespace_labels();
     if !labels.is_empty() {
         let labels: Vec<String> = labels.iter().map(|l| format!("namespace {l}")).collect();

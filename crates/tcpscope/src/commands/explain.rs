@@ -6,7 +6,7 @@ use crate::cli::ExplainArgs;
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::process::ExitCode;
-use tcpscope_core::fsm::edges_from;
+use tcpscope_core::analyze::fsm::edges_from;
 use tcpscope_core::render::explain::{
     transitions, write_overview, write_state, write_transition, StateDoc, EXPLAIN_ORDER,
 };

@@ -4,8 +4,8 @@
 use crate::collect::netlink::DiagSocket;
 use anyhow::Result;
 use std::process::ExitCode;
-use tcpscope_core::filter::Filter;
-use tcpscope_core::inet_diag::Request;
+use tcpscope_core::analyze::filter::Filter;
+use tcpscope_core::decode::inet_diag::Request;
 use tcpscope_core::Family;
 
 pub fn run() -> Result<ExitCode> {

@@ -14,9 +14,9 @@ use crate::collect::{Query, Source, StreamReport};
 use anyhow::Result;
 use std::io::{self, Write};
 use std::process::ExitCode;
-use tcpscope_core::names::Names;
+use tcpscope_core::decode::names::Names;
+use tcpscope_core::model::snapshot::SnapshotWriter;
 use tcpscope_core::render::table::{TableOptions, TableWriter};
-use tcpscope_core::snapshot::SnapshotWriter;
 use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
 
 pub fn run(args: &LsArgs) -> Result<ExitCode> {

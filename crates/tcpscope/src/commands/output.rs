@@ -1,5 +1,5 @@
 //! Shared plumbing of the commands: buffered stdout, the optional `--record` writer, warnings on
-//! stderr, and parsing the filter (the ss language, `tcpscope_core::filter`).
+//! stderr, and parsing the filter (the ss language, `tcpscope_core::analyze::filter`).
 
 use crate::cli::InputArgs;
 use crate::collect::netns::NetnsScope;
@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
-use tcpscope_core::snapshot::SnapshotWriter;
+use tcpscope_core::model::snapshot::SnapshotWriter;
 use tcpscope_core::{Family, Filter, Snapshot, Socket};
 
 /// Standard output, buffered in large blocks (one write syscall per 64 KiB).
@@ -70,7 +70,7 @@ pub fn print_notes(notes: &[String]) {
 /// namespaces of `--netns` / `--all-netns`. Every command opens its sockets through this.
 pub fn open_source(input: &InputArgs, counters: bool) -> Result<Source> {
     let scope = NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?;
-    Source::open_in(input.from.as_deref(), input.source, counters, &scope)
+    Source::open_in(input.from.as_deref(), input.source.into(), counters, &scope)
 }
 
 /// The `--record FILE` writer, streaming the snapshot as sockets pass.

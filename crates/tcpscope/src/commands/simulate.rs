@@ -6,9 +6,9 @@ use crate::cli::SimulateArgs;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
-use tcpscope_core::fsm::scenarios::SCENARIOS;
-use tcpscope_core::fsm::simulate::{run as simulate, scenario};
-use tcpscope_core::fsm::Flavor;
+use tcpscope_core::analyze::fsm::scenarios::{scenario, SCENARIOS};
+use tcpscope_core::analyze::fsm::simulate::run as simulate;
+use tcpscope_core::analyze::fsm::Flavor;
 use tcpscope_core::render::ladder::write_ladder;
 
 pub fn run(args: &SimulateArgs) -> Result<ExitCode> {

@@ -11,8 +11,8 @@ use crate::collect::Query;
 use anyhow::Result;
 use std::io::Write;
 use std::process::ExitCode;
+use tcpscope_core::analyze::summary::{StateCounts, Summary};
 use tcpscope_core::render::summary::write_summary;
-use tcpscope_core::summary::{StateCounts, Summary};
 
 pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
     let filter = parse_filter(&args.filter)?;

@@ -18,7 +18,6 @@
 
 pub mod addrs;
 pub mod churn;
-pub mod duration;
 pub mod firewall;
 pub mod handshake;
 pub mod lossy;
@@ -45,38 +44,23 @@ pub const MAX_RATE: u64 = 20_000;
 /// Longest churn run and longest --hold.
 pub const MAX_DURATION_MS: u64 = 3_600_000;
 
-/// What lab builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+/// What lab builds (the command line's spelling and help live in `cli::lab::ScenarioArg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
-    /// Connected pairs; both ends are reported (so counts round up to even).
     Established,
-    /// Listening sockets that nobody connects to.
     Listen,
-    /// The server end after the client closed; the server never calls close().
     CloseWait,
-    /// The client end that closed its write side; the peer of a close-wait, held open.
-    #[value(name = "fin-wait-2")]
     #[serde(rename = "fin-wait-2")]
     FinWait2,
-    /// The client end after both sides closed, client first (kernel-owned, expires in 60 s).
     TimeWait,
-    /// Handshakes whose final ACK a listener with a full accept queue dropped.
     SynRecv,
-    /// A close whose FIN waits behind data the peer does not read (zero window).
-    #[value(name = "fin-wait-1")]
     #[serde(rename = "fin-wait-1")]
     FinWait1,
-    /// The server closed after the client's FIN, its FIN stuck behind unread data.
     LastAck,
-    /// Both sides closed at once; this side's FIN is stuck behind unread data.
     Closing,
-    /// connect() to a listener whose accept queue is full: the SYN is dropped, again and again.
     SynSent,
-    /// The socat recipe: a forking server whose per-connection child stops itself; clients give
-    /// up after 1 s, so the stopped children hold CLOSE-WAIT sockets.
     StoppedServer,
-    /// Open and close connections at a steady rate (--rate, --duration).
     Churn,
 }
 

@@ -10,58 +10,26 @@
 use super::netns::Netns;
 use super::report::LabDoc;
 use super::{
-    duration, handshake, lossy, Scenario, WorkerReport, FDS_PER_WORKER, MAX_COUNT, MAX_DURATION_MS,
-    MAX_RATE, MAX_STOPPED,
+    handshake, lossy, Scenario, WorkerReport, FDS_PER_WORKER, MAX_COUNT, MAX_DURATION_MS, MAX_RATE,
+    MAX_STOPPED,
 };
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-/// Options of `tcpscope lab`.
-#[derive(Debug, Args, Clone)]
-pub struct LabArgs {
-    /// What to build.
-    #[arg(value_enum, value_name = "SCENARIO")]
+/// What the user asked lab for (from `cli::lab::LabArgs`).
+#[derive(Debug, Clone)]
+pub struct LabRequest {
     pub scenario: Scenario,
-
-    /// How many sockets in the scenario's state (default 1; established sockets come in pairs,
-    /// so odd counts round up). For churn: stop after N connections.
-    #[arg(short = 'c', long, value_name = "N")]
     pub count: Option<u64>,
-
-    /// Keep the sockets this long (e.g. 30s, 5m), then clean up and exit. Default: until
-    /// Ctrl-C or SIGTERM (churn: until it has run for --duration).
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub hold: Option<Duration>,
-
-    /// Port of the listening side (default: one the kernel picks). Extra workers listen on
-    /// 127.0.0.2, 127.0.0.3, ... with the same port.
-    #[arg(short = 'p', long, value_name = "P")]
     pub port: Option<u16>,
-
-    /// Print one JSON document once everything is in place (docs/lab.md).
-    #[arg(long)]
     pub json: bool,
-
-    /// Build inside a private network namespace (needs root), deleted on exit.
-    #[arg(long)]
     pub own_netns: bool,
-
-    /// Make syn-sent, fin-wait-1, last-ack or closing by losing a segment instead: inside a
-    /// private network namespace (implies --own-netns; needs root and nftables) whose rules drop the
-    /// segment that would end the state, so the kernel keeps retransmitting it.
-    #[arg(long)]
     pub lossy: bool,
-
-    /// churn: connections opened (and closed) per second, at most 20000.
-    #[arg(long, value_name = "R", default_value_t = 100)]
     pub rate: u64,
-
-    /// churn: how long to keep churning (at most 1h).
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "10s")]
     pub duration: Duration,
 }
 
@@ -74,7 +42,7 @@ pub struct Job {
 }
 
 /// Check the request and split it over workers: units (connections, listeners...) per worker.
-pub fn plan(args: &LabArgs, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
+pub fn plan(args: &LabRequest, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> {
     let s = args.scenario;
     let count = args
         .count
@@ -236,7 +204,7 @@ impl Signals {
     }
 }
 
-pub fn run(args: &LabArgs) -> Result<ExitCode> {
+pub fn run(args: &LabRequest) -> Result<ExitCode> {
     let somaxconn = read_sysctl("/proc/sys/net/core/somaxconn", 128);
     let max_tw = read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", 4096);
     let jobs = plan(args, somaxconn, max_tw)?;
@@ -320,7 +288,7 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
 }
 
 /// Wait for the end of the hold: a signal, --hold, or (churn) the worker finishing.
-fn hold(args: &LabArgs, signals: &Signals, running: &mut Running) -> Result<()> {
+fn hold(args: &LabRequest, signals: &Signals, running: &mut Running) -> Result<()> {
     let deadline = args.hold.map(|h| Instant::now() + h);
     loop {
         match signals.wait(deadline) {
@@ -373,11 +341,11 @@ mod tests {
     #[derive(Parser)]
     struct T {
         #[command(flatten)]
-        lab: LabArgs,
+        lab: crate::cli::lab::LabArgs,
     }
 
-    fn args(s: &str) -> LabArgs {
-        T::parse_from(std::iter::once("t").chain(s.split_whitespace())).lab
+    fn args(s: &str) -> LabRequest {
+        LabRequest::from(&T::parse_from(std::iter::once("t").chain(s.split_whitespace())).lab)
     }
 
     #[test]

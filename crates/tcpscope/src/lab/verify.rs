@@ -8,7 +8,7 @@ use crate::collect::netlink::DiagSocket;
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
-use tcpscope_core::inet_diag::Request;
+use tcpscope_core::decode::inet_diag::Request;
 use tcpscope_core::{Endpoint, Family, StateSet, TcpState};
 
 /// Wait until every socket `built` reports is in `state`, or fail after `timeout` saying which

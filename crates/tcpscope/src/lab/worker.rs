@@ -6,42 +6,33 @@
 use super::pairs::Built;
 use super::{churn, handshake, lossy, pairs, stopped_server, verify, Scenario, WorkerReport};
 use anyhow::{bail, Result};
-use clap::Args;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Arguments the supervisor gives a worker (not meant for people).
-#[derive(Debug, Args, Clone)]
-pub struct WorkerArgs {
-    #[arg(long, value_enum)]
+/// One worker's share of a lab run, as the supervisor passed it (from `cli::lab::WorkerArgs`).
+#[derive(Debug, Clone)]
+pub struct WorkerJob {
     pub scenario: Scenario,
     /// This worker's number (chooses its loopback addresses).
-    #[arg(long)]
     pub index: u64,
     /// How many units (connections, listeners, ...) this worker makes.
-    #[arg(long)]
     pub count: u64,
     /// Number of this worker's first unit among all workers (listen scenario).
-    #[arg(long, default_value_t = 0)]
     pub first: u64,
-    #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// The supervisor's pid: the worker exits if it is not its parent.
-    #[arg(long)]
     pub parent: u32,
     /// Make the state by losing segments (inside lab's namespace).
-    #[arg(long)]
     pub lossy: bool,
     /// Churn: connections per second.
-    #[arg(long, default_value_t = 0)]
     pub rate: u64,
 }
 
 /// How long a worker waits for its sockets to reach their state.
 const SETTLE: Duration = Duration::from_secs(5);
 
-pub fn run(args: &WorkerArgs) -> Result<ExitCode> {
+pub fn run(args: &WorkerJob) -> Result<ExitCode> {
     die_with_parent(args.parent)?;
     let pid = std::process::id();
     let (k, n, port) = (args.index, args.count, args.port);

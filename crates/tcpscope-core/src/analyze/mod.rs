@@ -1,0 +1,8 @@
+//! Everything tcpscope concludes from sockets: the ss filter language, doctor's rules, the TCP
+//! state machine kept as data, per-state summaries, and durations as people write them.
+
+pub mod diagnose;
+pub mod duration;
+pub mod filter;
+pub mod fsm;
+pub mod summary;

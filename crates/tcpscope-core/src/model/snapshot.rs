@@ -1,0 +1,240 @@
+//! A snapshot: every socket read at one moment, plus the kernel counters that explain them.
+//!
+//! This is also the recording format (`--record FILE`, `--from FILE`) and the document
+//! `ls --json` prints, so one file can be replayed by every command. Time is data here:
+//! `taken_at_unix_ms` is the `now` that rules use, never the wall clock of the replaying host.
+//! [`SnapshotWriter`] streams the same document one socket at a time, in constant memory.
+
+use crate::model::process::ProcessInfo;
+use crate::model::socket::Socket;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// The `format` field of every recording.
+pub const FORMAT: &str = "tcpscope-snapshot";
+/// The current recording version. Readers accept this and older.
+pub const VERSION: u32 = 1;
+
+/// Where the sockets came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// NETLINK_SOCK_DIAG, the normal path.
+    #[default]
+    Netlink,
+    /// /proc/net/tcp and tcp6, the fallback (no cookies, no tcp_info).
+    ProcNet,
+}
+
+/// The host the snapshot was taken on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub kernel: String,
+}
+
+/// /proc/net/sockstat and sockstat6, TCP lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SockStat {
+    /// All sockets of all protocols in use.
+    pub sockets_used: u64,
+    pub tcp_inuse: u64,
+    /// Sockets closed by their program that the kernel still finishes (no owner).
+    pub tcp_orphan: u64,
+    /// TIME_WAIT mini sockets.
+    pub tcp_tw: u64,
+    pub tcp_alloc: u64,
+    /// Memory used by TCP, in pages.
+    pub tcp_mem_pages: u64,
+    pub tcp6_inuse: u64,
+}
+
+/// Kernel-wide counters and settings that bear on socket states.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelCounters {
+    #[serde(default)]
+    pub sockstat: Option<SockStat>,
+    /// The TcpExt section of /proc/net/netstat (ListenOverflows, TCPTimeWaitOverflow, ...).
+    #[serde(default)]
+    pub tcp_ext: BTreeMap<String, u64>,
+    /// Sysctls by dotted name (`net.ipv4.tcp_fin_timeout` -> "60").
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// Every socket read at one moment, with context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format: String,
+    pub version: u32,
+    /// When the snapshot was taken, milliseconds since the Unix epoch.
+    pub taken_at_unix_ms: u64,
+    #[serde(default)]
+    pub host: Host,
+    #[serde(default)]
+    pub source: SourceKind,
+    /// Things the user should know about how the snapshot was taken (fallbacks, hidden data).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub kernel: KernelCounters,
+    /// Facts about the processes that own sockets, by pid (filled when owners are attributed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<u32, ProcessInfo>,
+    /// Always the last field: [`SnapshotWriter`] relies on it to stream.
+    pub sockets: Vec<Socket>,
+}
+
+/// Why a recording could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a tcpscope recording: {0} (record one with `tcpscope ls --record FILE`)")]
+    Parse(#[from] serde_json::Error),
+    #[error("not a tcpscope recording: format is '{0}', expected '{FORMAT}'")]
+    Format(String),
+    #[error("recording version {0} is newer than this tcpscope understands ({VERSION}); upgrade tcpscope")]
+    TooNew(u32),
+}
+
+impl Snapshot {
+    /// An empty snapshot taken at `taken_at_unix_ms`.
+    pub fn new(taken_at_unix_ms: u64, source: SourceKind) -> Snapshot {
+        Snapshot {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            taken_at_unix_ms,
+            host: Host::default(),
+            source,
+            notes: Vec::new(),
+            kernel: KernelCounters::default(),
+            processes: BTreeMap::new(),
+            sockets: Vec::new(),
+        }
+    }
+
+    /// Read a recording (the output of `--record` or `ls --json`).
+    pub fn from_reader(reader: impl io::Read) -> Result<Snapshot, SnapshotError> {
+        let snap: Snapshot = serde_json::from_reader(io::BufReader::new(reader))?;
+        if snap.format != FORMAT {
+            return Err(SnapshotError::Format(snap.format));
+        }
+        if snap.version > VERSION {
+            return Err(SnapshotError::TooNew(snap.version));
+        }
+        Ok(snap)
+    }
+
+    /// Write the whole snapshot as one JSON document.
+    pub fn write_json(&self, out: impl Write) -> io::Result<()> {
+        let mut w = SnapshotWriter::start(out, self)?;
+        for s in &self.sockets {
+            w.socket(s)?;
+        }
+        w.finish().map(drop)
+    }
+}
+
+/// Streams a snapshot document: the header first, then one socket at a time, then the end.
+/// Memory stays constant however many sockets pass through.
+pub struct SnapshotWriter<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> SnapshotWriter<W> {
+    /// Write everything of `header` except its sockets, and open the socket list.
+    pub fn start(mut out: W, header: &Snapshot) -> io::Result<SnapshotWriter<W>> {
+        let empty = header.clone_without_sockets();
+        let text = serde_json::to_string(&empty).map_err(io::Error::other)?;
+        let open = text
+            .strip_suffix("[]}")
+            .ok_or_else(|| io::Error::other("snapshot header does not end with its sockets"))?;
+        out.write_all(open.as_bytes())?;
+        out.write_all(b"[")?;
+        Ok(SnapshotWriter { out, first: true })
+    }
+
+    /// Append one socket.
+    pub fn socket(&mut self, socket: &Socket) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut self.out, socket).map_err(io::Error::from)
+    }
+
+    /// Close the document and hand back the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.write_all(b"\n]}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl Snapshot {
+    /// Everything but the sockets: the header of a streamed document or a replayed source.
+    pub fn clone_without_sockets(&self) -> Snapshot {
+        Snapshot {
+            format: self.format.clone(),
+            version: self.version,
+            taken_at_unix_ms: self.taken_at_unix_ms,
+            host: self.host.clone(),
+            source: self.source,
+            notes: self.notes.clone(),
+            kernel: self.kernel.clone(),
+            processes: self.processes.clone(),
+            sockets: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::socket::{Endpoint, Family, Socket};
+    use crate::model::state::TcpState;
+
+    fn sock(port: u16) -> Socket {
+        Socket {
+            send_q: 128,
+            uid: 1000,
+            inode: 42,
+            cookie: 7,
+            ..Socket::new(
+                TcpState::Listen,
+                Family::Inet,
+                Endpoint::new("127.0.0.1".parse().unwrap(), port),
+                Endpoint::new("0.0.0.0".parse().unwrap(), 0),
+            )
+        }
+    }
+
+    #[test]
+    fn streamed_document_reads_back() {
+        let mut snap = Snapshot::new(1_700_000_000_000, SourceKind::Netlink);
+        snap.notes.push("a note".into());
+        snap.sockets = vec![sock(80), sock(443)];
+        let mut buf = Vec::new();
+        snap.write_json(&mut buf).unwrap();
+        let back = Snapshot::from_reader(&buf[..]).unwrap();
+        assert_eq!(back, snap);
+
+        let empty = Snapshot::new(5, SourceKind::ProcNet);
+        let mut buf = Vec::new();
+        empty.write_json(&mut buf).unwrap();
+        assert_eq!(Snapshot::from_reader(&buf[..]).unwrap(), empty);
+    }
+
+    #[test]
+    fn rejects_other_documents_with_advice() {
+        let err = Snapshot::from_reader(&b"[1,2]"[..]).unwrap_err();
+        assert!(err.to_string().contains("--record"), "{err}");
+        let err = Snapshot::from_reader(
+            &br#"{"format":"x","version":1,"taken_at_unix_ms":0,"sockets":[]}"#[..],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("format is 'x'"), "{err}");
+    }
+}

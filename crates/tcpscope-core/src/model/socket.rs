@@ -1,0 +1,367 @@
+//! One TCP socket as tcpscope models it, whatever it was read from (netlink, /proc, a recording).
+//!
+//! The serde form of [`Socket`] *is* the JSON contract of `--json`/`--jsonl` (docs/json.md), so
+//! field names here are public API: add fields, never rename them.
+
+use crate::model::state::TcpState;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Address family of the socket (AF_INET or AF_INET6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Inet,
+    Inet6,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Inet => "inet",
+            Family::Inet6 => "inet6",
+        }
+    }
+    /// The address that means "any" in this family.
+    pub fn unspecified(self) -> IpAddr {
+        match self {
+            Family::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Family::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        }
+    }
+}
+
+/// An address and port. IPv4-mapped IPv6 addresses are stored as IPv4 (converted once, where
+/// the socket is read), so `127.0.0.1` means the same on an inet and an inet6 socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(addr: IpAddr, port: u16) -> Endpoint {
+        Endpoint {
+            addr: addr.to_canonical(),
+            port,
+        }
+    }
+    pub fn is_unspecified(&self) -> bool {
+        self.addr.is_unspecified()
+    }
+
+    /// The address part as shown: `127.0.0.1`, `[::1]`, `*` for a wildcard.
+    pub fn addr_text(&self) -> String {
+        match self.addr {
+            a if a.is_unspecified() => "*".to_string(),
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    /// `127.0.0.1:80`, `[::1]:22`, `*:80` for a wildcard address, `*` for port 0.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.addr_text())?;
+        if self.port == 0 {
+            f.write_str(":*")
+        } else {
+            write!(f, ":{}", self.port)
+        }
+    }
+}
+
+/// Which kernel timer is pending on the socket (`idiag_timer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimerKind {
+    /// Retransmission (also RACK reordering and tail-loss probe; the SYN-ACK timer of a request
+    /// socket). ss calls this "on".
+    Retransmit,
+    /// Keepalive (or, for orphans, the FIN_WAIT2 timer held in the same slot).
+    Keepalive,
+    /// The TIME_WAIT / orphaned FIN_WAIT2 timer of a timewait mini-socket.
+    TimeWait,
+    /// Zero-window probe: the peer advertised a zero window and we are probing it.
+    ZeroWindowProbe,
+    /// Delayed ACK.
+    DelayedAck,
+}
+
+impl TimerKind {
+    /// From the kernel's `idiag_timer` (0 means no timer, hence `None`).
+    pub fn from_kernel(n: u8) -> Option<TimerKind> {
+        match n {
+            1 => Some(TimerKind::Retransmit),
+            2 => Some(TimerKind::Keepalive),
+            3 => Some(TimerKind::TimeWait),
+            4 => Some(TimerKind::ZeroWindowProbe),
+            5 => Some(TimerKind::DelayedAck),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::Retransmit => "retransmit",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "time-wait",
+            TimerKind::ZeroWindowProbe => "zero-window-probe",
+            TimerKind::DelayedAck => "delayed-ack",
+        }
+    }
+}
+
+/// A pending timer: its kind, milliseconds until it fires, and the retransmit/probe count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Timer {
+    pub kind: TimerKind,
+    pub expires_ms: u64,
+    pub retrans: u32,
+}
+
+/// The subset of the kernel's `struct tcp_info` that diagnosis uses. Every field is optional:
+/// kernels differ in how long the struct is, and only fields inside the received length are set.
+/// Durations are in the unit their name says (`_us` microseconds, `_ms` milliseconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmits: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snd_mss: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_mss: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unacked: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrans: Option<u32>,
+    /// Milliseconds since data was last sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_data_sent_ms: Option<u32>,
+    /// Milliseconds since data was last received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_data_recv_ms: Option<u32>,
+    /// Milliseconds since an ACK was last received (for CLOSE_WAIT: a lower bound on the time
+    /// since the peer's FIN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ack_recv_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pmtu: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rttvar_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snd_cwnd: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_retrans: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_acked: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_received: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notsent_bytes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rtt_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_sent: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_retrans: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snd_wnd: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_wnd: Option<u32>,
+}
+
+impl TcpInfo {
+    /// Milliseconds since anything happened on the connection (the smallest of the ages).
+    pub fn idle_ms(&self) -> Option<u32> {
+        [
+            self.last_data_sent_ms,
+            self.last_data_recv_ms,
+            self.last_ack_recv_ms,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// The container a process runs in, read from /proc/PID/cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Container {
+    /// docker, containerd, cri-o, podman, lxc, ...
+    pub runtime: String,
+    /// The full container id.
+    pub id: String,
+    /// The Kubernetes pod uid, when the cgroup path carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+}
+
+/// A process holding the socket through one of its file descriptors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    pub comm: String,
+    #[serde(default)]
+    pub cmdline: String,
+    #[serde(default)]
+    pub user: String,
+    pub fd: u32,
+    #[serde(default)]
+    pub container: Option<Container>,
+    /// The systemd unit (service or scope) the process belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+/// Which network namespace a socket lives in, when more than one is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Netns {
+    /// The namespace's inode number (as in `/proc/PID/ns/net -> net:[INODE]`).
+    pub inode: u64,
+    /// Its name under /var/run/netns, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A process inside it (for unnamed namespaces, e.g. a container's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The container that process runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// One TCP socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Socket {
+    pub state: TcpState,
+    pub family: Family,
+    pub local: Endpoint,
+    pub peer: Endpoint,
+    /// Bytes received and not yet read by the program; for LISTEN, the accept queue length.
+    pub recv_q: u32,
+    /// Bytes sent and not yet acknowledged; for LISTEN, the backlog.
+    pub send_q: u32,
+    pub timer: Option<Timer>,
+    pub uid: u32,
+    /// 0 when no process holds the socket (TIME_WAIT, orphans).
+    pub inode: u64,
+    /// The kernel's unique socket id (`idiag_cookie`); 0 when the source does not give one.
+    pub cookie: u64,
+    /// Interface the socket is bound to (SO_BINDTODEVICE), 0 for none.
+    #[serde(default)]
+    pub ifindex: u32,
+    /// Firewall mark (SO_MARK), when the kernel reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<u32>,
+    /// The kernel's `sk_shutdown` bits: 1 = receiving is over (the peer's FIN arrived, or the
+    /// program called shutdown(SHUT_RD)), 2 = sending is over (the program called close() or
+    /// shutdown(SHUT_WR)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<u8>,
+    pub tcp_info: Option<TcpInfo>,
+    /// Processes holding the socket; empty when not asked for or when no process holds it.
+    #[serde(default)]
+    pub owners: Vec<Owner>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Netns>,
+}
+
+impl Socket {
+    /// A socket with these essentials and everything else empty (no timer, queues, owners, uid 0,
+    /// inode 0, cookie 0). Parsers fill in the rest; tests build fixtures from it.
+    pub fn new(state: TcpState, family: Family, local: Endpoint, peer: Endpoint) -> Socket {
+        Socket {
+            state,
+            family,
+            local,
+            peer,
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode: 0,
+            cookie: 0,
+            ifindex: 0,
+            mark: None,
+            shutdown: None,
+            tcp_info: None,
+            owners: Vec::new(),
+            netns: None,
+        }
+    }
+
+    /// True when no process can hold this socket: the kernel keeps it alone (TIME_WAIT mini
+    /// sockets, orphans after close()). Such sockets have inode 0.
+    pub fn is_kernel_owned(&self) -> bool {
+        self.inode == 0 && self.state != TcpState::Listen
+    }
+
+    /// Why no process holds the socket, in words, when [`Socket::is_kernel_owned`].
+    pub fn kernel_owned_reason(&self) -> Option<&'static str> {
+        if !self.is_kernel_owned() {
+            return None;
+        }
+        Some(match self.state {
+            TcpState::TimeWait => "time-wait: the kernel keeps the 4-tuple for 60 s after close",
+            TcpState::FinWait2 => {
+                "orphaned fin-wait-2: closed by its program; expires after tcp_fin_timeout"
+            }
+            TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck => {
+                "orphaned: closed by its program; the kernel finishes the close"
+            }
+            TcpState::SynRecv | TcpState::NewSynRecv => {
+                "request socket: not yet accepted by the listener"
+            }
+            _ => "no process holds it",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_display() {
+        let v4 = Endpoint::new("127.0.0.1".parse().unwrap(), 80);
+        assert_eq!(v4.to_string(), "127.0.0.1:80");
+        let v6 = Endpoint::new("::1".parse().unwrap(), 22);
+        assert_eq!(v6.to_string(), "[::1]:22");
+        let any = Endpoint::new("0.0.0.0".parse().unwrap(), 0);
+        assert_eq!(any.to_string(), "*:*");
+        let mapped = Endpoint::new("::ffff:10.1.2.3".parse().unwrap(), 443);
+        assert_eq!(mapped.to_string(), "10.1.2.3:443");
+    }
+
+    #[test]
+    fn timer_kinds_from_kernel() {
+        assert_eq!(TimerKind::from_kernel(0), None);
+        assert_eq!(TimerKind::from_kernel(3), Some(TimerKind::TimeWait));
+        assert_eq!(TimerKind::from_kernel(9), None);
+        let json = serde_json::to_string(&TimerKind::ZeroWindowProbe).unwrap();
+        assert_eq!(json, "\"zero-window-probe\"");
+    }
+
+    #[test]
+    fn idle_is_the_smallest_age() {
+        let info = TcpInfo {
+            last_data_sent_ms: Some(5000),
+            last_data_recv_ms: Some(700),
+            last_ack_recv_ms: None,
+            ..TcpInfo::default()
+        };
+        assert_eq!(info.idle_ms(), Some(700));
+        assert_eq!(TcpInfo::default().idle_ms(), None);
+    }
+}

@@ -1,0 +1,299 @@
+//! The command line, declared with clap's derive API. Doc comments here are the `--help` text,
+//! so they are written for the operator reading them.
+
+pub mod lab;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Every TCP connection on this host: its state, what that means, whose it is, what to do.
+///
+/// With no command, tcpscope lists sockets like `tcpscope ls`. Unlike ss, every state is shown
+/// by default, TIME-WAIT and LISTEN included.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcpscope",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub ls: LsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List TCP sockets (the default command), like `ss -tan` with every state.
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Count sockets per state and family, with the kernel's own counters: is anything piling up?
+    Summary(SummaryArgs),
+    /// Find what is wrong, whose fault it is, and what to do (exit 0 healthy, 1 warning, 2 critical).
+    Doctor(DoctorArgs),
+    /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
+    #[command(hide = true)]
+    DumpFloor,
+    /// Explain a TCP state (any spelling: CLOSE_WAIT, close-wait, LISTENING) or a transition.
+    Explain(ExplainArgs),
+    /// Play a TCP scenario between two endpoints A and B as a ladder diagram.
+    Simulate(SimulateArgs),
+    /// Draw the whole TCP state machine (text, Graphviz dot or SVG).
+    Diagram(DiagramArgs),
+    /// Make real sockets in a chosen state on loopback (to learn, test, benchmark); held until
+    /// Ctrl-C, SIGTERM or --hold, then removed. Scenarios: established, listen, close-wait,
+    /// fin-wait-2, time-wait, syn-recv, fin-wait-1, last-ack, closing, syn-sent, stopped-server,
+    /// churn (docs/lab.md).
+    Lab(lab::LabArgs),
+    /// One process of a lab run (started by `tcpscope lab`, not by people).
+    #[command(hide = true)]
+    LabWorker(lab::WorkerArgs),
+}
+
+/// Where the sockets come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// Also save the snapshot taken to FILE, to replay later with --from.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// Where live sockets are read from.
+    #[arg(long, value_enum, default_value_t, value_name = "SOURCE")]
+    pub source: SourceArg,
+
+    /// Read the sockets of another network namespace: a name from `ip netns list`
+    /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
+    #[arg(long, value_name = "NAME|pid:PID", conflicts_with = "all_netns")]
+    pub netns: Option<String>,
+
+    /// Read every network namespace on the host (named ones and those of all processes, e.g.
+    /// containers), with a Netns column saying where each socket lives. Root.
+    #[arg(long)]
+    pub all_netns: bool,
+
+    /// Judge the filter in user space only: send no bytecode to the kernel (for testing that
+    /// both paths agree).
+    #[arg(long, hide = true)]
+    pub no_kernel_filter: bool,
+}
+
+/// Options of `tcpscope ls`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LsArgs {
+    /// Numeric addresses and ports (the default; accepted for ss habits).
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+
+    /// Show names for addresses and ports, from /etc/hosts and /etc/services (never DNS).
+    #[arg(short = 'r', long, conflicts_with = "numeric")]
+    pub resolve: bool,
+
+    /// Listening sockets only.
+    #[arg(short = 'l', long)]
+    pub listening: bool,
+
+    /// Every state (the default; accepted for ss habits).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// TCP (the only protocol tcpscope shows; accepted for ss habits).
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+
+    /// IPv4 sockets only.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+
+    /// Extended columns: uid, inode, socket cookie, idle times from tcp_info, rtt.
+    #[arg(short = 'e', long)]
+    pub extended: bool,
+
+    /// Show the processes holding each socket: command, pid, fd (JSON: also the command line,
+    /// user, container and systemd unit). Sockets no process holds show as kernel-owned, with why.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
+
+    /// Leave out the header line.
+    #[arg(short = 'H', long)]
+    pub no_header: bool,
+
+    /// Print one JSON document (the snapshot format, docs/json.md).
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+
+    /// Print one JSON object per socket and line, streamed.
+    #[arg(long)]
+    pub jsonl: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets, in ss's filter language (docs/filter.md), as separate words or one quoted
+    /// string: `state NAME` / `exclude NAME` (any state or group: close-wait, connected, bucket,
+    /// ...), then conditions joined by and/or/not and parentheses: `sport = :22`,
+    /// `dport >= :1024`, `dst 10.0.0.0/8`, `src [::1]:22`, `dev lo`, `fwmark 0x1/0xff`, and
+    /// tcpscope's own `pid`, `comm`, `uid`, `user`, `container`, `netns`, `recvq`, `sendq`,
+    /// `timer`, `idle > 5m`. and/or have equal precedence and group left to right, as in ss.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
+/// Options of `tcpscope summary`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SummaryArgs {
+    /// Print JSON: {"total": N, "states": {"established": N, ...}, ...}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// IPv4 sockets only.
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets to count (same language as `ls`).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
+/// Options of `tcpscope doctor`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Without --netns/--all-netns doctor reads every network namespace it can: all of them as\n\
+root, its own otherwise; the report says which.\n\n\
+Exit status: 0 healthy (or notes only), 1 warnings, 2 critical, 3 tcpscope failed.\n\n\
+Examples:\n  tcpscope doctor                     diagnose this host now\n  \
+tcpscope doctor --watch 10s         re-run every 10 s; tighter ages, growth rates\n  \
+tcpscope doctor --json              findings for scripts and monitoring\n  \
+tcpscope doctor --from snap.json    diagnose a recording (as of when it was taken)"
+)]
+pub struct DoctorArgs {
+    /// Print the report as JSON: {"verdict", "severity", "findings": [...], "checked"}.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Re-run every INTERVAL (e.g. 5s, 1m), tracking sockets by cookie so ages are bounded by
+    /// the polls and growth rates appear ("+12 CLOSE-WAIT/min in pid 4242"). Stops on Ctrl-C.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
+    pub watch: Option<u64>,
+
+    /// With --watch: stop after N rounds.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub count: Option<u64>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets to diagnose (same language as `ls`); by default all of them.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
+/// A --watch interval in milliseconds (at least 100 ms).
+fn parse_interval(s: &str) -> Result<u64, String> {
+    let ms = tcpscope_core::analyze::duration::parse_duration_ms(s)?;
+    if ms < 100 {
+        return Err(format!("'{s}' is too short; use at least 100ms"));
+    }
+    Ok(ms)
+}
+
+/// Options of `tcpscope explain`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Examples:\n  tcpscope explain                      every state, one line each\n  tcpscope explain CLOSE_WAIT           what it means, whose fault, what to do\n  tcpscope explain fin-wait-2 time-wait one transition"
+)]
+pub struct ExplainArgs {
+    /// The state to explain; with none, every state in one line each.
+    #[arg(value_name = "STATE")]
+    pub state: Option<String>,
+
+    /// With a second state: explain the transition STATE -> TO.
+    #[arg(value_name = "TO")]
+    pub to: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `tcpscope simulate`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(
+    after_help = "Examples:\n  tcpscope simulate                     list the scenarios\n  tcpscope simulate close-wait-leak     why CLOSE-WAIT never ends\n  tcpscope simulate handshake --rfc     RFC 9293's states instead of Linux's"
+)]
+pub struct SimulateArgs {
+    /// The scenario to play; with none, the list of scenarios.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+
+    /// Follow RFC 9293's figure where Linux differs (e.g. SYN-RECV instead of NEW-SYN-RECV).
+    #[arg(long)]
+    pub rfc: bool,
+
+    /// Print the steps as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `tcpscope diagram`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagramFormat {
+    /// Boxes and arrows for a terminal (fits 80 columns).
+    #[default]
+    Text,
+    /// Graphviz: `tcpscope diagram --format dot | dot -Tpng > tcp.png`.
+    Dot,
+    /// A self-contained SVG laid out like the RFC figure.
+    Svg,
+}
+
+/// Options of `tcpscope diagram`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DiagramArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t)]
+    pub format: DiagramFormat,
+
+    /// Mark one state and its arrows (any spelling).
+    #[arg(long, value_name = "STATE")]
+    pub highlight: Option<String>,
+}
+
+/// `--source`: where live sockets are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum SourceArg {
+    /// netlink sock_diag, falling back to /proc/net/tcp if it is unavailable.
+    #[default]
+    Auto,
+    /// netlink sock_diag only.
+    Netlink,
+    /// /proc/net/tcp and /proc/net/tcp6 only (no cookies, no tcp_info, slower).
+    Proc,
+}
+
+impl From<SourceArg> for crate::collect::LiveSource {
+    fn from(s: SourceArg) -> Self {
+        match s {
+            SourceArg::Auto => Self::Auto,
+            SourceArg::Netlink => Self::Netlink,
+            SourceArg::Proc => Self::Proc,
+        }
+    }
+}
