@@ -6,3 +6,4 @@ pub mod duration;
 pub mod filter;
 pub mod fsm;
 pub mod summary;
+pub mod trace;

@@ -6,3 +6,4 @@ pub mod process;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
+pub mod transition;
