@@ -89,6 +89,59 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     b
 }
 
+/// Encode a request for the one socket with these addresses (not a dump: the kernel looks the
+/// 4-tuple up in its hash tables, as for an incoming packet, so the cost does not grow with the
+/// number of sockets). The reply is one socket message or an NLMSG_ERROR (ENOENT when there is
+/// none). An inet6 socket's IPv4 addresses are sent IPv4-mapped, as the kernel stores them.
+/// Beware: with no connection at the addresses the kernel may answer with the *listener* on
+/// the local port, so callers compare the peer they get back.
+pub fn encode_lookup(
+    family: Family,
+    local: &Endpoint,
+    peer: &Endpoint,
+    want_info: bool,
+    seq: u32,
+) -> Vec<u8> {
+    let total = NLMSG_HDRLEN + REQ_LEN;
+    let mut b = Vec::with_capacity(total);
+    b.extend_from_slice(&(total as u32).to_ne_bytes());
+    b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    b.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    b.push(match family {
+        Family::Inet => AF_INET,
+        Family::Inet6 => AF_INET6,
+    });
+    b.push(IPPROTO_TCP);
+    b.push(if want_info {
+        1 << (INET_DIAG_INFO - 1)
+    } else {
+        0
+    });
+    b.push(0);
+    b.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    b.extend_from_slice(&local.port.to_be_bytes());
+    b.extend_from_slice(&peer.port.to_be_bytes());
+    for e in [local, peer] {
+        let mut a = [0u8; 16];
+        match (family, e.addr) {
+            (Family::Inet, IpAddr::V4(v4)) => a[..4].copy_from_slice(&v4.octets()),
+            (Family::Inet, IpAddr::V6(v6)) => {
+                if let Some(v4) = v6.to_ipv4_mapped() {
+                    a[..4].copy_from_slice(&v4.octets());
+                }
+            }
+            (Family::Inet6, IpAddr::V4(v4)) => a = v4.to_ipv6_mapped().octets(),
+            (Family::Inet6, IpAddr::V6(v6)) => a = v6.octets(),
+        }
+        b.extend_from_slice(&a);
+    }
+    b.extend_from_slice(&0u32.to_ne_bytes()); // any interface
+    b.extend_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
+    b
+}
+
 /// One item found in a received buffer. Items are handed to a callback one at a time and never
 /// stored, so the large `Socket` variant is not boxed (a heap allocation per socket would cost
 /// more than decoding it).
@@ -406,6 +459,35 @@ mod tests {
         assert_eq!(u16_at(&r, 72), 10); // nla_len counts unpadded payload
         assert_eq!(u16_at(&r, 74), INET_DIAG_REQ_BYTECODE);
         assert_eq!(r[18], 0);
+    }
+
+    #[test]
+    fn lookup_request_layout() {
+        let ep = |a: &str, p| Endpoint::new(a.parse().unwrap(), p);
+        let b = encode_lookup(
+            Family::Inet,
+            &ep("127.0.0.1", 80),
+            &ep("10.0.0.2", 4000),
+            true,
+            9,
+        );
+        assert_eq!(b.len(), 72);
+        assert_eq!(
+            u16::from_ne_bytes([b[6], b[7]]),
+            NLM_F_REQUEST,
+            "not a dump"
+        );
+        assert_eq!(&b[20..24], &u32::MAX.to_ne_bytes());
+        assert_eq!(&b[24..28], &[0, 80, 0x0f, 0xa0]);
+        assert_eq!(&b[28..32], &[127, 0, 0, 1]);
+        assert_eq!(&b[44..48], &[10, 0, 0, 2]);
+        assert_eq!(&b[64..72], &[0xff; 8]);
+        let v6 = encode_lookup(Family::Inet6, &ep("127.0.0.1", 80), &ep("::1", 1), false, 1);
+        assert_eq!(
+            &v6[28..44],
+            &"::ffff:127.0.0.1".parse::<Ipv6Addr>().unwrap().octets()
+        );
+        assert_eq!(v6[18], 0, "no tcp_info asked");
     }
 
     #[test]

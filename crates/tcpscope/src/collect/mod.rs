@@ -15,6 +15,7 @@ pub mod process;
 pub mod procfs;
 pub mod replay;
 pub mod resolve;
+pub mod trace;
 
 use anyhow::{Context, Result};
 use std::io;

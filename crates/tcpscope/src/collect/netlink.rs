@@ -128,6 +128,39 @@ impl DiagSocket {
         outcome
     }
 
+    /// The one socket with these addresses, looked up in the kernel's hash tables (no dump).
+    /// `None` when there is none. The kernel may answer with the listener on the local port
+    /// when the connection is gone; that is returned too, so check the peer.
+    pub fn lookup(
+        &mut self,
+        family: tcpscope_core::Family,
+        local: &tcpscope_core::Endpoint,
+        peer: &tcpscope_core::Endpoint,
+        want_info: bool,
+    ) -> Result<Option<Socket>, DumpError> {
+        self.seq = self.seq.wrapping_add(1);
+        let req = inet_diag::encode_lookup(family, local, peer, want_info, self.seq);
+        rustix::net::send(&self.fd, &req, SendFlags::empty())
+            .map_err(|e| DumpError::Io(e.into()))?;
+        let n = self.recv()?;
+        let mut found = None;
+        let mut error = None;
+        inet_diag::parse_buffer(&self.buf[..n], |item| {
+            match item {
+                Item::Socket(s) => found = Some(s),
+                Item::Error { errno } if errno != -libc::ENOENT => {
+                    error = Some(DumpError::Kernel(io::Error::from_raw_os_error(-errno)))
+                }
+                _ => {}
+            }
+            false
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(found),
+        }
+    }
+
     /// Receive a whole dump without decoding any socket: the floor every listing is measured
     /// against. Returns the number of bytes received.
     pub fn dump_bare(&mut self, req: &Request) -> Result<u64, DumpError> {

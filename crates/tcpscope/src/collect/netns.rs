@@ -363,6 +363,32 @@ pub fn stream_in(
     })
 }
 
+/// A sock_diag socket of `target`'s namespace, opened by a thread that entered it and usable
+/// from any thread afterwards (a netlink socket stays in the namespace it was created in).
+pub fn open_diag_in(target: &Target) -> Result<DiagSocket> {
+    if target.current {
+        return DiagSocket::open().context("opening sock_diag");
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<DiagSocket> {
+            enter(target)?;
+            DiagSocket::open().with_context(|| {
+                format!(
+                    "opening sock_diag in network namespace {}",
+                    describe(&target.netns)
+                )
+            })
+        })
+        .join()
+        .map_err(|_| {
+            anyhow!(
+                "the thread entering namespace {} panicked",
+                describe(&target.netns)
+            )
+        })?
+    })
+}
+
 /// Move the calling thread into the target's network namespace.
 fn enter(target: &Target) -> Result<()> {
     let file = std::fs::File::open(&target.path).map_err(|e| {

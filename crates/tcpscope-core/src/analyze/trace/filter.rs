@@ -19,7 +19,7 @@
 use crate::analyze::filter::{CmpOp, Direction, Expr, Filter, NumField, Pred};
 use crate::model::socket::{Family, Owner, Socket};
 use crate::model::state::{StateSet, TcpState};
-use crate::model::transition::Transition;
+use crate::model::transition::{Lifetime, ModelCheck, Transition};
 
 /// A filter checked to make sense for state changes.
 #[derive(Debug, Clone)]
@@ -110,8 +110,43 @@ impl TraceFilter {
         self.filter.matches(&s)
     }
 
-    /// The ftrace filter for `sock:inet_sock_set_state`, or `None` when nothing narrows it
-    /// beyond TCP.
+    /// The filter itself when it has no state conditions (and no owner conditions), so that a
+    /// socket dump may apply it without a socket dropping out when its state changes.
+    pub fn stateless(&self) -> Option<&Filter> {
+        let mut has_state = !self.filter.leading.is_empty();
+        if let Some(e) = &self.filter.expr {
+            e.preds(&mut |p| has_state |= matches!(p, Pred::State { .. }));
+        }
+        (!has_state && !self.filter.is_all()).then_some(&self.filter)
+    }
+
+    /// True when a finished connection matches: the socket in any state it went through.
+    pub fn matches_lifetime(&self, l: &Lifetime) -> bool {
+        if !self.families.contains(&l.family) {
+            return false;
+        }
+        let t = |old: TcpState| Transition {
+            time_unix_ns: l.end_unix_ns,
+            family: l.family,
+            local: l.local,
+            peer: l.peer,
+            old,
+            new: old,
+            in_old_ms: None,
+            owner: l.owner.clone(),
+            owner_from: l.owner_from,
+            netns: l.netns.clone(),
+            cookie: l.cookie,
+            model: ModelCheck::Ok,
+            skaddr: 0,
+            cpu: 0,
+            sample_pid: 0,
+            flags: 0,
+        };
+        l.states.iter().any(|s| self.matches(&t(*s)))
+    }
+
+    /// The ftrace filter for `sock:inet_sock_set_state` (always at least `protocol == 6`).
     pub fn kernel_filter(&self) -> String {
         let mut parts = vec!["protocol == 6".to_string()];
         if self.families.len() == 1 {
@@ -267,7 +302,7 @@ fn lower(e: &Expr, state_field: &str) -> Low {
 mod tests {
     use super::super::track::tests::{change, ep};
     use super::*;
-    use crate::model::transition::{ModelCheck, OwnerFrom, TraceOwner};
+    use crate::model::transition::{OwnerFrom, TraceOwner};
     use TcpState::*;
 
     fn f(text: &str) -> TraceFilter {
@@ -332,6 +367,30 @@ mod tests {
             let err = TraceFilter::new(Filter::parse(text).unwrap(), &[]).unwrap_err();
             assert!(err.contains("trace cannot filter on"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_connection_matches_in_any_state_it_went_through() {
+        let base = t(Close, SynSent, 80, 1, Some(5));
+        let l = Lifetime {
+            start_unix_ns: None,
+            end_unix_ns: 0,
+            duration_ms: None,
+            family: Family::Inet,
+            local: base.local,
+            peer: base.peer,
+            owner: base.owner.clone(),
+            owner_from: OwnerFrom::Context,
+            netns: None,
+            cookie: None,
+            bytes_sent: None,
+            bytes_received: None,
+            states: vec![Close, SynSent, Established, FinWait1, Close],
+            incomplete: false,
+        };
+        assert!(f("state fin-wait-1").matches_lifetime(&l));
+        assert!(!f("state close-wait").matches_lifetime(&l));
+        assert!(f("comm nginx and sport = :80").matches_lifetime(&l));
     }
 
     #[test]

@@ -1,0 +1,383 @@
+//! The live trace: ring buffers -> decoded records -> merged by time -> tracks -> owners.
+//!
+//! Each [`LiveTrace::step`] drains every CPU's ring, decodes the records with the layouts read
+//! from tracefs, pushes them into the reorder buffer, hands the tracker what is older than the
+//! reorder window, and takes back from the tracker what is older than its look-ahead window.
+//! Changes still without an owner then get a sock_diag lookup (within a budget: a busy host makes
+//! far more changes than lookups are worth), through [`SocketLookup`].
+
+use super::lookup::SocketLookup;
+use super::perf::{OpenError, PerfOptions, PerfTrace};
+use super::tasks::Tasks;
+use super::tracefs;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+use std::time::{Duration, Instant};
+use tcpscope_core::analyze::trace::{Emitted, Reorder, Tracker};
+use tcpscope_core::decode::perf_record::{self, PerfRecord};
+use tcpscope_core::decode::tracepoint::{
+    record_type, DestroyLayout, SampleMeta, StateChangeLayout,
+};
+use tcpscope_core::model::transition::{Lost, OwnerFrom, TraceInput, TraceOwner, Transition};
+
+/// How the live trace is tuned.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The kernel filter for `inet_sock_set_state`.
+    pub kernel_filter: String,
+    /// Ring buffer bytes per CPU.
+    pub ring_bytes: usize,
+    /// How long records wait to be merged in time order.
+    pub reorder: Duration,
+    /// How long changes wait for a later change of the same socket to name its owner.
+    pub look_ahead: Duration,
+    /// sock_diag lookups allowed per second for changes whose owner is still unknown.
+    pub lookups_per_sec: u32,
+}
+
+/// Counts of what happened besides the changes themselves.
+#[derive(Debug, Default, Clone)]
+pub struct LiveStats {
+    pub records: u64,
+    pub lost: u64,
+    pub undecodable: u64,
+    pub first_undecodable: Option<String>,
+    pub lookups: u64,
+    /// Changes left without an owner because the lookup budget was spent.
+    pub lookups_skipped: u64,
+}
+
+/// Nanoseconds since the epoch of a CLOCK_MONOTONIC time, and now on that clock.
+struct Clock {
+    offset_ns: i128,
+}
+
+fn ns(t: rustix::time::Timespec) -> i128 {
+    i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+}
+
+impl Clock {
+    fn new() -> Clock {
+        use rustix::time::{clock_gettime, ClockId};
+        let mono = ns(clock_gettime(ClockId::Monotonic));
+        let real = ns(clock_gettime(ClockId::Realtime));
+        Clock {
+            offset_ns: real - mono,
+        }
+    }
+    fn unix(&self, mono_ns: u64) -> u64 {
+        (i128::from(mono_ns) + self.offset_ns).max(0) as u64
+    }
+    fn now_unix(&self) -> u64 {
+        self.unix(
+            ns(rustix::time::clock_gettime(
+                rustix::time::ClockId::Monotonic,
+            ))
+            .max(0) as u64,
+        )
+    }
+}
+
+/// A running trace of the tracepoints.
+pub struct LiveTrace {
+    perf: PerfTrace,
+    set_state: StateChangeLayout,
+    destroy: Option<DestroyLayout>,
+    reorder: Reorder<TraceInput>,
+    tracker: Tracker,
+    tasks: Tasks,
+    clock: Clock,
+    opts: LiveOptions,
+    budget: (Instant, u32),
+    pub stats: LiveStats,
+    /// Lost-record notices not yet told to the user.
+    lost_news: Vec<Lost>,
+    /// Notes on how the trace runs (kernel filter refused, no destroy event, ...).
+    pub notes: Vec<String>,
+    cpus: usize,
+}
+
+/// Why the live trace could not start; the caller falls back to polling.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("{0:#}")]
+    Setup(anyhow::Error),
+}
+
+impl LiveTrace {
+    /// Find the tracepoints, read their formats, open and enable the rings.
+    pub fn start(opts: LiveOptions) -> Result<LiveTrace, StartError> {
+        let events = tracefs::events_dir().map_err(StartError::Setup)?;
+        let set_format = tracefs::event_format(&events, "sock/inet_sock_set_state")
+            .map_err(StartError::Setup)?;
+        let set_state = StateChangeLayout::from_format(&set_format)
+            .context("sock:inet_sock_set_state")
+            .map_err(StartError::Setup)?;
+        let mut notes = Vec::new();
+        let destroy = match tracefs::event_format(&events, "tcp/tcp_destroy_sock")
+            .and_then(|f| DestroyLayout::from_format(&f).map_err(anyhow::Error::from))
+        {
+            Ok(d) => Some(d),
+            Err(e) => {
+                notes.push(format!(
+                    "{e:#}: cookies come from lookups only, and lifetimes of short connections have none"
+                ));
+                None
+            }
+        };
+        let mut perf = PerfTrace::open(&PerfOptions {
+            set_state: set_state.id,
+            destroy: destroy.as_ref().map(|d| d.id),
+            filter: opts.kernel_filter.clone(),
+            ring_bytes: opts.ring_bytes,
+        })?;
+        if let Err(why) = &perf.filter_applied {
+            notes.push(format!("{why}; filtering in user space only"));
+        }
+        perf.enable()
+            .context("enabling the tracepoint")
+            .map_err(StartError::Setup)?;
+        let cpus = perf.fds().len();
+        Ok(LiveTrace {
+            perf,
+            set_state,
+            destroy,
+            reorder: Reorder::default(),
+            tracker: Tracker::new(opts.look_ahead.as_nanos() as u64),
+            tasks: Tasks::default(),
+            clock: Clock::new(),
+            budget: (Instant::now(), opts.lookups_per_sec),
+            opts,
+            stats: LiveStats::default(),
+            lost_news: Vec::new(),
+            notes,
+            cpus,
+        })
+    }
+
+    pub fn cpus(&self) -> usize {
+        self.cpus
+    }
+
+    /// The kernel filter in force (None when the kernel refused it).
+    pub fn kernel_filter(&self) -> Option<&str> {
+        self.perf.filter_applied.as_deref().ok()
+    }
+
+    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        self.perf.fds()
+    }
+
+    /// Lost-record notices since the last call.
+    pub fn take_lost(&mut self) -> Vec<Lost> {
+        std::mem::take(&mut self.lost_news)
+    }
+
+    fn ingest(&mut self, lookup: &mut dyn SocketLookup) {
+        let mut inputs: Vec<TraceInput> = Vec::new();
+        let (set_state, destroy, clock) = (&self.set_state, &self.destroy, &self.clock);
+        let tasks = &mut self.tasks;
+        let stats = &mut self.stats;
+        let lost_news = &mut self.lost_news;
+        let bad = |why: String, stats: &mut LiveStats| {
+            stats.undecodable += 1;
+            stats.first_undecodable.get_or_insert(why);
+        };
+        self.perf.drain(&mut |kind, misc, body| {
+            stats.records += 1;
+            match perf_record::parse(kind, misc, body) {
+                Ok(PerfRecord::Sample {
+                    pid,
+                    time_ns,
+                    cpu,
+                    raw,
+                    ..
+                }) => {
+                    let meta = SampleMeta {
+                        time_unix_ns: clock.unix(time_ns),
+                        cpu,
+                        pid,
+                    };
+                    let ty = record_type(raw);
+                    if let Some(d) = destroy.as_ref().filter(|d| Some(d.id) == ty) {
+                        match d.decode(raw, meta) {
+                            Ok(d) => inputs.push(TraceInput::Destroy(d)),
+                            Err(e) => bad(e.to_string(), stats),
+                        }
+                        return;
+                    }
+                    match set_state.decode(raw, meta) {
+                        Ok(change) => {
+                            let (context, netns_inode) = if change.in_task_context() {
+                                let t = tasks.get(change.pid);
+                                let ctx = (!t.kernel_thread).then(|| TraceOwner {
+                                    pid: change.pid,
+                                    comm: t.comm.clone(),
+                                });
+                                (ctx, t.netns_inode)
+                            } else {
+                                (None, None)
+                            };
+                            let netns = context.as_ref().and(netns_inode).map(|i| lookup.netns(i));
+                            inputs.push(TraceInput::Change {
+                                change,
+                                context,
+                                netns,
+                            });
+                        }
+                        // Other protocols pass when the kernel refused the filter.
+                        Err(tcpscope_core::decode::tracepoint::RecordError::Protocol(_)) => {}
+                        Err(e) => bad(e.to_string(), stats),
+                    }
+                }
+                Ok(PerfRecord::Lost { lost, time_ns, cpu }) => {
+                    stats.lost += lost;
+                    let l = Lost {
+                        time_unix_ns: clock.unix(time_ns),
+                        cpu,
+                        count: lost,
+                    };
+                    lost_news.push(l.clone());
+                    inputs.push(TraceInput::Lost(l));
+                }
+                Ok(PerfRecord::Comm {
+                    pid,
+                    tid,
+                    comm,
+                    exec,
+                }) => {
+                    if pid == tid || exec {
+                        tasks.renamed(pid, comm);
+                    }
+                }
+                Ok(PerfRecord::Exit { pid, tid, .. }) => {
+                    if pid == tid {
+                        tasks.exited(pid);
+                    }
+                }
+                Ok(PerfRecord::Other(_)) => {}
+                Err(e) => bad(e.to_string(), stats),
+            }
+        });
+        for i in inputs {
+            self.reorder.push(i.time_unix_ns(), i);
+        }
+    }
+
+    /// Read what the rings hold and return what is ready, in time order, owners resolved as
+    /// far as `wanted` changes deserve a lookup.
+    pub fn step(
+        &mut self,
+        lookup: &mut dyn SocketLookup,
+        wanted: &dyn Fn(&Transition) -> bool,
+    ) -> Vec<Emitted> {
+        self.ingest(lookup);
+        let now = self.clock.now_unix();
+        let upto = now.saturating_sub(self.opts.reorder.as_nanos() as u64);
+        for r in self.reorder.release(upto) {
+            self.tracker.push(r.item, r.late);
+        }
+        let mut out = self.tracker.release(upto);
+        self.resolve(&mut out, lookup, wanted);
+        out
+    }
+
+    /// Everything still buffered (at the end).
+    pub fn finish(
+        &mut self,
+        lookup: &mut dyn SocketLookup,
+        wanted: &dyn Fn(&Transition) -> bool,
+    ) -> Vec<Emitted> {
+        self.ingest(lookup);
+        for r in self.reorder.drain() {
+            self.tracker.push(r.item, r.late);
+        }
+        let mut out = self.tracker.drain();
+        self.resolve(&mut out, lookup, wanted);
+        out
+    }
+
+    /// Records that arrived too late to be merged in order.
+    pub fn late(&self) -> u64 {
+        self.reorder.late()
+    }
+
+    /// Look up the owners of changes that still have none.
+    fn resolve(
+        &mut self,
+        out: &mut [Emitted],
+        lookup: &mut dyn SocketLookup,
+        wanted: &dyn Fn(&Transition) -> bool,
+    ) {
+        if self.budget.0.elapsed() >= Duration::from_secs(1) {
+            self.budget = (Instant::now(), self.opts.lookups_per_sec);
+        }
+        let mut found: Vec<(usize, tcpscope_core::Socket)> = Vec::new();
+        for (i, e) in out.iter().enumerate() {
+            let Emitted::Transition { transition: t, .. } = e else {
+                continue;
+            };
+            if t.owner.is_some() || t.ends_socket() || !wanted(t) {
+                continue;
+            }
+            if self.budget.1 == 0 {
+                self.stats.lookups_skipped += 1;
+                continue;
+            }
+            self.budget.1 -= 1;
+            self.stats.lookups += 1;
+            if let Some(s) = lookup.socket(t.family, &t.local, &t.peer) {
+                found.push((i, s));
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let inodes: Vec<u64> = found
+            .iter()
+            .map(|(_, s)| s.inode)
+            .filter(|i| *i != 0)
+            .collect();
+        let owners: HashMap<u64, Vec<tcpscope_core::model::socket::Owner>> = if inodes.is_empty() {
+            HashMap::new()
+        } else {
+            lookup.owners(&inodes)
+        };
+        for (i, s) in found {
+            let Emitted::Transition {
+                transition: t,
+                track,
+            } = &mut out[i]
+            else {
+                continue;
+            };
+            let owner = owners
+                .get(&s.inode)
+                .and_then(|o| o.first())
+                .map(|o| TraceOwner {
+                    pid: o.pid,
+                    comm: Some(o.comm.clone()),
+                });
+            if owner.is_some() {
+                t.owner = owner.clone();
+                t.owner_from = OwnerFrom::Lookup;
+            }
+            if t.netns.is_none() {
+                t.netns = s.netns.clone();
+            }
+            if t.cookie.is_none() && s.cookie != 0 {
+                t.cookie = Some(s.cookie);
+            }
+            self.tracker.learned(
+                t.skaddr,
+                *track,
+                owner,
+                s.netns.clone(),
+                (s.cookie != 0).then_some(s.cookie),
+            );
+        }
+    }
+}

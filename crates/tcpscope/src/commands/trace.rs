@@ -1,0 +1,473 @@
+//! `tcpscope trace`: every TCP state change as it happens, with its owner, checked against the
+//! model — from the tracepoint when it can be read, else by polling, or from a recording.
+//! The loop here only wires: the source ([`LiveTrace`], [`PollTrace`] or a recording) hands out
+//! items in time order, and [`Sink`] filters, prints, records and counts them.
+
+use crate::cli::trace::TraceArgs;
+use crate::collect::trace::live::{LiveOptions, LiveTrace};
+use crate::collect::trace::lookup::{DiagLookup, SocketLookup};
+use crate::collect::trace::poll::PollTrace;
+use crate::collect::trace::recording::{self, Header, Line, Recorder};
+use crate::collect::trace::signals::StopSignals;
+use crate::commands::output;
+use anyhow::{Context, Result};
+use rustix::event::{PollFd, PollFlags};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tcpscope_core::analyze::trace::{Emitted, Lifetimes, TraceFilter};
+use tcpscope_core::model::transition::{Lifetime, ModelCheck, TraceTotals};
+use tcpscope_core::render::trace as render;
+
+/// How long a finished connection waits for its cookie (`tcp_destroy_sock`).
+const LIFETIME_GRACE: Duration = Duration::from_millis(500);
+/// How often `--lifetimes` polls tcp_info, so long connections have bytes when they end.
+const BYTES_POLL: Duration = Duration::from_secs(2);
+
+pub fn run(args: &TraceArgs) -> Result<ExitCode> {
+    let families = output::families(args.ipv4, args.ipv6);
+    let filter = output::parse_filter(&args.filter)?;
+    let shown_filter = filter.to_string();
+    let filter = TraceFilter::new(filter, &families).map_err(anyhow::Error::msg)?;
+    let mut sink = Sink::new(args, &filter);
+    if let Some(path) = &args.from {
+        return replay(path, &mut sink);
+    }
+    let signals = StopSignals::block()?;
+    let root = rustix::process::geteuid().is_root();
+    let mut lookup = DiagLookup::new(root);
+    let mut source = open_source(args, &filter)?;
+    if let Some(path) = &args.record {
+        let host = crate::collect::kernel::host();
+        sink.recorder = Some(Recorder::create(
+            path,
+            Header {
+                format: recording::FORMAT.into(),
+                version: recording::VERSION,
+                started_unix_ns: now_ns(),
+                mode: source.mode().into(),
+                hostname: host.hostname,
+                kernel: host.kernel,
+                filter: shown_filter,
+                notes: source.notes(),
+            },
+        )?);
+    }
+    sink.header()?;
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + d);
+    let wanted = |t: &_| filter.needs_owners() || filter.matches(t);
+    let mut bytes_polled = Instant::now();
+    let mut done = false;
+    while !done {
+        let wait = match &source {
+            Source::Live(_) => Duration::from_millis(20),
+            Source::Poll(p) => p.due_in().min(Duration::from_millis(200)),
+        };
+        let wait = deadline.map_or(wait, |d| {
+            wait.min(d.saturating_duration_since(Instant::now()))
+        });
+        wait_for(&source, &signals, wait)?;
+        if signals.arrived() || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let items = match &mut source {
+            Source::Live(live) => {
+                let items = live.step(&mut lookup, &wanted);
+                for l in live.take_lost() {
+                    eprintln!(
+                        "tcpscope: warning: lost {} record{} on CPU {} (ring buffer full): sockets seen before have an unknown history; a larger --buffer-kib helps",
+                        l.count,
+                        if l.count == 1 { "" } else { "s" },
+                        l.cpu
+                    );
+                }
+                items
+            }
+            Source::Poll(p) => p.step(&mut lookup)?,
+        };
+        done = sink.take(&items, &mut lookup, now_ns())?;
+        if args.lifetimes && bytes_polled.elapsed() >= BYTES_POLL {
+            bytes_polled = Instant::now();
+            let _ = lookup.poll(filter.stateless(), true);
+        }
+        sink.out.flush()?;
+    }
+    if !done {
+        let items = match &mut source {
+            Source::Live(live) => live.finish(&mut lookup, &wanted),
+            Source::Poll(_) => Vec::new(),
+        };
+        if !sink.take(&items, &mut lookup, u64::MAX)? {
+            sink.drain_lifetimes(&mut lookup)?;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    sink.summary(seconds)?;
+    if let Some(r) = sink.recorder.take() {
+        r.finish(now_ns())?;
+    }
+    report_end(&source, &lookup);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn now_ns() -> u64 {
+    crate::collect::kernel::now_unix_ms().saturating_mul(1_000_000)
+}
+
+enum Source {
+    Live(Box<LiveTrace>),
+    Poll(PollTrace),
+}
+
+impl Source {
+    fn mode(&self) -> &'static str {
+        match self {
+            Source::Live(_) => "tracepoint",
+            Source::Poll(_) => "poll",
+        }
+    }
+    fn notes(&self) -> Vec<String> {
+        match self {
+            Source::Live(l) => l.notes.clone(),
+            Source::Poll(_) => vec![POLL_NOTE.to_string()],
+        }
+    }
+}
+
+const POLL_NOTE: &str =
+    "changes are inferred by comparing socket lists taken one --interval apart: \
+    changes between two polls are missed, and times are when a poll noticed them";
+
+/// The tracepoint, or polling when it cannot be read (or --poll).
+fn open_source(args: &TraceArgs, filter: &TraceFilter) -> Result<Source> {
+    if !args.poll {
+        let kernel_filter = if args.no_kernel_filter {
+            "protocol == 6".to_string()
+        } else {
+            filter.kernel_filter()
+        };
+        let opts = LiveOptions {
+            kernel_filter,
+            ring_bytes: args.buffer_kib.max(4).saturating_mul(1024),
+            reorder: args.reorder,
+            look_ahead: args.look_ahead,
+            lookups_per_sec: args.lookups,
+        };
+        match LiveTrace::start(opts) {
+            Ok(live) => {
+                eprintln!(
+                    "tcpscope: tracing sock:inet_sock_set_state on {} CPUs (kernel filter: {}); stop with Ctrl-C",
+                    live.cpus(),
+                    live.kernel_filter().unwrap_or("none")
+                );
+                output::print_notes(&live.notes);
+                return Ok(Source::Live(Box::new(live)));
+            }
+            Err(e) => eprintln!("tcpscope: note: cannot read the tracepoint ({e})"),
+        }
+    }
+    eprintln!(
+        "tcpscope: polling every socket every {} instead of tracing; stop with Ctrl-C",
+        tcpscope_core::analyze::duration::human_ms(args.interval.as_millis() as u64)
+    );
+    output::print_notes(&[POLL_NOTE.to_string()]);
+    let dump_filter = filter.stateless().cloned();
+    Ok(Source::Poll(PollTrace::new(args.interval, dump_filter)))
+}
+
+/// Sleep until a ring has data, a signal arrives, or `timeout`.
+fn wait_for(source: &Source, signals: &StopSignals, timeout: Duration) -> Result<()> {
+    let ring_fds = match source {
+        Source::Live(l) => l.fds(),
+        Source::Poll(_) => Vec::new(),
+    };
+    let mut fds: Vec<PollFd> = ring_fds
+        .iter()
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+        .collect();
+    fds.push(PollFd::from_borrowed_fd(signals.fd(), PollFlags::IN));
+    let ts = rustix::time::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    match rustix::event::poll(&mut fds, Some(&ts)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(io::Error::from(e)).context("waiting for trace records"),
+    }
+}
+
+fn report_end(source: &Source, lookup: &DiagLookup) {
+    let mut notes = Vec::new();
+    if let Source::Live(l) = source {
+        let s = &l.stats;
+        if s.undecodable > 0 {
+            notes.push(format!(
+                "{} records could not be decoded (first: {})",
+                s.undecodable,
+                s.first_undecodable.as_deref().unwrap_or("?")
+            ));
+        }
+        if l.late() > 0 {
+            notes.push(format!(
+                "{} records arrived after the reorder window: the histories of their sockets are unknown",
+                l.late()
+            ));
+        }
+        if s.lookups_skipped > 0 {
+            notes.push(format!(
+                "{} changes show no owner because the lookup budget (--lookups per second) was spent",
+                s.lookups_skipped
+            ));
+        }
+    }
+    notes.extend(lookup.notes.iter().cloned());
+    output::print_notes(&notes);
+}
+
+/// Replay a recording through the same filter and output.
+fn replay(path: &std::path::Path, sink: &mut Sink) -> Result<ExitCode> {
+    let (header, lines) = recording::load(path)?;
+    sink.header()?;
+    let mut ended = header.started_unix_ns;
+    let mut items = Vec::new();
+    for line in lines {
+        match line {
+            Line::Transition { track, transition } => {
+                items.push(Emitted::Transition { transition, track })
+            }
+            Line::Destroy(d) => items.push(Emitted::Destroy(d)),
+            Line::Lost(l) => items.push(Emitted::Lost(l)),
+            Line::Bytes {
+                cookie,
+                sent,
+                received,
+            } => {
+                sink.known_bytes.insert(cookie, (sent, received));
+            }
+            Line::End { ended_unix_ns } => ended = ended_unix_ns,
+            Line::Header(_) => {}
+        }
+    }
+    let mut none = NoLookup;
+    if !sink.take(&items, &mut none, u64::MAX)? {
+        sink.drain_lifetimes(&mut none)?;
+    }
+    let seconds = ended.saturating_sub(header.started_unix_ns) as f64 / 1e9;
+    sink.summary(seconds)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lookups for a replay: the live system knows nothing about a recording.
+struct NoLookup;
+
+impl SocketLookup for NoLookup {
+    fn socket(
+        &mut self,
+        _: tcpscope_core::Family,
+        _: &tcpscope_core::Endpoint,
+        _: &tcpscope_core::Endpoint,
+    ) -> Option<tcpscope_core::Socket> {
+        None
+    }
+    fn owners(&mut self, _: &[u64]) -> HashMap<u64, Vec<tcpscope_core::model::socket::Owner>> {
+        HashMap::new()
+    }
+    fn netns(&mut self, inode: u64) -> tcpscope_core::model::socket::Netns {
+        tcpscope_core::model::socket::Netns {
+            inode,
+            name: None,
+            pid: None,
+            container: None,
+        }
+    }
+    fn history(&mut self, _: u64) -> Option<crate::collect::trace::lookup::CookieHistory> {
+        None
+    }
+    fn poll(
+        &mut self,
+        _: Option<&tcpscope_core::Filter>,
+        _: bool,
+    ) -> Result<Vec<tcpscope_core::Socket>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Where items go: filter, count, print, record, lifetimes.
+struct Sink<'f> {
+    out: io::BufWriter<io::StdoutLock<'static>>,
+    filter: &'f TraceFilter,
+    jsonl: bool,
+    lifetimes: Option<Lifetimes>,
+    count: Option<u64>,
+    totals: TraceTotals,
+    shown: u64,
+    recorder: Option<Recorder>,
+    /// Sockets with a recorded change, so their destroy record is recorded too.
+    recorded: HashSet<u64>,
+    /// Bytes of finished connections from a recording.
+    known_bytes: HashMap<u64, (Option<u64>, Option<u64>)>,
+    text: render::TextOptions,
+}
+
+impl<'f> Sink<'f> {
+    fn new(args: &TraceArgs, filter: &'f TraceFilter) -> Sink<'f> {
+        let own_netns = std::fs::read_link("/proc/self/ns/net").ok().and_then(|l| {
+            tcpscope_core::decode::process_text::namespace_inode(
+                l.as_os_str().as_encoded_bytes(),
+                "net",
+            )
+        });
+        Sink {
+            out: output::stdout(),
+            filter,
+            jsonl: args.jsonl,
+            lifetimes: args
+                .lifetimes
+                .then(|| Lifetimes::new(LIFETIME_GRACE.as_nanos() as u64)),
+            count: args.count,
+            totals: TraceTotals::default(),
+            shown: 0,
+            recorder: None,
+            recorded: HashSet::new(),
+            known_bytes: HashMap::new(),
+            text: render::TextOptions { own_netns },
+        }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        match (self.jsonl, self.lifetimes.is_some()) {
+            (true, _) => Ok(()),
+            (false, false) => render::write_header(&mut self.out),
+            (false, true) => render::write_lifetime_header(&mut self.out),
+        }
+    }
+
+    fn reached(&self) -> bool {
+        self.count.is_some_and(|n| self.shown >= n)
+    }
+
+    /// Take items in time order. True once --count is reached.
+    fn take(
+        &mut self,
+        items: &[Emitted],
+        lookup: &mut dyn SocketLookup,
+        now_ns: u64,
+    ) -> Result<bool> {
+        for item in items {
+            if self.reached() {
+                return Ok(true);
+            }
+            match item {
+                Emitted::Transition { transition: t, .. } => {
+                    let matches = self.filter.matches(t);
+                    if matches {
+                        if let Some(r) = &mut self.recorder {
+                            r.line(&Line::from(item))?;
+                            self.recorded.insert(t.skaddr);
+                        }
+                    }
+                    if self.lifetimes.is_none() && matches {
+                        self.totals.events += 1;
+                        if t.model == ModelCheck::Violation {
+                            self.totals.violations += 1;
+                        }
+                        self.shown += 1;
+                        if self.jsonl {
+                            render::write_jsonl(&mut self.out, t)?;
+                        } else {
+                            render::write_text(&mut self.out, t, &self.text)?;
+                        }
+                    } else if matches {
+                        self.totals.events += 1;
+                        if t.model == ModelCheck::Violation {
+                            self.totals.violations += 1;
+                        }
+                    }
+                }
+                Emitted::Destroy(d) => {
+                    if self.recorded.remove(&d.skaddr) {
+                        if let Some(r) = &mut self.recorder {
+                            r.line(&Line::from(item))?;
+                        }
+                    }
+                }
+                Emitted::Lost(l) => {
+                    self.totals.lost += l.count;
+                    if let Some(r) = &mut self.recorder {
+                        r.line(&Line::from(item))?;
+                    }
+                }
+            }
+            if let Some(lt) = &mut self.lifetimes {
+                let finished = lt.push(item);
+                self.lifetimes_out(finished, lookup)?;
+            }
+        }
+        if let Some(lt) = &mut self.lifetimes {
+            let finished = lt.flush(now_ns.saturating_sub(LIFETIME_GRACE.as_nanos() as u64));
+            self.lifetimes_out(finished, lookup)?;
+        }
+        Ok(self.reached())
+    }
+
+    fn drain_lifetimes(&mut self, lookup: &mut dyn SocketLookup) -> Result<()> {
+        if let Some(lt) = &mut self.lifetimes {
+            let finished = lt.drain();
+            self.lifetimes_out(finished, lookup)?;
+        }
+        Ok(())
+    }
+
+    fn lifetimes_out(
+        &mut self,
+        finished: Vec<Lifetime>,
+        lookup: &mut dyn SocketLookup,
+    ) -> Result<()> {
+        for mut l in finished {
+            if self.reached() {
+                return Ok(());
+            }
+            if !self.filter.matches_lifetime(&l) {
+                continue;
+            }
+            if let Some(cookie) = l.cookie {
+                let bytes = match self.known_bytes.get(&cookie) {
+                    Some(b) => Some(*b),
+                    None => lookup
+                        .history(cookie)
+                        .and_then(|h| h.last_info)
+                        .map(|i| (i.bytes_acked, i.bytes_received)),
+                };
+                if let Some((sent, received)) = bytes {
+                    l.bytes_sent = sent;
+                    l.bytes_received = received;
+                    if let Some(r) = &mut self.recorder {
+                        r.line(&Line::Bytes {
+                            cookie,
+                            sent,
+                            received,
+                        })?;
+                    }
+                }
+            }
+            self.shown += 1;
+            if self.jsonl {
+                render::write_lifetime_jsonl(&mut self.out, &l)?;
+            } else {
+                render::write_lifetime_text(&mut self.out, &l, &self.text)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn summary(&mut self, seconds: f64) -> io::Result<()> {
+        if self.jsonl {
+            render::write_summary_jsonl(&mut self.out, &self.totals, seconds)?;
+        } else {
+            render::write_summary_text(&mut self.out, &self.totals, seconds)?;
+        }
+        self.out.flush()
+    }
+}
