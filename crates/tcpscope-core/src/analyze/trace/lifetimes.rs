@@ -15,14 +15,16 @@ use std::collections::{HashMap, VecDeque};
 
 struct Life {
     lifetime: Lifetime,
-    skaddr: u64,
 }
 
 /// The connections being followed and those waiting for their cookie.
 pub struct Lifetimes {
     open: HashMap<TrackId, Life>,
-    /// Closed, waiting for `tcp_destroy_sock` (by socket address) until their deadline.
-    ended: VecDeque<(u64, Life)>,
+    /// Closed, waiting for `tcp_destroy_sock`, by socket address: (deadline, life).
+    ended: HashMap<u64, (u64, Life)>,
+    /// (deadline, address) of closed lives in the order they closed (entries whose life has
+    /// gone since are skipped).
+    order: VecDeque<(u64, u64)>,
     grace_ns: u64,
 }
 
@@ -40,7 +42,8 @@ impl Lifetimes {
     pub fn new(grace_ns: u64) -> Lifetimes {
         Lifetimes {
             open: HashMap::new(),
-            ended: VecDeque::new(),
+            ended: HashMap::new(),
+            order: VecDeque::new(),
             grace_ns,
         }
     }
@@ -49,20 +52,14 @@ impl Lifetimes {
     /// connections this finishes.
     pub fn push(&mut self, item: &Emitted) -> Vec<Lifetime> {
         match item {
-            Emitted::Transition { transition, track } => {
-                self.transition(transition, *track);
-                Vec::new()
-            }
-            Emitted::Destroy(d) => {
-                let mut out = Vec::new();
-                if let Some(i) = self.ended.iter().position(|(_, l)| l.skaddr == d.skaddr) {
-                    if let Some((_, mut life)) = self.ended.remove(i) {
-                        life.lifetime.cookie = Some(d.cookie);
-                        out.extend(finished(life));
-                    }
+            Emitted::Transition { transition, track } => self.transition(transition, *track),
+            Emitted::Destroy(d) => match self.ended.remove(&d.skaddr) {
+                Some((_, mut life)) => {
+                    life.lifetime.cookie = Some(d.cookie);
+                    finished(life).into_iter().collect()
                 }
-                out
-            }
+                None => Vec::new(),
+            },
             Emitted::Lost(_) => {
                 for life in self.open.values_mut() {
                     life.lifetime.incomplete = true;
@@ -72,12 +69,11 @@ impl Lifetimes {
         }
     }
 
-    fn transition(&mut self, t: &Transition, track: TrackId) {
+    fn transition(&mut self, t: &Transition, track: TrackId) -> Vec<Lifetime> {
         let life = self.open.entry(track).or_insert_with(|| {
             let born = t.old == TcpState::Close
                 || (t.old == TcpState::Listen && t.new == TcpState::SynRecv);
             Life {
-                skaddr: t.skaddr,
                 lifetime: Lifetime {
                     start_unix_ns: born.then_some(t.time_unix_ns),
                     end_unix_ns: t.time_unix_ns,
@@ -120,20 +116,31 @@ impl Lifetimes {
             l.cookie = t.cookie;
         }
         l.end_unix_ns = t.time_unix_ns;
+        let mut out = Vec::new();
         if t.new == TcpState::Close {
             if let Some(life) = self.open.remove(&track) {
                 let deadline = t.time_unix_ns.saturating_add(self.grace_ns);
-                self.ended.push_back((deadline, life));
+                // The address's previous socket never got its destroy record: it is done.
+                if let Some((_, old)) = self.ended.insert(t.skaddr, (deadline, life)) {
+                    out.extend(finished(old));
+                }
+                self.order.push_back((deadline, t.skaddr));
             }
         }
+        out
     }
 
     /// Connections whose grace period for a cookie ended before `now_ns`.
     pub fn flush(&mut self, now_ns: u64) -> Vec<Lifetime> {
         let mut out = Vec::new();
-        while self.ended.front().is_some_and(|(d, _)| *d <= now_ns) {
-            if let Some((_, life)) = self.ended.pop_front() {
-                out.extend(finished(life));
+        while self.order.front().is_some_and(|(d, _)| *d <= now_ns) {
+            let Some((deadline, skaddr)) = self.order.pop_front() else {
+                break;
+            };
+            if self.ended.get(&skaddr).is_some_and(|(d, _)| *d == deadline) {
+                if let Some((_, life)) = self.ended.remove(&skaddr) {
+                    out.extend(finished(life));
+                }
             }
         }
         out

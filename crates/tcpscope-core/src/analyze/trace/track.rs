@@ -71,6 +71,11 @@ pub struct Tracker {
     /// Tracks that reached CLOSE, by address, until their socket is destroyed (for the cookie).
     closed: HashMap<u64, TrackId>,
     pending: VecDeque<Emitted>,
+    /// Sequence number of `pending[0]`; item `n` of the queue has number `base + n`.
+    base: u64,
+    /// The held transitions of each track, by sequence number (ascending), so that what a
+    /// later change learns reaches them without scanning the whole queue.
+    held: HashMap<TrackId, Vec<u64>>,
     hold_ns: u64,
     epoch: u64,
     next_id: TrackId,
@@ -83,6 +88,8 @@ impl Tracker {
             tracks: HashMap::new(),
             closed: HashMap::new(),
             pending: VecDeque::new(),
+            base: 0,
+            held: HashMap::new(),
             hold_ns,
             epoch: 0,
             next_id: 1,
@@ -191,6 +198,8 @@ impl Tracker {
             sample_pid: c.pid,
             flags: c.flags,
         };
+        let seq = self.base + self.pending.len() as u64;
+        self.held.entry(id).or_default().push(seq);
         self.pending.push_back(Emitted::Transition {
             transition,
             track: id,
@@ -202,23 +211,32 @@ impl Tracker {
         self.next_id
     }
 
-    /// Give held transitions of track `id` that have no owner yet the owner found now.
-    fn backfill_owner(&mut self, id: TrackId, owner: Option<&TraceOwner>, netns: Option<&Netns>) {
-        for e in self.pending.iter_mut() {
-            if let Emitted::Transition {
-                transition: t,
-                track,
-            } = e
-            {
-                if *track == id && t.owner.is_none() {
-                    t.owner = owner.cloned();
-                    t.owner_from = OwnerFrom::Cache;
-                    if t.netns.is_none() {
-                        t.netns = netns.cloned();
-                    }
-                }
+    /// Apply `f` to each held transition of track `id`.
+    fn each_held(&mut self, id: TrackId, mut f: impl FnMut(&mut Transition)) {
+        let Some(seqs) = self.held.get(&id) else {
+            return;
+        };
+        for seq in seqs {
+            let Some(i) = seq.checked_sub(self.base) else {
+                continue;
+            };
+            if let Some(Emitted::Transition { transition, .. }) = self.pending.get_mut(i as usize) {
+                f(transition);
             }
         }
+    }
+
+    /// Give held transitions of track `id` that have no owner yet the owner found now.
+    fn backfill_owner(&mut self, id: TrackId, owner: Option<&TraceOwner>, netns: Option<&Netns>) {
+        self.each_held(id, |t| {
+            if t.owner.is_none() {
+                t.owner = owner.cloned();
+                t.owner_from = OwnerFrom::Cache;
+                if t.netns.is_none() {
+                    t.netns = netns.cloned();
+                }
+            }
+        });
     }
 
     /// CLOSE -> SYN_SENT is recorded before connect() picks the local port: show the port the
@@ -227,17 +245,11 @@ impl Tracker {
         if c.local.port == 0 {
             return;
         }
-        for e in self.pending.iter_mut() {
-            if let Emitted::Transition {
-                transition: t,
-                track,
-            } = e
-            {
-                if *track == id && t.local.port == 0 && t.peer == c.peer {
-                    t.local = c.local;
-                }
+        self.each_held(id, |t| {
+            if t.local.port == 0 && t.peer == c.peer {
+                t.local = c.local;
             }
-        }
+        });
     }
 
     fn destroy(&mut self, d: Destroy) {
@@ -246,17 +258,7 @@ impl Tracker {
             None => self.closed.remove(&d.skaddr),
         };
         if let Some(id) = id {
-            for e in self.pending.iter_mut() {
-                if let Emitted::Transition {
-                    transition: t,
-                    track,
-                } = e
-                {
-                    if *track == id {
-                        t.cookie = Some(d.cookie);
-                    }
-                }
-            }
+            self.each_held(id, |t| t.cookie = Some(d.cookie));
         }
         self.pending.push_back(Emitted::Destroy(d));
     }
@@ -291,14 +293,37 @@ impl Tracker {
         let upto = now_ns.saturating_sub(self.hold_ns);
         let mut out = Vec::new();
         while self.pending.front().is_some_and(|e| e.time() <= upto) {
-            out.extend(self.pending.pop_front());
+            if let Some(e) = self.pop() {
+                out.push(e);
+            }
         }
         out
     }
 
+    fn pop(&mut self) -> Option<Emitted> {
+        let e = self.pending.pop_front()?;
+        if let Emitted::Transition { track, .. } = &e {
+            if let Some(seqs) = self.held.get_mut(track) {
+                // Released in order: this is the track's oldest held transition.
+                if seqs.first() == Some(&self.base) {
+                    seqs.remove(0);
+                }
+                if seqs.is_empty() {
+                    self.held.remove(track);
+                }
+            }
+        }
+        self.base += 1;
+        Some(e)
+    }
+
     /// Everything held (at the end of a trace).
     pub fn drain(&mut self) -> Vec<Emitted> {
-        self.pending.drain(..).collect()
+        let mut out = Vec::with_capacity(self.pending.len());
+        while let Some(e) = self.pop() {
+            out.push(e);
+        }
+        out
     }
 }
 

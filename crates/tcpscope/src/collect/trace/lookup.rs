@@ -225,12 +225,16 @@ impl SocketLookup for DiagLookup {
         if !self.names.contains_key(&inode) {
             self.refresh(true);
         }
-        self.names.get(&inode).cloned().unwrap_or(Netns {
-            inode,
-            name: None,
-            pid: None,
-            container: None,
-        })
+        // A namespace the list does not show (hidden from us) is not searched for again.
+        self.names
+            .entry(inode)
+            .or_insert(Netns {
+                inode,
+                name: None,
+                pid: None,
+                container: None,
+            })
+            .clone()
     }
 
     fn history(&mut self, cookie: u64) -> Option<CookieHistory> {
