@@ -25,6 +25,7 @@ pub fn netns_text(n: &Netns) -> String {
 fn ms_text(ms: Option<u64>) -> String {
     match ms {
         None => "?".to_string(),
+        Some(0) => "<1ms".to_string(),
         Some(ms) if ms < 10_000 => format!("{ms}ms"),
         Some(ms) => crate::analyze::duration::human_ms(ms),
     }
@@ -258,16 +259,29 @@ pub fn write_summary_jsonl(w: &mut impl Write, t: &TraceTotals, seconds: f64) ->
     w.write_all(b"\n")
 }
 
-/// The last line of every trace, for people.
-pub fn write_summary_text(w: &mut impl Write, t: &TraceTotals, seconds: f64) -> io::Result<()> {
+/// The last line of every trace, for people; `connections` with `--lifetimes`.
+pub fn write_summary_text(
+    w: &mut impl Write,
+    t: &TraceTotals,
+    connections: Option<u64>,
+    seconds: f64,
+) -> io::Result<()> {
+    let s = |n: u64| if n == 1 { "" } else { "s" };
+    let what = match connections {
+        Some(c) => format!(
+            "{c} connection{} from {} transition{}",
+            s(c),
+            t.events,
+            s(t.events)
+        ),
+        None => format!("{} transition{}", t.events, s(t.events)),
+    };
     writeln!(
         w,
-        "tcpscope trace: {} transition{} in {seconds:.1}s, {} lost, {} model violation{}",
-        t.events,
-        if t.events == 1 { "" } else { "s" },
+        "tcpscope trace: {what} in {seconds:.1}s, {} lost, {} model violation{}",
         t.lost,
         t.violations,
-        if t.violations == 1 { "" } else { "s" },
+        s(t.violations),
     )
 }
 
@@ -347,11 +361,13 @@ mod tests {
             violations: 1,
         };
         write_summary_jsonl(&mut out, &t, 2.00049).unwrap();
-        write_summary_text(&mut out, &t, 2.0).unwrap();
+        write_summary_text(&mut out, &t, None, 2.0).unwrap();
+        write_summary_text(&mut out, &t, Some(1), 2.0).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"type\":\"summary\",\"events\":10,\"lost\":0,\"violations\":1,\"seconds\":2.0}\n\
-             tcpscope trace: 10 transitions in 2.0s, 0 lost, 1 model violation\n"
+             tcpscope trace: 10 transitions in 2.0s, 0 lost, 1 model violation\n\
+             tcpscope trace: 1 connection from 10 transitions in 2.0s, 0 lost, 1 model violation\n"
         );
     }
 

@@ -466,7 +466,8 @@ impl<'f> Sink<'f> {
         if self.jsonl {
             render::write_summary_jsonl(&mut self.out, &self.totals, seconds)?;
         } else {
-            render::write_summary_text(&mut self.out, &self.totals, seconds)?;
+            let connections = self.lifetimes.as_ref().map(|_| self.shown);
+            render::write_summary_text(&mut self.out, &self.totals, connections, seconds)?;
         }
         self.out.flush()
     }

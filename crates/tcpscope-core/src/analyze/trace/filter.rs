@@ -213,6 +213,10 @@ fn and(a: Low, b: Low) -> Low {
 
 fn or(a: Low, b: Low) -> Low {
     match (a.text, b.text) {
+        (Some(x), Some(y)) if x == y => Low {
+            text: Some(x),
+            exact: a.exact && b.exact,
+        },
         (Some(x), Some(y)) => Low {
             text: Some(format!("({x}) || ({y})")),
             exact: a.exact && b.exact,
@@ -409,24 +413,28 @@ mod tests {
         );
         assert_eq!(
             f("dport = :5555").kernel_filter(),
-            "protocol == 6 && ((dport == 5555) || (dport == 5555))"
+            "protocol == 6 && (dport == 5555)"
         );
         // Addresses are not in the kernel filter; the port part still is.
         assert_eq!(
             f("dst 10.0.0.0/8 and dport = :22").kernel_filter(),
-            "protocol == 6 && ((dport == 22) || (dport == 22))"
+            "protocol == 6 && (dport == 22)"
+        );
+        assert_eq!(
+            f("state close-wait dport = :22").kernel_filter(),
+            "protocol == 6 && (((oldstate == 8) && dport == 22) || ((newstate == 8) && dport == 22))"
         );
         // An inexact part under `not` is left out rather than negated.
         assert_eq!(f("not sport = :80").kernel_filter(), "protocol == 6");
         assert_eq!(
             f("not dport = :80").kernel_filter(),
-            "protocol == 6 && ((!(dport == 80)) || (!(dport == 80)))"
+            "protocol == 6 && (!(dport == 80))"
         );
         // An `or` with a condition the kernel cannot see is the kernel's `true`.
         assert_eq!(f("dport = :1 or dst 10/8").kernel_filter(), "protocol == 6");
         assert_eq!(
             f("sport = :80").kernel_filter(),
-            "protocol == 6 && (((sport == 80 || sport == 0)) || ((sport == 80 || sport == 0)))"
+            "protocol == 6 && ((sport == 80 || sport == 0))"
         );
     }
 }

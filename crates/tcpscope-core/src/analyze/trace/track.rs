@@ -152,7 +152,15 @@ impl Tracker {
                 (model, None, self.new_id(), None, None, None)
             }
         };
-        let from = if let Some(ctx) = context {
+        let from = if let Some(mut ctx) = context {
+            // A process that exits closes its sockets after /proc stops naming it: keep the
+            // name an earlier change (or a lookup) gave the same pid.
+            if ctx.comm.is_none() {
+                ctx.comm = owner
+                    .as_ref()
+                    .filter(|o| o.pid == ctx.pid)
+                    .and_then(|o| o.comm.clone());
+            }
             owner = Some(ctx);
             netns = ctx_netns.or(netns);
             self.backfill_owner(id, owner.as_ref(), netns.as_ref());

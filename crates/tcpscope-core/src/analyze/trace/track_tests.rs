@@ -269,3 +269,16 @@ fn what_a_lookup_learned_serves_the_next_changes() {
     assert_eq!(out[0].owner_from, OwnerFrom::Cache);
     assert_eq!(out[0].cookie, Some(77));
 }
+
+#[test]
+fn an_exiting_process_keeps_the_name_an_earlier_change_gave_it() {
+    let mut t = Tracker::new(0);
+    t.push(input(change(1, 4, Close, SynSent, 7, false)), false);
+    let mut closing = input(change(2, 4, SynSent, Close, 7, false));
+    if let TraceInput::Change { context, .. } = &mut closing {
+        context.as_mut().unwrap().comm = None; // /proc no longer names it
+    }
+    t.push(closing, false);
+    let out = transitions(t.drain());
+    assert_eq!(out[1].owner.as_ref().unwrap().comm.as_deref(), Some("p7"));
+}

@@ -15,8 +15,13 @@ const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 pub fn events_dir() -> Result<PathBuf> {
     for dir in [TRACEFS, DEBUGFS_TRACING] {
         let events = Path::new(dir).join("events");
-        if events.is_dir() {
-            return Ok(events);
+        match std::fs::metadata(&events) {
+            Ok(m) if m.is_dir() => return Ok(events),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+                "reading kernel tracepoints needs root ({} is readable by root only)",
+                events.display()
+            ),
+            _ => {}
         }
     }
     mount()?;
