@@ -34,10 +34,11 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
     if let Some(path) = &args.from {
         return replay(path, &mut sink);
     }
+    let started = Instant::now();
     let signals = StopSignals::block()?;
     let root = rustix::process::geteuid().is_root();
     let mut lookup = DiagLookup::new(root);
-    let mut source = open_source(args, &filter)?;
+    let mut source = open_source(args, &filter, &mut lookup)?;
     if let Some(path) = &args.record {
         let host = crate::collect::kernel::host();
         sink.recorder = Some(Recorder::create(
@@ -55,7 +56,6 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
         )?);
     }
     sink.header()?;
-    let started = Instant::now();
     let deadline = args.duration.map(|d| started + d);
     let wanted = |t: &_| filter.needs_owners() || filter.matches(t);
     let mut bytes_polled = Instant::now();
@@ -75,14 +75,7 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
         let items = match &mut source {
             Source::Live(live) => {
                 let items = live.step(&mut lookup, &wanted);
-                for l in live.take_lost() {
-                    eprintln!(
-                        "tcpscope: warning: lost {} record{} on CPU {} (ring buffer full): sockets seen before have an unknown history; a larger --buffer-kib helps",
-                        l.count,
-                        if l.count == 1 { "" } else { "s" },
-                        l.cpu
-                    );
-                }
+                report_lost(live);
                 items
             }
             Source::Poll(p) => p.step(&mut lookup)?,
@@ -96,7 +89,11 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
     }
     if !done {
         let items = match &mut source {
-            Source::Live(live) => live.finish(&mut lookup, &wanted),
+            Source::Live(live) => {
+                let items = live.finish(&mut lookup, &wanted);
+                report_lost(live);
+                items
+            }
             Source::Poll(_) => Vec::new(),
         };
         if !sink.take(&items, &mut lookup, u64::MAX)? {
@@ -110,6 +107,18 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
     }
     report_end(&source, &lookup);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tell about lost records as they are found.
+fn report_lost(live: &mut LiveTrace) {
+    for l in live.take_lost() {
+        eprintln!(
+            "tcpscope: warning: lost {} record{} on CPU {} (ring buffer full): sockets seen before have an unknown history; a larger --buffer-kib helps",
+            l.count,
+            if l.count == 1 { "" } else { "s" },
+            l.cpu
+        );
+    }
 }
 
 fn now_ns() -> u64 {
@@ -141,7 +150,11 @@ const POLL_NOTE: &str =
     changes between two polls are missed, and times are when a poll noticed them";
 
 /// The tracepoint, or polling when it cannot be read (or --poll).
-fn open_source(args: &TraceArgs, filter: &TraceFilter) -> Result<Source> {
+fn open_source(
+    args: &TraceArgs,
+    filter: &TraceFilter,
+    lookup: &mut dyn SocketLookup,
+) -> Result<Source> {
     if !args.poll {
         let kernel_filter = if args.no_kernel_filter {
             "protocol == 6".to_string()
@@ -168,13 +181,15 @@ fn open_source(args: &TraceArgs, filter: &TraceFilter) -> Result<Source> {
             Err(e) => eprintln!("tcpscope: note: cannot read the tracepoint ({e})"),
         }
     }
+    let mut poll = PollTrace::new(args.interval, filter.stateless().cloned());
+    // The first poll is the baseline every change is measured against.
+    poll.step(lookup)?;
     eprintln!(
         "tcpscope: polling every socket every {} instead of tracing; stop with Ctrl-C",
         tcpscope_core::analyze::duration::human_ms(args.interval.as_millis() as u64)
     );
     output::print_notes(&[POLL_NOTE.to_string()]);
-    let dump_filter = filter.stateless().cloned();
-    Ok(Source::Poll(PollTrace::new(args.interval, dump_filter)))
+    Ok(Source::Poll(poll))
 }
 
 /// Sleep until a ring has data, a signal arrives, or `timeout`.

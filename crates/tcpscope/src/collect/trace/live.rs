@@ -41,6 +41,8 @@ pub struct LiveOptions {
 pub struct LiveStats {
     pub records: u64,
     pub lost: u64,
+    /// Lost records reported by PERF_RECORD_LOST, per CPU.
+    pub lost_by_cpu: HashMap<u32, u64>,
     pub undecodable: u64,
     pub first_undecodable: Option<String>,
     pub lookups: u64,
@@ -60,10 +62,12 @@ fn ns(t: rustix::time::Timespec) -> i128 {
 impl Clock {
     fn new() -> Clock {
         use rustix::time::{clock_gettime, ClockId};
-        let mono = ns(clock_gettime(ClockId::Monotonic));
+        // Realtime read between two monotonic reads: the offset to within their distance.
+        let before = ns(clock_gettime(ClockId::Monotonic));
         let real = ns(clock_gettime(ClockId::Realtime));
+        let after = ns(clock_gettime(ClockId::Monotonic));
         Clock {
-            offset_ns: real - mono,
+            offset_ns: real - (before + after) / 2,
         }
     }
     fn unix(&self, mono_ns: u64) -> u64 {
@@ -235,6 +239,7 @@ impl LiveTrace {
                 }
                 Ok(PerfRecord::Lost { lost, time_ns, cpu }) => {
                     stats.lost += lost;
+                    *stats.lost_by_cpu.entry(cpu).or_default() += lost;
                     let l = Lost {
                         time_unix_ns: clock.unix(time_ns),
                         cpu,
@@ -292,6 +297,23 @@ impl LiveTrace {
         wanted: &dyn Fn(&Transition) -> bool,
     ) -> Vec<Emitted> {
         self.ingest(lookup);
+        // A loss is announced in the ring only when the next record is written: take the
+        // kernel's own count for what no record announced yet.
+        let now = self.clock.now_unix();
+        for (cpu, counted) in self.perf.lost_by_cpu().unwrap_or_default() {
+            let told = self.stats.lost_by_cpu.get(&cpu).copied().unwrap_or(0);
+            if counted > told {
+                let l = Lost {
+                    time_unix_ns: now,
+                    cpu,
+                    count: counted - told,
+                };
+                self.stats.lost += l.count;
+                *self.stats.lost_by_cpu.entry(cpu).or_default() += l.count;
+                self.lost_news.push(l.clone());
+                self.reorder.push(now, TraceInput::Lost(l));
+            }
+        }
         for r in self.reorder.drain() {
             self.tracker.push(r.item, r.late);
         }

@@ -15,7 +15,7 @@
 //! `sample_id_all` puts a time on lost-record notices too.
 
 use perf_event::events::Tracepoint;
-use perf_event::{Builder, Clock, Counter, Sampler};
+use perf_event::{Builder, Clock, Counter, ReadFormat, Sampler};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -52,13 +52,17 @@ fn open_error(e: io::Error) -> OpenError {
 /// The open rings, one per online CPU.
 pub struct PerfTrace {
     rings: Vec<Sampler>,
+    /// The CPU of each ring.
+    cpus: Vec<u32>,
     /// The destroy events writing into `rings` (kept open; they have no ring of their own).
-    _destroy: Vec<Counter>,
+    destroy: Vec<Counter>,
+    /// The kernel counts lost samples per event (PERF_FORMAT_LOST, Linux 6.0+).
+    counts_lost: bool,
     /// The kernel filter in force, or why the kernel refused it.
     pub filter_applied: Result<String, String>,
 }
 
-fn builder(id: u64, cpu: usize) -> Builder<'static> {
+fn builder(id: u64, cpu: usize, lost: bool) -> Builder<'static> {
     let mut b = Builder::new(Tracepoint::with_id(id));
     b.any_pid()
         .one_cpu(cpu)
@@ -66,8 +70,34 @@ fn builder(id: u64, cpu: usize) -> Builder<'static> {
         .sample_period(1)
         .sample_id_all(true)
         .clockid(Clock::MONOTONIC);
+    if lost {
+        b.read_format(
+            ReadFormat::TOTAL_TIME_ENABLED | ReadFormat::TOTAL_TIME_RUNNING | ReadFormat::LOST,
+        );
+    }
     b.attrs_mut().sample_type = SAMPLE_TYPE;
     b
+}
+
+/// Open one event, asking for its lost-sample count while the kernel accepts that (6.0+;
+/// EINVAL before, and then never again for the other events).
+fn build(
+    id: u64,
+    cpu: usize,
+    lost: &mut bool,
+    more: impl Fn(&mut Builder<'static>),
+) -> Result<Counter, OpenError> {
+    let mut b = builder(id, cpu, *lost);
+    more(&mut b);
+    match b.build() {
+        Err(e) if *lost && e.raw_os_error() == Some(libc::EINVAL) => {
+            *lost = false;
+            let mut b = builder(id, cpu, false);
+            more(&mut b);
+            b.build().map_err(open_error)
+        }
+        other => other.map_err(open_error),
+    }
 }
 
 fn set_filter(counter: &Counter, filter: &str) -> io::Result<()> {
@@ -98,10 +128,11 @@ impl PerfTrace {
         let mut rings = Vec::new();
         let mut destroy = Vec::new();
         let mut filter_applied = Ok(o.filter.clone());
-        for cpu in cpus {
-            let mut b = builder(o.set_state, cpu);
-            b.wakeup_watermark(o.ring_bytes / 8).comm(true).task(true);
-            let counter = b.build().map_err(open_error)?;
+        let mut counts_lost = true;
+        for &cpu in &cpus {
+            let counter = build(o.set_state, cpu, &mut counts_lost, |b| {
+                b.wakeup_watermark(o.ring_bytes / 8).comm(true).task(true);
+            })?;
             if filter_applied.is_ok() {
                 if let Err(e) = set_filter(&counter, &o.filter) {
                     filter_applied =
@@ -110,7 +141,7 @@ impl PerfTrace {
             }
             let ring = counter.sampled(o.ring_bytes).map_err(open_error)?;
             if let Some(id) = o.destroy {
-                let d = builder(id, cpu).build().map_err(open_error)?;
+                let d = build(id, cpu, &mut counts_lost, |_| {})?;
                 set_output(&d, &ring).map_err(OpenError::Other)?;
                 destroy.push(d);
             }
@@ -124,13 +155,33 @@ impl PerfTrace {
         }
         Ok(PerfTrace {
             rings,
-            _destroy: destroy,
+            cpus: cpus.iter().map(|c| *c as u32).collect(),
+            destroy,
+            counts_lost,
             filter_applied,
         })
     }
 
+    /// Samples the kernel could not write, per CPU, as it counts them (PERF_FORMAT_LOST); `None`
+    /// on kernels before 6.0. The PERF_RECORD_LOST notices in the rings only come with the next
+    /// record written, so at the end of a trace this is the complete count.
+    pub fn lost_by_cpu(&mut self) -> Option<Vec<(u32, u64)>> {
+        if !self.counts_lost {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (i, ring) in self.rings.iter_mut().enumerate() {
+            let mut n = ring.as_counter_mut().read_full().ok()?.lost()?;
+            if let Some(d) = self.destroy.get_mut(i) {
+                n += d.read_full().ok()?.lost()?;
+            }
+            out.push((self.cpus[i], n));
+        }
+        Some(out)
+    }
+
     pub fn enable(&mut self) -> io::Result<()> {
-        for d in &mut self._destroy {
+        for d in &mut self.destroy {
             d.enable()?;
         }
         for r in &mut self.rings {
