@@ -55,6 +55,9 @@ run_once() {
         kill -0 "$tpid" 2>/dev/null || { cat "$OUT/$name.err" >&2; exit 1; }
         sleep 0.1
     done
+    # A burst that starts within ~0.1 s of trace's first reads loses its first records without
+    # any loss notice (docs/trace.md, "Known issue"): start the churn a moment later.
+    sleep 1
     local t0 t1
     t0=$(date +%s.%N)
     "$BIN" lab churn --rate "$RATE" --duration "$DURATION" --port "$port" --own-netns --json \

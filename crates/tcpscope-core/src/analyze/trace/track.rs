@@ -30,6 +30,11 @@ use crate::model::transition::{
 };
 use std::collections::{HashMap, VecDeque};
 
+/// Closed tracks waiting for their destroy record before old ones are dropped.
+const CLOSED_MAX: usize = 65_536;
+/// How long a closed track waits for its destroy record once there are many.
+const CLOSED_KEEP_NS: u64 = 10_000_000_000;
+
 /// Identifies one track (one socket's life at one address).
 pub type TrackId = u64;
 
@@ -69,7 +74,9 @@ impl Emitted {
 pub struct Tracker {
     tracks: HashMap<u64, Track>,
     /// Tracks that reached CLOSE, by address, until their socket is destroyed (for the cookie).
-    closed: HashMap<u64, TrackId>,
+    /// With the time of the CLOSE, so that entries whose destroy record never comes (a kernel
+    /// without `tcp_destroy_sock`, a filtered or lost record) are dropped after a while.
+    closed: HashMap<u64, (TrackId, u64)>,
     pending: VecDeque<Emitted>,
     /// Sequence number of `pending[0]`; item `n` of the queue has number `base + n`.
     base: u64,
@@ -173,7 +180,12 @@ impl Tracker {
         self.backfill_local(id, &c);
         self.closed.remove(&c.skaddr);
         if c.new == TcpState::Close {
-            self.closed.insert(c.skaddr, id);
+            if self.closed.len() >= CLOSED_MAX {
+                let now = c.time_unix_ns;
+                self.closed
+                    .retain(|_, (_, at)| now.saturating_sub(*at) < CLOSED_KEEP_NS);
+            }
+            self.closed.insert(c.skaddr, (id, c.time_unix_ns));
         } else {
             self.tracks.insert(
                 c.skaddr,
@@ -263,7 +275,7 @@ impl Tracker {
     fn destroy(&mut self, d: Destroy) {
         let id = match self.tracks.remove(&d.skaddr) {
             Some(t) => Some(t.id),
-            None => self.closed.remove(&d.skaddr),
+            None => self.closed.remove(&d.skaddr).map(|(id, _)| id),
         };
         if let Some(id) = id {
             self.each_held(id, |t| t.cookie = Some(d.cookie));

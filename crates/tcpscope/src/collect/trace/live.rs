@@ -97,6 +97,9 @@ pub struct LiveTrace {
     pub stats: LiveStats,
     /// Lost-record notices not yet told to the user.
     lost_news: Vec<Lost>,
+    /// Records copied out of the rings by the last drain, and (type, misc, start, end) of each.
+    arena: Vec<u8>,
+    index: Vec<(u32, u16, usize, usize)>,
     /// Notes on how the trace runs (kernel filter refused, no destroy event, ...).
     pub notes: Vec<String>,
     cpus: usize,
@@ -157,6 +160,8 @@ impl LiveTrace {
             opts,
             stats: LiveStats::default(),
             lost_news: Vec::new(),
+            arena: Vec::new(),
+            index: Vec::new(),
             notes,
             cpus,
         })
@@ -190,7 +195,19 @@ impl LiveTrace {
             stats.undecodable += 1;
             stats.first_undecodable.get_or_insert(why);
         };
+        // Copy the records out of the rings first and decode after: the rings are handed back
+        // to the kernel as fast as possible, whatever the per-record work costs.
+        let arena = &mut self.arena;
+        let index = &mut self.index;
+        arena.clear();
+        index.clear();
         self.perf.drain(&mut |kind, misc, body| {
+            let start = arena.len();
+            arena.extend_from_slice(body);
+            index.push((kind, misc, start, arena.len()));
+        });
+        for &(kind, misc, start, end) in index.iter() {
+            let body = &arena[start..end];
             stats.records += 1;
             match perf_record::parse(kind, misc, body) {
                 Ok(PerfRecord::Sample {
@@ -211,7 +228,7 @@ impl LiveTrace {
                             Ok(d) => inputs.push(TraceInput::Destroy(d)),
                             Err(e) => bad(e.to_string(), stats),
                         }
-                        return;
+                        continue;
                     }
                     match set_state.decode(raw, meta) {
                         Ok(change) => {
@@ -266,7 +283,7 @@ impl LiveTrace {
                 Ok(PerfRecord::Other(_)) => {}
                 Err(e) => bad(e.to_string(), stats),
             }
-        });
+        }
         for i in inputs {
             self.reorder.push(i.time_unix_ns(), i);
         }
