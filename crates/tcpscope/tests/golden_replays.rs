@@ -60,7 +60,11 @@ fn doctor_replays_of_the_mixed_lab_are_unchanged() {
     let rec = path("mixed.json");
     let (text, code) = replay(&["doctor", "--from", &rec]);
     assert_eq!(code, 2, "critical");
-    assert_same_text(&text, &expected("mixed.doctor.txt"), "doctor --from mixed.json");
+    assert_same_text(
+        &text,
+        &expected("mixed.doctor.txt"),
+        "doctor --from mixed.json",
+    );
     let (json, code) = replay(&["doctor", "--json", "--from", &rec]);
     assert_eq!(code, 2);
     let got: Value = serde_json::from_str(&json).expect("doctor --json is JSON");
@@ -73,7 +77,11 @@ fn doctor_replay_of_a_whole_host_is_unchanged() {
     let rec = path("host.json");
     let (text, code) = replay(&["doctor", "--from", &rec]);
     assert_eq!(code, 2);
-    assert_same_text(&text, &expected("host.doctor.txt"), "doctor --from host.json");
+    assert_same_text(
+        &text,
+        &expected("host.doctor.txt"),
+        "doctor --from host.json",
+    );
     let (json, _) = replay(&["doctor", "--json", "--from", &rec]);
     let got: Value = serde_json::from_str(&json).expect("doctor --json is JSON");
     let want: Value = serde_json::from_str(&expected("host.doctor.json")).expect("golden JSON");

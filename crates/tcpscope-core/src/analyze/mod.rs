@@ -4,5 +4,8 @@
 pub mod diagnose;
 pub mod duration;
 pub mod filter;
+pub mod frame;
 pub mod fsm;
+pub mod groups;
 pub mod summary;
+pub mod tracking;

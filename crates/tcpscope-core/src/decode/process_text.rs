@@ -98,6 +98,30 @@ pub fn namespace_inode(link: &[u8], kind: &str) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// The state letter and the parent pid from the text of /proc/PID/stat (fields 3 and 4, after
+/// the parenthesised comm, which may itself contain spaces and parentheses).
+pub fn parse_stat(stat: &str) -> Option<(char, u32)> {
+    let mut after = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = after.next()?.chars().next()?;
+    let ppid = after.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// The start time of a process (field 22 of /proc/PID/stat, clock ticks since boot): with the
+/// pid it identifies one process for its whole life, so a reused pid is noticed.
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    // Fields after the parenthesised comm start at field 3 (state); field 22 is the 20th of them.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The soft "Max open files" limit from the text of /proc/PID/limits (`None` for unlimited).
+pub fn parse_limits_nofile(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    soft.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +195,26 @@ mod tests {
         );
         assert_eq!(namespace_inode(b"mnt:[4026531840]", "net"), None);
         assert_eq!(namespace_inode(b"net:[x]", "net"), None);
+    }
+
+    #[test]
+    fn parses_stat_and_limits() {
+        assert_eq!(
+            parse_stat("4242 (my (odd) prog) T 1 4242 ..."),
+            Some(('T', 1))
+        );
+        assert_eq!(parse_stat("1 (init) S 0"), Some(('S', 0)));
+        assert_eq!(parse_stat("garbage"), None);
+        let stat =
+            "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 50";
+        assert_eq!(parse_start_time(stat), Some(987654));
+        assert_eq!(parse_start_time("1 (x) S 0"), None);
+        assert_eq!(parse_stat("5 (x) S notapid"), None);
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 20000                files     \n";
+        assert_eq!(parse_limits_nofile(limits), Some(1024));
+        assert_eq!(
+            parse_limits_nofile("Max open files unlimited unlimited files"),
+            None
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! `taken_at_unix_ms` is the `now` that rules use, never the wall clock of the replaying host.
 //! [`SnapshotWriter`] streams the same document one socket at a time, in constant memory.
 
-use crate::model::process::ProcessInfo;
+use crate::model::process::ProcessFacts;
 use crate::model::socket::Socket;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -83,8 +83,9 @@ pub struct Snapshot {
     pub kernel: KernelCounters,
     /// Facts about the processes that own sockets, by pid (filled when owners are attributed).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub processes: BTreeMap<u32, ProcessInfo>,
-    /// Always the last field: [`SnapshotWriter`] relies on it to stream.
+    pub processes: BTreeMap<u32, ProcessFacts>,
+    /// Streamed by [`SnapshotWriter`] before `processes` and `notes`, which are known only at
+    /// the end of a stream.
     pub sockets: Vec<Socket>,
 }
 
@@ -133,27 +134,47 @@ impl Snapshot {
         for s in &self.sockets {
             w.socket(s)?;
         }
-        w.finish().map(drop)
+        w.finish(&self.processes, &self.notes).map(drop)
     }
 }
 
-/// Streams a snapshot document: the header first, then one socket at a time, then the end.
-/// Memory stays constant however many sockets pass through.
+/// Streams a snapshot document: the header first, then one socket at a time, then what is only
+/// known at the end (the facts about owning processes, and the notes). Memory stays constant
+/// however many sockets pass through. Readers do not depend on the order of fields.
 pub struct SnapshotWriter<W: Write> {
     out: W,
     first: bool,
 }
 
+/// The fields written before the sockets.
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    format: &'a str,
+    version: u32,
+    taken_at_unix_ms: u64,
+    host: &'a Host,
+    source: SourceKind,
+    kernel: &'a KernelCounters,
+}
+
 impl<W: Write> SnapshotWriter<W> {
-    /// Write everything of `header` except its sockets, and open the socket list.
+    /// Write the header's time, host, source and counters, and open the socket list. Its notes
+    /// and process facts are written by [`SnapshotWriter::finish`].
     pub fn start(mut out: W, header: &Snapshot) -> io::Result<SnapshotWriter<W>> {
-        let empty = header.clone_without_sockets();
-        let text = serde_json::to_string(&empty).map_err(io::Error::other)?;
+        let text = serde_json::to_string(&HeaderOut {
+            format: &header.format,
+            version: header.version,
+            taken_at_unix_ms: header.taken_at_unix_ms,
+            host: &header.host,
+            source: header.source,
+            kernel: &header.kernel,
+        })
+        .map_err(io::Error::other)?;
         let open = text
-            .strip_suffix("[]}")
-            .ok_or_else(|| io::Error::other("snapshot header does not end with its sockets"))?;
+            .strip_suffix('}')
+            .ok_or_else(|| io::Error::other("snapshot header is not a JSON object"))?;
         out.write_all(open.as_bytes())?;
-        out.write_all(b"[")?;
+        out.write_all(b",\"sockets\":[")?;
         Ok(SnapshotWriter { out, first: true })
     }
 
@@ -165,9 +186,21 @@ impl<W: Write> SnapshotWriter<W> {
         serde_json::to_writer(&mut self.out, socket).map_err(io::Error::from)
     }
 
-    /// Close the document and hand back the writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(b"\n]}\n")?;
+    /// Close the socket list, write the process facts and notes, close the document and hand
+    /// back the writer.
+    pub fn finish(
+        mut self,
+        processes: &BTreeMap<u32, ProcessFacts>,
+        notes: &[String],
+    ) -> io::Result<W> {
+        self.out.write_all(b"\n]")?;
+        if !processes.is_empty() {
+            self.out.write_all(b",\"processes\":")?;
+            serde_json::to_writer(&mut self.out, processes)?;
+        }
+        self.out.write_all(b",\"notes\":")?;
+        serde_json::to_writer(&mut self.out, notes)?;
+        self.out.write_all(b"}\n")?;
         self.out.flush()?;
         Ok(self.out)
     }
@@ -216,6 +249,9 @@ mod tests {
         let mut snap = Snapshot::new(1_700_000_000_000, SourceKind::Netlink);
         snap.notes.push("a note".into());
         snap.sockets = vec![sock(80), sock(443)];
+        let who = crate::model::process::ProcessIdentity::named("srv");
+        snap.processes
+            .insert(7, crate::model::process::ProcessFacts::new(7, who));
         let mut buf = Vec::new();
         snap.write_json(&mut buf).unwrap();
         let back = Snapshot::from_reader(&buf[..]).unwrap();

@@ -3,6 +3,7 @@
 //! The serde form of [`Socket`] *is* the JSON contract of `--json`/`--jsonl` (docs/json.md), so
 //! field names here are public API: add fields, never rename them.
 
+use crate::model::process::Owner;
 use crate::model::state::TcpState;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -196,35 +197,6 @@ impl TcpInfo {
     }
 }
 
-/// The container a process runs in, read from /proc/PID/cgroup.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Container {
-    /// docker, containerd, cri-o, podman, lxc, ...
-    pub runtime: String,
-    /// The full container id.
-    pub id: String,
-    /// The Kubernetes pod uid, when the cgroup path carries one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_uid: Option<String>,
-}
-
-/// A process holding the socket through one of its file descriptors.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Owner {
-    pub pid: u32,
-    pub comm: String,
-    #[serde(default)]
-    pub cmdline: String,
-    #[serde(default)]
-    pub user: String,
-    pub fd: u32,
-    #[serde(default)]
-    pub container: Option<Container>,
-    /// The systemd unit (service or scope) the process belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-}
-
 /// Which network namespace a socket lives in, when more than one is listed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Netns {
@@ -239,6 +211,18 @@ pub struct Netns {
     /// The container that process runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+}
+
+impl Netns {
+    /// The namespace in words: `'blue'`, `of pid 1234 (docker:0123456789ab)`, `net:[4026531840]`.
+    pub fn describe(&self) -> String {
+        match (&self.name, self.pid, &self.container) {
+            (Some(name), _, _) => format!("'{name}'"),
+            (None, Some(pid), Some(c)) => format!("of pid {pid} ({c})"),
+            (None, Some(pid), None) => format!("of pid {pid}"),
+            (None, None, _) => format!("net:[{}]", self.inode),
+        }
+    }
 }
 
 /// One TCP socket.

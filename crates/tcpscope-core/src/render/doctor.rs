@@ -62,7 +62,8 @@ mod tests {
     use crate::analyze::diagnose::{diagnose, Context};
 
     fn render(snap: &crate::Snapshot) -> (String, u8) {
-        let report = diagnose(&Context::new(snap, None));
+        let input = crate::analyze::diagnose::digest::Digest::of_snapshot(snap);
+        let report = diagnose(&Context::new(&input, None));
         let mut out = Vec::new();
         write_report(&mut out, &report).unwrap();
         (String::from_utf8(out).unwrap(), report.exit_code())

@@ -293,8 +293,8 @@ pub fn owners_text(s: &Socket) -> String {
     s.owners
         .iter()
         .map(|o| {
-            let mut t = format!("{}[{}]/fd{}", o.comm, o.pid, o.fd);
-            if let Some(c) = &o.container {
+            let mut t = format!("{}[{}]/fd{}", o.process.comm, o.pid, o.fd);
+            if let Some(c) = &o.process.container {
                 t.push('@');
                 t.push_str(&crate::decode::cgroup::short_label(c));
             }
@@ -380,15 +380,18 @@ mod tests {
 
     #[test]
     fn owners_and_netns_columns() {
-        use crate::model::socket::{Container, Netns, Owner};
+        use crate::model::process::{Container, Owner, ProcessIdentity};
+        use crate::model::socket::Netns;
         let owner = |pid: u32, fd: u32, container: Option<Container>| Owner {
             pid,
-            comm: "nginx".into(),
-            cmdline: "nginx: worker process".into(),
-            user: "www-data".into(),
             fd,
-            container,
-            unit: None,
+            process: std::sync::Arc::new(ProcessIdentity {
+                comm: "nginx".into(),
+                cmdline: "nginx: worker process".into(),
+                user: "www-data".into(),
+                container,
+                unit: None,
+            }),
         };
         let mut l = sample(TcpState::Listen, "0.0.0.0:80", "0.0.0.0:0");
         l.owners = vec![owner(100, 6, None), owner(101, 6, None)];

@@ -288,12 +288,25 @@ pub enum SourceArg {
     Proc,
 }
 
-impl From<SourceArg> for crate::collect::LiveSource {
+impl From<SourceArg> for crate::collect::source::LiveSource {
     fn from(s: SourceArg) -> Self {
         match s {
             SourceArg::Auto => Self::Auto,
             SourceArg::Netlink => Self::Netlink,
             SourceArg::Proc => Self::Proc,
+        }
+    }
+}
+
+impl From<&InputArgs> for crate::collect::plan::InputSpec {
+    fn from(a: &InputArgs) -> Self {
+        Self {
+            from: a.from.clone(),
+            record: a.record.clone(),
+            source: a.source.into(),
+            netns: a.netns.clone(),
+            all_netns: a.all_netns,
+            kernel_filter: !a.no_kernel_filter,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! netns add`) and /proc/*/ns/net (containers), deduplicated by the namespace's inode.
 
 use super::netlink::DiagSocket;
-use super::{stream_netlink, Query, StreamReport};
+use super::query::Query;
+use super::source::{stream_netlink, StreamReport};
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::fs::{openat, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -284,83 +285,178 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
 /// Sockets per batch sent from a namespace's thread.
 const BATCH: usize = 512;
 
-/// The kernel counters and sysctls of `target`, read by a thread inside it: /proc/thread-self/net
-/// and /proc/sys/net show the namespace of the thread that reads them.
-pub fn counters_in(target: &Target) -> Result<KernelCounters> {
-    std::thread::scope(|s| {
-        s.spawn(|| -> Result<KernelCounters> {
-            if !target.current {
-                enter(target)?;
-            }
-            Ok(super::kernel::counters())
-        })
-        .join()
-        .map_err(|_| {
-            anyhow!(
-                "the thread reading namespace {} panicked",
-                describe(&target.netns)
-            )
-        })?
-    })
+/// What a namespace's thread is asked to do.
+enum Job {
+    Dump {
+        query: Query,
+        out: mpsc::SyncSender<Msg>,
+    },
+    Counters {
+        out: mpsc::Sender<KernelCounters>,
+    },
 }
 
-/// Read the sockets of one namespace, labelled with it, and hand them to `each`.
-pub fn stream_in(
-    target: &Target,
-    query: &Query,
-    each: &mut dyn FnMut(Socket) -> io::Result<()>,
-) -> Result<StreamReport> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Socket>>(4);
-    let label = target.netns.clone();
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || -> Result<StreamReport> {
-            if !target.current {
-                enter(target)?;
+/// What a namespace's thread sends back during a dump.
+enum Msg {
+    Sockets(Vec<Socket>),
+    Done(Result<StreamReport>),
+}
+
+/// A thread that lives inside one network namespace for as long as the collector does: it
+/// entered the namespace once (setns), keeps its sock_diag socket open, and serves dumps and
+/// counter reads (/proc/thread-self/net and /proc/sys/net show the namespace of the thread that
+/// reads them). Dropping the reader ends the thread.
+pub struct NsReader {
+    pub target: Target,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NsReader {
+    /// Start the thread and wait until it is inside the namespace with its socket open.
+    pub fn spawn(target: Target) -> Result<NsReader> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        let t = target.clone();
+        let thread = std::thread::Builder::new()
+            .name("tcpscope-netns".into())
+            .spawn(move || serve(t, rx, ready_tx))
+            .context("starting a thread to read a network namespace")?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(NsReader {
+                target,
+                jobs: Some(jobs),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
             }
-            let mut sock = DiagSocket::open().with_context(|| {
-                format!(
-                    "opening sock_diag in network namespace {}",
-                    describe(&target.netns)
+            Err(_) => Err(anyhow!(
+                "the thread reading namespace {} ended before it started",
+                describe(&target.netns)
+            )),
+        }
+    }
+
+    /// Read the sockets of the namespace, labelled with it, and hand them to `each`.
+    pub fn stream(
+        &self,
+        query: &Query,
+        each: &mut dyn FnMut(Socket) -> io::Result<()>,
+    ) -> Result<StreamReport> {
+        let (out, rx) = mpsc::sync_channel::<Msg>(4);
+        self.send(Job::Dump {
+            query: query.clone(),
+            out,
+        })?;
+        let label = &self.target.netns;
+        for msg in rx.iter() {
+            match msg {
+                Msg::Sockets(batch) => {
+                    for mut sock in batch {
+                        sock.netns = Some(label.clone());
+                        // Dropping `rx` (returning) makes the thread's next send fail: it stops.
+                        each(sock)?;
+                    }
+                }
+                Msg::Done(result) => return result,
+            }
+        }
+        Err(anyhow!(
+            "the thread reading namespace {} stopped",
+            describe(label)
+        ))
+    }
+
+    /// The namespace's kernel counters and sysctls.
+    pub fn counters(&self) -> Result<KernelCounters> {
+        let (out, rx) = mpsc::channel();
+        self.send(Job::Counters { out })?;
+        rx.recv().map_err(|_| {
+            anyhow!(
+                "the thread reading namespace {} stopped",
+                describe(&self.target.netns)
+            )
+        })
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.send(job).ok())
+            .ok_or_else(|| {
+                anyhow!(
+                    "the thread reading namespace {} stopped",
+                    describe(&self.target.netns)
                 )
-            })?;
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut send = |s: Socket| -> io::Result<()> {
-                batch.push(s);
-                if batch.len() >= BATCH {
-                    tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+            })
+    }
+}
+
+impl Drop for NsReader {
+    fn drop(&mut self) {
+        // Closing the job channel ends the thread's loop.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The body of a namespace's thread: enter, open, then serve jobs until the reader is dropped.
+fn serve(target: Target, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<()>>) {
+    let opened = (|| -> Result<DiagSocket> {
+        if !target.current {
+            enter(&target)?;
+        }
+        DiagSocket::open().with_context(|| {
+            format!(
+                "opening sock_diag in network namespace {}",
+                describe(&target.netns)
+            )
+        })
+    })();
+    let mut sock = match opened {
+        Ok(s) => {
+            let _ = ready.send(Ok(()));
+            s
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    for job in jobs.iter() {
+        match job {
+            Job::Counters { out } => {
+                let _ = out.send(super::kernel::counters());
+            }
+            Job::Dump { query, out } => {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut send = |s: Socket| -> io::Result<()> {
+                    batch.push(s);
+                    if batch.len() >= BATCH {
+                        out.send(Msg::Sockets(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(BATCH),
+                        )))
                         .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))?;
-                }
-                Ok(())
-            };
-            let report = stream_netlink(&mut sock, query, &mut send)?;
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok(report)
-        });
-        let mut consumer: Option<io::Error> = None;
-        for batch in rx.iter() {
-            for mut sock in batch {
-                sock.netns = Some(label.clone());
-                if let Err(e) = each(sock) {
-                    consumer = Some(e);
-                    break;
-                }
-            }
-            if consumer.is_some() {
-                break;
+                    }
+                    Ok(())
+                };
+                let report = stream_netlink(&mut sock, &query, &mut send);
+                let report = match report {
+                    Ok(r) if !batch.is_empty() => match out.send(Msg::Sockets(batch)) {
+                        Ok(()) => Ok(r),
+                        Err(_) => continue,
+                    },
+                    other => other,
+                };
+                let _ = out.send(Msg::Done(report));
             }
         }
-        // Dropping the receiver makes the reader's next send fail, so it ends.
-        drop(rx);
-        let result = reader
-            .join()
-            .map_err(|_| anyhow!("the thread reading namespace {} panicked", describe(&label)))?;
-        if let Some(e) = consumer {
-            return Err(e.into());
-        }
-        result
-    })
+    }
 }
 
 /// Move the calling thread into the target's network namespace.
@@ -399,12 +495,7 @@ fn enter(target: &Target) -> Result<()> {
 
 /// A namespace in words for messages: `'blue'`, `of pid 1234 (docker:0123456789ab)`.
 pub fn describe(n: &Netns) -> String {
-    match (&n.name, n.pid, &n.container) {
-        (Some(name), _, _) => format!("'{name}'"),
-        (None, Some(pid), Some(c)) => format!("of pid {pid} ({c})"),
-        (None, Some(pid), None) => format!("of pid {pid}"),
-        (None, None, _) => format!("net:[{}]", n.inode),
-    }
+    n.describe()
 }
 
 #[cfg(test)]
@@ -448,12 +539,17 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let (targets, _) = resolve(&NetnsScope::All).unwrap();
-        let mut found = false;
-        stream_in(&targets[0], &Query::all(), &mut |s| {
-            found |= s.local.port == port && s.netns.is_some();
-            Ok(())
-        })
-        .unwrap();
-        assert!(found);
+        let reader = NsReader::spawn(targets[0].clone()).unwrap();
+        for _ in 0..2 {
+            let mut found = false;
+            reader
+                .stream(&Query::all(), &mut |s| {
+                    found |= s.local.port == port && s.netns.is_some();
+                    Ok(())
+                })
+                .unwrap();
+            assert!(found, "the same thread serves every poll");
+        }
+        assert!(reader.counters().unwrap().sysctls.len() > 3);
     }
 }

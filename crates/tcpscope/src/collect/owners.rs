@@ -60,7 +60,7 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
-    fn merge(&mut self, o: ScanReport) {
+    pub fn merge(&mut self, o: ScanReport) {
         self.processes += o.processes;
         self.denied += o.denied;
         self.vanished += o.vanished;
@@ -123,30 +123,61 @@ pub struct InodeTable {
 }
 
 impl InodeTable {
-    pub fn holders(&self, inode: u64) -> &[(u64, Holder)] {
-        let start = self.entries.partition_point(|(i, _)| *i < inode);
-        let len = self.entries[start..].partition_point(|(i, _)| *i == inode);
-        &self.entries[start..start + len]
+    /// Every (inode, holder) pair, sorted by inode.
+    pub fn entries(&self) -> &[(u64, Holder)] {
+        &self.entries
     }
-    #[cfg(test)]
-    fn len(&self) -> usize {
+
+    /// Number of (inode, holder) pairs.
+    pub fn pairs(&self) -> usize {
         self.entries.len()
     }
 
-    /// A table from (inode, pid, fd) triples, for tests.
-    #[cfg(test)]
-    pub fn from_triples(triples: &[(u64, u32, u32)]) -> InodeTable {
-        let mut entries: Vec<(u64, Holder)> = triples
-            .iter()
-            .map(|&(inode, pid, fd)| (inode, Holder { pid, fd }))
-            .collect();
-        entries.sort_unstable();
-        InodeTable { entries }
+    /// Add another table's pairs (a later, partial walk), keeping the order and no duplicates.
+    pub fn merge(&mut self, other: InodeTable) {
+        if other.entries.is_empty() {
+            return;
+        }
+        self.entries.extend(other.entries);
+        self.entries.sort_unstable();
+        self.entries.dedup();
+    }
+
+    /// Keep only the pairs `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, &(u64, Holder)) -> bool) {
+        let mut i = 0;
+        self.entries.retain(|e| {
+            let k = keep(i, e);
+            i += 1;
+            k
+        });
+    }
+
+    /// The index range of `inode`'s pairs in [`InodeTable::entries`].
+    pub fn range_of(&self, inode: u64) -> std::ops::Range<usize> {
+        let start = self.entries.partition_point(|(i, _)| *i < inode);
+        let len = self.entries[start..].partition_point(|(i, _)| *i == inode);
+        start..start + len
+    }
+
+    pub fn holders(&self, inode: u64) -> &[(u64, Holder)] {
+        &self.entries[self.range_of(inode)]
     }
 }
 
 /// Walk /proc once and map socket inodes to their holders, on `threads` threads.
 pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanReport)> {
+    scan_in(None, wanted, threads)
+}
+
+/// [`scan`] over the fd tables of `pids` only, in the order given (`None`: every process, in
+/// pid order). Put the processes most likely to hold what is wanted first: a partial walk that
+/// stops early then reads little else.
+pub fn scan_in(
+    pids: Option<Vec<u32>>,
+    wanted: Wanted<'_>,
+    threads: usize,
+) -> io::Result<(InodeTable, ScanReport)> {
     let proc_dir = openat(
         CWD,
         "/proc",
@@ -154,7 +185,10 @@ pub fn scan(wanted: Wanted<'_>, threads: usize) -> io::Result<(InodeTable, ScanR
         Mode::empty(),
     )
     .map_err(|e| io::Error::new(e.kind(), format!("opening /proc ({e}); is /proc mounted?")))?;
-    let pids = list_pids(proc_dir.as_fd())?;
+    let pids = match pids {
+        Some(p) => p,
+        None => list_pids(proc_dir.as_fd())?,
+    };
 
     // For a partial walk: each wanted inode gets a slot, marked the first time it is seen.
     let index: HashMap<u64, usize> = match &wanted {
@@ -342,7 +376,7 @@ impl Walker<'_> {
         )?;
         // st_size of /proc/PID/fd is the number of open fds (Linux 6.2+): skip empty tables
         // (kernel threads) without reading them. Older kernels always say 0: read them all.
-        if super::process::fd_sizes_are_counts() && rustix::fs::fstat(&fd_dir)?.st_size == 0 {
+        if super::facts::fd_sizes_are_counts() && rustix::fs::fstat(&fd_dir)?.st_size == 0 {
             return Ok(None);
         }
         let mut dir = Dir::new(fd_dir)?;
@@ -470,7 +504,7 @@ mod tests {
             stop_early: true,
         };
         let (table, _) = scan(only, 2).unwrap();
-        assert_eq!(table.len(), 1);
+        assert_eq!(table.pairs(), 1);
         assert_eq!(table.holders(ino)[0].1.pid, me);
     }
 

@@ -10,7 +10,8 @@
 
 use super::{group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
 use crate::analyze::duration::human_ms;
-use crate::model::process::ProcessInfo;
+use crate::analyze::tracking::CountKey;
+use crate::model::process::ProcessFacts;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 use std::collections::BTreeMap;
@@ -28,7 +29,9 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     let mut families: BTreeMap<Family, (Vec<u32>, Vec<&Socket>)> = BTreeMap::new();
     for (pid, socks) in group_by(cw, owner_pid) {
         let key = match pid.and_then(|p| ctx.process(p)) {
-            Some(p) if p.ppid.is_some_and(|pp| pp > 1) => Family::Siblings(p.comm.clone(), p.ppid),
+            Some(p) if p.ppid.is_some_and(|pp| pp > 1) => {
+                Family::Siblings(p.process.comm.clone(), p.ppid)
+            }
             _ => Family::Alone(pid),
         };
         let entry = families.entry(key).or_default();
@@ -66,7 +69,7 @@ fn who(ctx: &Context, pids: &[u32]) -> String {
         [one] => ctx.process_name(*one),
         many => {
             let first = ctx.process(many[0]);
-            let comm = first.map_or("?", |p| p.comm.as_str());
+            let comm = first.map_or("?", |p| p.process.comm.as_str());
             let parent = first
                 .and_then(|p| p.ppid)
                 .map(|pp| format!(", forked by pid {pp}"))
@@ -102,7 +105,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     let n = socks.len() as u64;
     let who = who(ctx, pids);
     let pid = pids.first().copied();
-    let infos: Vec<&ProcessInfo> = pids.iter().filter_map(|p| ctx.process(*p)).collect();
+    let infos: Vec<&ProcessFacts> = pids.iter().filter_map(|p| ctx.process(*p)).collect();
     let stuck = infos.iter().any(|p| p.is_stuck());
     let fd_usage = infos.iter().filter_map(|p| p.fd_usage()).reduce(f64::max);
 
@@ -154,10 +157,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     }
     evidence.extend(process_evidence(&infos));
     if let (Some(t), Some(p)) = (ctx.tracker, pid) {
-        if let Some(g) = t.growth_text(
-            &super::watch::count_key(TcpState::CloseWait, Some(p)),
-            "CLOSE-WAIT",
-        ) {
+        if let Some(g) = t.growth_text(CountKey::StateOfPid(TcpState::CloseWait, p), "CLOSE-WAIT") {
             evidence.push(g);
         }
     }
@@ -236,7 +236,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
 }
 
 /// The state, descriptor use and wait channel of the process(es) holding the sockets.
-fn process_evidence(infos: &[&ProcessInfo]) -> Vec<String> {
+fn process_evidence(infos: &[&ProcessFacts]) -> Vec<String> {
     let mut out = Vec::new();
     if let [p] = infos {
         if let (Some(text), Some(letter)) = (p.state_text(), p.state) {

@@ -6,6 +6,7 @@
 //! accepting fast enough — busy, blocked or stopped — or the backlog is too small for bursts.
 
 use super::{owner_pid, Context, Finding, Severity, Subject};
+use crate::analyze::tracking::CountKey;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 
@@ -45,16 +46,15 @@ fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
     let full = l.recv_q > l.send_q;
     let pid = owner_pid(l);
     let who = pid.map_or("its program".to_string(), |p| ctx.process_name(p));
-    let syn_recv = ctx
-        .snapshot
-        .sockets
+    let syn_recv: u64 = ctx
+        .input
+        .syn_recv
         .iter()
-        .filter(|s| matches!(s.state, TcpState::SynRecv | TcpState::NewSynRecv))
-        .filter(|s| {
-            s.local.port == l.local.port
-                && (l.local.is_unspecified() || s.local.addr == l.local.addr)
+        .filter(|(local, _)| {
+            local.port == l.local.port && (l.local.is_unspecified() || local.addr == l.local.addr)
         })
-        .count();
+        .map(|(_, n)| n)
+        .sum();
     let mut evidence = vec![
         format!(
             "accept queue {} of backlog {} on {}",
@@ -71,7 +71,7 @@ fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
         if let Some(v) = ctx.counter(name) {
             let growth = ctx
                 .tracker
-                .and_then(|t| t.growth_text(&super::watch::counter_key(name), name))
+                .and_then(|t| t.growth_text(CountKey::Counter(name), name))
                 .map(|g| format!("; {g}"))
                 .unwrap_or_default();
             evidence.push(format!("TcpExt {name} = {v} since boot{growth}"));

@@ -8,6 +8,7 @@
 
 mod close_wait_leak;
 mod closing_pileup;
+pub mod digest;
 mod fd_exhaustion;
 mod fin_wait_2;
 mod listen_overflow;
@@ -16,14 +17,14 @@ mod send_queue_stall;
 mod syn_sent_stuck;
 mod time_wait_pressure;
 mod unread_receive_queue;
-pub mod watch;
 
-use crate::model::process::ProcessInfo;
+use crate::analyze::tracking::Tracker;
+use crate::model::process::ProcessFacts;
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket};
+use digest::Diagnosable;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use watch::Tracker;
 
 /// How bad a finding is. Ordered: `Critical` is the greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -77,14 +78,18 @@ pub struct Finding {
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
+    /// The header, counters and process facts, with the sockets some rule may name (the
+    /// [`digest`] keeps those; everything else is counted in `input`).
     pub snapshot: &'a Snapshot,
+    pub input: &'a Diagnosable,
     /// Across `--watch` polls: ages by cookie and growth rates. `None` for one-shot runs.
     pub tracker: Option<&'a Tracker>,
     partners: HashMap<(u64, Endpoint, Endpoint), usize>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(snapshot: &'a Snapshot, tracker: Option<&'a Tracker>) -> Context<'a> {
+    pub fn new(input: &'a Diagnosable, tracker: Option<&'a Tracker>) -> Context<'a> {
+        let snapshot = &input.snapshot;
         let partners = snapshot
             .sockets
             .iter()
@@ -93,6 +98,7 @@ impl<'a> Context<'a> {
             .collect();
         Context {
             snapshot,
+            input,
             tracker,
             partners,
         }
@@ -104,7 +110,7 @@ impl<'a> Context<'a> {
         self.snapshot.sockets.get(*i)
     }
 
-    pub fn process(&self, pid: u32) -> Option<&'a ProcessInfo> {
+    pub fn process(&self, pid: u32) -> Option<&'a ProcessFacts> {
         self.snapshot.processes.get(&pid)
     }
 
@@ -126,17 +132,20 @@ impl<'a> Context<'a> {
 
     /// "pid 4242 (java)" or "pid 4242", with the container when there is one.
     pub fn process_name(&self, pid: u32) -> String {
-        let comm = self.process(pid).map(|p| p.comm.clone()).or_else(|| {
-            self.snapshot
-                .sockets
-                .iter()
-                .flat_map(|s| &s.owners)
-                .find(|o| o.pid == pid)
-                .map(|o| o.comm.clone())
-        });
+        let comm = self
+            .process(pid)
+            .map(|p| p.process.comm.clone())
+            .or_else(|| {
+                self.snapshot
+                    .sockets
+                    .iter()
+                    .flat_map(|s| &s.owners)
+                    .find(|o| o.pid == pid)
+                    .map(|o| o.process.comm.clone())
+            });
         let container = self
             .process(pid)
-            .and_then(|p| p.container.as_ref())
+            .and_then(|p| p.process.container.as_ref())
             .map(|c| format!(" in container {}", crate::decode::cgroup::short_label(c)))
             .unwrap_or_default();
         match comm {
@@ -175,7 +184,12 @@ pub fn top_counts(values: impl IntoIterator<Item = String>, n: usize) -> String 
     for v in values {
         *counts.entry(v).or_default() += 1;
     }
-    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    top_of(counts, n)
+}
+
+/// [`top_counts`] of values already counted.
+pub fn top_of(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> String {
+    let mut v: Vec<(String, u64)> = counts.into_iter().filter(|(_, c)| *c > 0).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let more = v.len().saturating_sub(n);
     let mut text = v
@@ -295,7 +309,7 @@ pub fn diagnose(ctx: &Context) -> Report {
     let severity = findings.iter().map(|f| f.severity).max();
     let snap = ctx.snapshot;
     let checked = Checked {
-        sockets: snap.sockets.len() as u64,
+        sockets: ctx.input.total,
         processes: snap.processes.len() as u64,
         rules: RULES.iter().map(|r| r.id).collect(),
         notes: snap.notes.clone(),

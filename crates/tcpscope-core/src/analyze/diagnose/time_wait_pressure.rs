@@ -7,9 +7,12 @@
 //! fix (reuse connections) and the safe setting (tcp_tw_reuse), and it names the folklore that
 //! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout).
 
-use super::{group_by, netns_id, Context, Finding, Severity, Subject};
-use crate::model::socket::{Endpoint, Socket};
+use super::digest::TimeWaitEnd;
+use super::{netns_id, Context, Finding, Severity, Subject};
+use crate::analyze::tracking::CountKey;
+use crate::model::socket::Endpoint;
 use crate::model::state::TcpState;
+use std::collections::BTreeMap;
 
 /// TIME-WAIT lasts this long on Linux (TCP_TIMEWAIT_LEN).
 const TIME_WAIT_MS: u64 = 60_000;
@@ -31,23 +34,25 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter(|s| s.state == TcpState::Listen)
         .map(|s| (netns_id(s), s.local.port))
         .collect();
-    let tw: Vec<&Socket> = ctx
-        .snapshot
-        .sockets
-        .iter()
-        .filter(|s| s.state == TcpState::TimeWait)
-        .collect();
+    let tw = &ctx.input.time_wait;
     // Client side: the local port is ephemeral and not a listener's.
-    let is_client = |s: &Socket| {
-        (lo..=hi).contains(&s.local.port) && !listening.contains(&(netns_id(s), s.local.port))
+    let is_client = |s: &TimeWaitEnd| {
+        (lo..=hi).contains(&s.local.port) && !listening.contains(&(s.netns, s.local.port))
     };
     let mut out = Vec::new();
     // Ports are per namespace: the same addresses in two namespaces are two port pools.
-    let clients = group_by(tw.iter().copied().filter(|s| is_client(s)), |s| {
-        (netns_id(s), s.local.addr_text(), s.peer)
-    });
-    for ((_, local, dest), socks) in clients {
-        let n = socks.len() as u64;
+    let mut clients: BTreeMap<(u64, String, Endpoint), u64> = BTreeMap::new();
+    let mut servers: BTreeMap<(u64, Endpoint), u64> = BTreeMap::new();
+    for s in tw {
+        if is_client(s) {
+            *clients
+                .entry((s.netns, s.local.addr_text(), s.peer))
+                .or_default() += 1;
+        } else {
+            *servers.entry((s.netns, s.local)).or_default() += 1;
+        }
+    }
+    for ((_, local, dest), n) in clients {
         let share = n as f64 / range as f64;
         let severity = if share >= 0.8 {
             Severity::Critical
@@ -68,11 +73,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             (lo, hi),
         ));
     }
-    let servers = group_by(tw.iter().copied().filter(|s| !is_client(s)), |s| {
-        (netns_id(s), s.local)
-    });
-    for ((_, local), socks) in servers {
-        let n = socks.len() as u64;
+    for ((_, local), n) in servers {
         if n < 1000 {
             continue;
         }
@@ -211,7 +212,7 @@ fn overall(ctx: &Context) -> Vec<Finding> {
         // Since boot: a note, unless --watch sees it grow now.
         let growing = ctx
             .tracker
-            .and_then(|t| t.rate_per_min(&super::watch::counter_key("TCPTimeWaitOverflow")))
+            .and_then(|t| t.rate_per_min(CountKey::Counter("TCPTimeWaitOverflow")))
             .is_some_and(|r| r > 0.0);
         out.push(Finding {
             rule: "time-wait-pressure",
