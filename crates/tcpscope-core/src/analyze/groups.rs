@@ -4,11 +4,11 @@
 //! per-process metrics are both made of these. Built one socket at a time, so a live poll
 //! never keeps its sockets to group them.
 
+use crate::analyze::fasthash::FastMap;
 use crate::decode::cgroup::short_label;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// What sockets are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -117,45 +117,75 @@ impl GroupStats {
 
 /// The group `s` belongs to under `by`.
 pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
+    raw_key(by, s).label(s)
+}
+
+/// A group's identity, cheap to compute for every socket of a poll (no allocation); the label is
+/// made once per group. A container is keyed by a 64-bit hash of its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RawKey {
+    Kernel,
+    Unknown,
+    Pid(u32),
+    Host,
+    Container(u64),
+    Port(u16),
+    Peer(std::net::IpAddr),
+    Netns(u64),
+}
+
+fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
+    use std::hash::{Hash, Hasher};
     let owner = s.owners.first();
-    let nobody = || GroupKey {
-        label: if s.inode == 0 { "kernel" } else { "unknown" }.to_string(),
-        pid: None,
+    let nobody = if s.inode == 0 {
+        RawKey::Kernel
+    } else {
+        RawKey::Unknown
     };
     match by {
-        GroupBy::Process => match owner {
-            Some(o) => GroupKey {
-                label: format!("{}[{}]", o.process.comm, o.pid),
-                pid: Some(o.pid),
+        GroupBy::Process => owner.map_or(nobody, |o| RawKey::Pid(o.pid)),
+        GroupBy::Container => owner.map_or(nobody, |o| {
+            o.process.container.as_ref().map_or(RawKey::Host, |c| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                c.id.hash(&mut h);
+                RawKey::Container(h.finish())
+            })
+        }),
+        GroupBy::LocalPort => RawKey::Port(s.local.port),
+        GroupBy::PeerHost => RawKey::Peer(s.peer.addr),
+        GroupBy::Netns => RawKey::Netns(s.netns.as_ref().map_or(0, |n| n.inode)),
+    }
+}
+
+impl RawKey {
+    /// The label people see, from the first socket of the group.
+    fn label(&self, s: &Socket) -> GroupKey {
+        let plain = |label: String| GroupKey { label, pid: None };
+        match self {
+            RawKey::Kernel => plain("kernel".into()),
+            RawKey::Unknown => plain("unknown".into()),
+            RawKey::Pid(pid) => GroupKey {
+                label: format!(
+                    "{}[{pid}]",
+                    s.owners.first().map_or("?", |o| o.process.comm.as_str())
+                ),
+                pid: Some(*pid),
             },
-            None => nobody(),
-        },
-        GroupBy::Container => match owner {
-            Some(o) => GroupKey {
-                label: o
-                    .process
-                    .container
+            RawKey::Host => plain("host".into()),
+            RawKey::Container(_) => plain(
+                s.owners
+                    .first()
+                    .and_then(|o| o.process.container.as_ref())
+                    .map_or_else(|| "?".to_string(), short_label),
+            ),
+            RawKey::Port(p) => plain(format!(":{p}")),
+            RawKey::Peer(_) => plain(s.peer.addr_text()),
+            RawKey::Netns(_) => plain(
+                s.netns
                     .as_ref()
-                    .map_or_else(|| "host".to_string(), short_label),
-                pid: None,
-            },
-            None => nobody(),
-        },
-        GroupBy::LocalPort => GroupKey {
-            label: format!(":{}", s.local.port),
-            pid: None,
-        },
-        GroupBy::PeerHost => GroupKey {
-            label: s.peer.addr_text(),
-            pid: None,
-        },
-        GroupBy::Netns => GroupKey {
-            label: s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe()),
-            pid: None,
-        },
+                    .map_or_else(|| "own".to_string(), |n| n.describe()),
+            ),
+        }
     }
 }
 
@@ -163,27 +193,31 @@ pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: HashMap<GroupKey, GroupStats>,
+    map: FastMap<RawKey, (GroupKey, GroupStats)>,
 }
 
 impl Groups {
     pub fn new(by: GroupBy) -> Groups {
         Groups {
             by,
-            map: HashMap::new(),
+            map: FastMap::default(),
         }
     }
 
     /// Count one socket (with the tracker's CLOSE-WAIT age when known).
     pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
-        let key = key_of(self.by, s);
-        let stats = self.map.entry(key).or_default();
-        if stats.sockets == 0 && self.by == GroupBy::Process {
-            if let Some(o) = s.owners.first() {
-                stats.comm = Some(o.process.comm.clone());
-                stats.container = o.process.container.as_ref().map(short_label);
+        let raw = raw_key(self.by, s);
+        let by = self.by;
+        let (_, stats) = self.map.entry(raw).or_insert_with(|| {
+            let mut stats = GroupStats::default();
+            if by == GroupBy::Process {
+                if let Some(o) = s.owners.first() {
+                    stats.comm = Some(o.process.comm.clone());
+                    stats.container = o.process.container.as_ref().map(short_label);
+                }
             }
-        }
+            (raw.label(s), stats)
+        });
         stats.add(s, close_wait_age_ms);
     }
 
@@ -198,7 +232,7 @@ impl Groups {
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
     /// label), at most `n`; the rest are summed into one `other` group.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_iter().collect();
+        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_values().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
         v.sort_by(|a, b| {
             weight(&b.1)

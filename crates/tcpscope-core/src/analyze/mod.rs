@@ -3,6 +3,7 @@
 
 pub mod diagnose;
 pub mod duration;
+pub mod fasthash;
 pub mod filter;
 pub mod frame;
 pub mod fsm;

@@ -9,10 +9,11 @@
 //! replayed sequence of snapshots gives the same answers as the live one did.
 
 use crate::analyze::duration::human_ms;
+use crate::analyze::fasthash::FastMap;
 use crate::model::snapshot::{KernelCounters, Snapshot};
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// How many polls of counts are kept for growth rates.
 const HISTORY: usize = 120;
@@ -44,6 +45,9 @@ pub struct Track {
     pub state_after_ms: Option<u64>,
     /// The poll that first saw the socket at all.
     pub first_seen_ms: u64,
+    /// The number of the last poll that saw it (entries the current poll did not see are gone
+    /// at its end).
+    last_seen_poll: u64,
     /// Earlier states, oldest first: (state, the poll that first saw it there).
     pub past: Vec<(TcpState, u64)>,
 }
@@ -72,8 +76,9 @@ pub struct Changes {
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    tracks: HashMap<u64, Track>,
-    next: HashMap<u64, Track>,
+    tracks: FastMap<u64, Track>,
+    /// Polls begun so far.
+    poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
     counts: BTreeMap<CountKey, u64>,
@@ -89,7 +94,7 @@ impl Tracker {
     /// Start a poll taken at `now_ms`.
     pub fn begin(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
-        self.next = HashMap::with_capacity(self.tracks.len());
+        self.poll += 1;
         self.counts.clear();
         self.changes = Changes::default();
     }
@@ -101,36 +106,40 @@ impl Tracker {
             return;
         }
         let now = self.now_ms;
+        let poll = self.poll;
         let previous = self.last_poll_ms;
-        let track = match self.tracks.remove(&s.cookie) {
-            Some(t) if t.state == s.state => t,
-            Some(mut t) => {
-                self.changes.changed += 1;
-                t.past.push((t.state, t.state_seen_ms));
-                if t.past.len() > PAST_STATES {
-                    t.past.remove(0);
+        match self.tracks.entry(s.cookie) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let t = e.get_mut();
+                if t.last_seen_poll == poll {
+                    return; // the same socket twice in one poll (a dump that was interrupted)
                 }
-                Track {
-                    state: s.state,
-                    state_seen_ms: now,
-                    state_after_ms: previous,
-                    ..t
+                t.last_seen_poll = poll;
+                if t.state != s.state {
+                    self.changes.changed += 1;
+                    t.past.push((t.state, t.state_seen_ms));
+                    if t.past.len() > PAST_STATES {
+                        t.past.remove(0);
+                    }
+                    t.state = s.state;
+                    t.state_seen_ms = now;
+                    t.state_after_ms = previous;
                 }
             }
-            None => {
+            std::collections::hash_map::Entry::Vacant(e) => {
                 if previous.is_some() {
                     self.changes.opened += 1;
                 }
-                Track {
+                e.insert(Track {
                     state: s.state,
                     state_seen_ms: now,
                     state_after_ms: previous,
                     first_seen_ms: now,
+                    last_seen_poll: poll,
                     past: Vec::new(),
-                }
+                });
             }
-        };
-        self.next.insert(s.cookie, track);
+        }
     }
 
     /// Add `n` to a count of this poll (e.g. CLOSE-WAIT sockets of one process).
@@ -140,10 +149,12 @@ impl Tracker {
 
     /// End the poll: what was not seen is gone; counts and counters join the history.
     pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
+        let poll = self.poll;
+        let before = self.tracks.len();
+        self.tracks.retain(|_, t| t.last_seen_poll == poll);
         if self.last_poll_ms.is_some() {
-            self.changes.closed = self.tracks.len() as u64;
+            self.changes.closed = (before - self.tracks.len()) as u64;
         }
-        self.tracks = std::mem::take(&mut self.next);
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
                 self.counts.insert(CountKey::Counter(name), *v);

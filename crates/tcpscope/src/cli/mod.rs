@@ -37,6 +37,9 @@ pub enum Command {
     /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
     #[command(hide = true)]
     DumpFloor,
+    /// Benchmark: poll one collector again and again and print each poll's cost.
+    #[command(hide = true)]
+    PollBench(PollBenchArgs),
     /// Explain a TCP state (any spelling: CLOSE_WAIT, close-wait, LISTENING) or a transition.
     Explain(ExplainArgs),
     /// Play a TCP scenario between two endpoints A and B as a ladder diagram.
@@ -212,6 +215,20 @@ fn parse_interval(s: &str) -> Result<u64, String> {
         return Err(format!("'{s}' is too short; use at least 100ms"));
     }
     Ok(ms)
+}
+
+/// Options of the hidden `tcpscope poll-bench`.
+#[derive(Debug, Args, Clone)]
+pub struct PollBenchArgs {
+    /// How many polls.
+    #[arg(long, default_value_t = 5)]
+    pub polls: u64,
+    /// Without owners (a plain listing's poll).
+    #[arg(long)]
+    pub no_owners: bool,
+    /// Polls as a live view makes them (counts, groups, doctor report).
+    #[arg(long)]
+    pub frame: bool,
 }
 
 /// Options of `tcpscope explain`.

@@ -300,7 +300,8 @@ impl Collector {
         };
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
-        let mut by_netns: BTreeMap<String, StateCounts> = BTreeMap::new();
+        let mut by_netns: std::collections::HashMap<u64, (String, StateCounts)> =
+            Default::default();
         let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
@@ -315,11 +316,18 @@ impl Collector {
                 tracker.count(CountKey::StateOfPid(s.state, o.pid), 1);
             }
             counts.add(s);
-            let ns = s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe());
-            by_netns.entry(ns).or_default().add(s);
+            let inode = s.netns.as_ref().map_or(0, |n| n.inode);
+            by_netns
+                .entry(inode)
+                .or_insert_with(|| {
+                    let label = s
+                        .netns
+                        .as_ref()
+                        .map_or_else(|| "own".to_string(), |n| n.describe());
+                    (label, StateCounts::default())
+                })
+                .1
+                .add(s);
             for g in &mut groups {
                 g.add(s, None);
             }
@@ -371,7 +379,7 @@ impl Collector {
             header,
             poll_ms: started.elapsed().as_millis() as u64,
             counts,
-            counts_by_netns: by_netns,
+            counts_by_netns: by_netns.into_values().collect(),
             groups: groups
                 .into_iter()
                 .map(|g| (g.by, g.top(GROUPS_PER_FRAME)))

@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Summary(args)) => summary::run(&args),
         Some(Command::Doctor(args)) => doctor::run(&args),
         Some(Command::DumpFloor) => floor::run(),
+        Some(Command::PollBench(args)) => floor::run_poll_bench(&args),
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
