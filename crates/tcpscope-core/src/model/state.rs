@@ -259,6 +259,16 @@ impl StateSet {
     pub fn of(states: &[TcpState]) -> StateSet {
         states.iter().fold(StateSet::EMPTY, |s, st| s.with(*st))
     }
+    /// [`StateSet::of`] usable in constants.
+    pub const fn of_const(states: &[TcpState]) -> StateSet {
+        let mut bits = 0u32;
+        let mut i = 0;
+        while i < states.len() {
+            bits |= 1 << (states[i] as u32);
+            i += 1;
+        }
+        StateSet(bits)
+    }
     pub fn with(self, state: TcpState) -> StateSet {
         StateSet(self.0 | 1 << state.kernel_number())
     }

@@ -334,18 +334,26 @@ impl Collector {
             digest.add_ref(s);
             Ok(())
         };
+        // tcp_info only where the rules and the groupings read it (CLOSE-WAIT ages, ...).
+        let query = Query {
+            info_states: self
+                .query
+                .info_states
+                .or((!filter.needs_info()).then_some(Digest::INFO_STATES)),
+            ..self.query.clone()
+        };
         let mut unattributed = 0usize;
         let stream = if live && self.owners == Owners::All {
             attributed(
                 &mut self.source,
-                &self.query,
+                &query,
                 &mut self.cache,
                 self.polls == 0,
                 &mut unattributed,
                 &mut take,
             )?
         } else {
-            self.source.stream(&self.query, &mut |s| take(&s))?
+            self.source.stream(&query, &mut |s| take(&s))?
         };
         let changes = self.tracker.end(&header.kernel);
         if live {

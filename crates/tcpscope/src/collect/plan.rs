@@ -53,6 +53,8 @@ pub struct Needs {
     /// States the command itself restricts to (`ls -l`), on top of the filter's.
     pub states: Option<StateSet>,
     pub tcp_info: bool,
+    /// With `tcp_info`: only for sockets in these states (`None`: every state).
+    pub info_states: Option<StateSet>,
     pub owners: Owners,
     /// Kernel counters and sysctls in the header.
     pub counters: bool,
@@ -116,6 +118,10 @@ impl Plan {
             families: needs.families,
             states,
             want_info: needs.tcp_info || input.record.is_some() || filter.needs_info(),
+            // A recording keeps everything; a filter on idle times needs it everywhere.
+            info_states: needs
+                .info_states
+                .filter(|_| input.record.is_none() && !filter.needs_info()),
             filter: (!filter.is_all()).then(|| Arc::new(filter.clone())),
             kernel_filter: input.kernel_filter,
         };

@@ -38,6 +38,7 @@ pub fn run_poll_bench(args: &crate::cli::PollBenchArgs) -> Result<ExitCode> {
         families: vec![Family::Inet, Family::Inet6],
         states: None,
         tcp_info: args.frame,
+        info_states: None,
         owners: if args.no_owners {
             Owners::None
         } else {
