@@ -1,8 +1,10 @@
 //! Facts about the processes that own sockets, for doctor: scheduler state, descriptor count
-//! against RLIMIT_NOFILE, wchan. Read only for the pids attribution found, after the socket
-//! dump, so listing stays free of /proc work. A process that exits meanwhile is skipped.
+//! against RLIMIT_NOFILE, wchan; for release: /proc/PID/status (signal dispositions, uids,
+//! capabilities — tcpscope's own too). Read only for the pids attribution found, after the
+//! socket dump, so listing stays free of /proc work. A process that exits meanwhile is skipped.
 
 use std::collections::BTreeMap;
+use tcpscope_core::decode::process_text::{parse_status, ProcStatus};
 use tcpscope_core::model::process::{parse_limits_nofile, parse_stat, ProcessInfo};
 use tcpscope_core::Socket;
 
@@ -20,6 +22,16 @@ pub fn read_owner_processes(sockets: &[Socket]) -> BTreeMap<u32, ProcessInfo> {
         });
     }
     out
+}
+
+/// /proc/PID/status of `pid` (of tcpscope itself for `None`); `None` when it cannot be read
+/// (the process exited).
+pub fn read_status(pid: Option<u32>) -> Option<ProcStatus> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    std::fs::read_to_string(path).ok().map(|t| parse_status(&t))
 }
 
 /// True when `stat` of /proc/PID/fd gives the number of open descriptors in st_size (Linux 6.2
