@@ -89,6 +89,12 @@ fn write_done(w: &mut impl Write, r: &Report) -> io::Result<()> {
         remain,
         if remain == 1 { "remains" } else { "remain" }
     ));
+    if r.exit_code() == 3 {
+        head = format!(
+            "tcpscope release: nothing was touched — none of the {} could be attempted",
+            plural(r.sockets.len(), "selected socket")
+        );
+    }
     writeln!(w, "{head}")?;
     writeln!(w)?;
     write_table(w, &r.sockets, true)?;
@@ -105,26 +111,24 @@ fn write_done(w: &mut impl Write, r: &Report) -> io::Result<()> {
     if !troubled.is_empty() {
         writeln!(w)?;
         writeln!(w, "not released ({}):", troubled.len())?;
+        // Sockets that fared alike are told once.
+        let mut groups: Vec<(String, &str, Vec<&Item>)> = Vec::new();
         for i in &troubled {
             let Some(o) = &i.outcome else { continue };
-            let Some((text, next)) = o.details() else {
+            let Some((text, _)) = o.details() else {
                 continue;
             };
             let label = match o {
                 Outcome::Refused { error: Some(e), .. } => format!("refused ({e})"),
                 other => other.label(),
             };
-            let line = format!("{} → {}: {label} — {text}", i.socket.local, i.socket.peer);
-            para(w, "  ", "    ", &line)?;
-            // Not wrapped: it often ends in a command to copy.
-            writeln!(w, "    next: {next}")?;
+            match groups.iter_mut().find(|g| g.0 == label && g.1 == text) {
+                Some(g) => g.2.push(i),
+                None => groups.push((label, text, vec![i])),
+            }
         }
-        let remaining = outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::Remains { .. }))
-            .count();
-        if let Some(cmd) = r.rst_command_for_remaining().filter(|_| remaining > 1) {
-            writeln!(w, "  all that remain: {cmd}")?;
+        for (label, text, items) in groups {
+            write_group(w, r, &label, text, &items)?;
         }
     }
     let endangered: Vec<String> = danger_lines(r.sockets.iter().filter(|i| {
@@ -151,6 +155,70 @@ fn write_done(w: &mut impl Write, r: &Report) -> io::Result<()> {
         _ => "some sockets remain",
     };
     writeln!(w, "exit status {code}: {why}")
+}
+
+/// Sockets that fared alike after --yes: which, what happened, and what to do next.
+fn write_group(
+    w: &mut impl Write,
+    r: &Report,
+    label: &str,
+    text: &str,
+    items: &[&Item],
+) -> io::Result<()> {
+    let nexts: Vec<&str> = items
+        .iter()
+        .filter_map(|i| Some(i.outcome.as_ref()?.details()?.1))
+        .collect();
+    let same_next = nexts.windows(2).all(|p| p[0] == p[1]);
+    if let [one] = items {
+        let line = format!(
+            "{} → {}: {label} — {text}",
+            one.socket.local, one.socket.peer
+        );
+        para(w, "  ", "    ", &line)?;
+    } else {
+        para(
+            w,
+            "  ",
+            "    ",
+            &format!("{} sockets: {label} — {text}", items.len()),
+        )?;
+        write_endpoints(w, items)?;
+    }
+    let remaining: Vec<_> = items
+        .iter()
+        .filter_map(|i| match &i.outcome {
+            Some(Outcome::Remains { now, .. }) => Some((*now, i.socket.local, i.socket.peer)),
+            _ => None,
+        })
+        .collect();
+    // Not wrapped: it often ends in a command to copy.
+    match nexts.first() {
+        Some(next) if same_next => writeln!(w, "    next: {next}"),
+        _ if remaining.len() == items.len() => writeln!(
+            w,
+            "    next: end them now: {}",
+            r.invocation.rst_command(&remaining)
+        ),
+        _ => {
+            for (i, next) in items.iter().zip(nexts) {
+                writeln!(w, "    next for {}: {next}", i.socket.peer)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// "127.0.0.1:8080 → 10.0.0.1:5000" for the first few sockets of a group.
+fn write_endpoints(w: &mut impl Write, items: &[&Item]) -> io::Result<()> {
+    const SHOWN: usize = 3;
+    for i in items.iter().take(SHOWN) {
+        writeln!(w, "    {} → {}", i.socket.local, i.socket.peer)?;
+    }
+    if items.len() > SHOWN {
+        writeln!(w, "    and {} more", items.len() - SHOWN)?;
+    }
+    Ok(())
 }
 
 /// One row per socket: state, endpoints, age (dry run) or result (after --yes), owner, method.
@@ -284,23 +352,34 @@ fn write_processes(w: &mut impl Write, items: &[Item]) -> io::Result<()> {
 }
 
 fn write_refusals(w: &mut impl Write, items: &[Item]) -> io::Result<()> {
-    let refused: Vec<&Item> = items.iter().filter(|i| i.refused.is_some()).collect();
-    if refused.is_empty() {
+    let mut groups: Vec<(&str, &str, Vec<&Item>)> = Vec::new();
+    for i in items {
+        let Some(r) = &i.refused else { continue };
+        match groups.iter_mut().find(|g| g.0 == r.why && g.1 == r.next) {
+            Some(g) => g.2.push(i),
+            None => groups.push((&r.why, &r.next, vec![i])),
+        }
+    }
+    if groups.is_empty() {
         return Ok(());
     }
     writeln!(w)?;
-    writeln!(w, "refused ({}):", refused.len())?;
-    for i in refused {
-        let Some(r) = &i.refused else { continue };
-        let line = format!(
-            "{} → {} ({}): {}",
-            i.socket.local,
-            i.socket.peer,
-            i.socket.state.display_name(),
-            r.why
-        );
-        para(w, "  ", "    ", &line)?;
-        writeln!(w, "    next: {}", r.next)?;
+    let n: usize = groups.iter().map(|g| g.2.len()).sum();
+    writeln!(w, "refused ({n}):")?;
+    for (why, next, group) in groups {
+        if let [i] = group.as_slice() {
+            let line = format!(
+                "{} → {} ({}): {why}",
+                i.socket.local,
+                i.socket.peer,
+                i.socket.state.display_name()
+            );
+            para(w, "  ", "    ", &line)?;
+        } else {
+            para(w, "  ", "    ", &format!("{} sockets: {why}", group.len()))?;
+            write_endpoints(w, &group)?;
+        }
+        writeln!(w, "    next: {next}")?;
     }
     Ok(())
 }
@@ -457,27 +536,25 @@ mod tests {
     fn done_snapshot() {
         let mut r = report(false);
         let inv = r.invocation.clone();
-        let mut last_ack = r.sockets[1].socket.clone();
-        last_ack.state = TcpState::LastAck;
-        let outcomes = [
-            settle(&r.sockets[0], Method::Fin, None, &inv),
-            settle(&r.sockets[1], Method::Fin, Some(&last_ack), &inv),
-            failed(
-                &r.sockets[2],
-                Step::Rst,
-                Some(1),
-                "Operation not permitted",
-                &inv,
-            ),
-            crate::analyze::release::not_attempted(r.sockets[3].refused.as_ref().unwrap()),
-        ];
-        for (i, o) in r.sockets.iter_mut().zip(outcomes) {
+        for i in r.sockets.iter_mut() {
+            let mut last_ack = i.socket.clone();
+            last_ack.state = TcpState::LastAck;
+            let o = match (i.socket.state, i.socket.peer.port) {
+                (TcpState::CloseWait, 40000) => settle(i, Method::Fin, None, &inv),
+                (TcpState::CloseWait, 40001) => settle(i, Method::Fin, Some(&last_ack), &inv),
+                (TcpState::TimeWait, _) => {
+                    failed(i, Step::Rst, Some(1), "Operation not permitted", &inv)
+                }
+                _ => crate::analyze::release::not_attempted(i.refused.as_ref().unwrap()),
+            };
+            if i.socket.peer.port == 40000 {
+                i.peer_after = Some(PeerEnd {
+                    state: TcpState::TimeWait,
+                    held: false,
+                });
+            }
             i.outcome = Some(o);
         }
-        r.sockets[0].peer_after = Some(PeerEnd {
-            state: TcpState::TimeWait,
-            held: false,
-        });
         assert_eq!(r.exit_code(), 1);
         insta::assert_snapshot!(text(&r));
     }

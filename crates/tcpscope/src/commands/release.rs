@@ -100,7 +100,8 @@ fn select(args: &ReleaseArgs) -> Result<(Vec<Socket>, Vec<String>)> {
         return Err(refuse());
     }
     let filter = parse_filter(&args.filter)?;
-    if filter.is_all() {
+    let every_state = filter.states().with(TcpState::BoundInactive).is_all();
+    if filter.is_all() || (filter.expr.is_none() && every_state) {
         return Err(refuse());
     }
     let input = InputArgs {

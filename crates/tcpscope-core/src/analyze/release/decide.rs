@@ -47,8 +47,8 @@ pub fn plan(
     }
     // Listed in a stable, readable order: by namespace, state, then endpoints.
     let key = |s: &Socket| (s.netns.as_ref().map(|n| n.inode), s.state, s.local, s.peer);
-    items.sort_by(|a, b| key(&a.socket).cmp(&key(&b.socket)));
-    left_alone.sort_by(|a, b| key(a).cmp(&key(b)));
+    items.sort_by_key(|i| key(&i.socket));
+    left_alone.sort_by_key(key);
     (items, left_alone)
 }
 
