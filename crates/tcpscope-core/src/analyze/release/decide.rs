@@ -59,13 +59,13 @@ fn item(
     opts: &Options,
     privs: &Privileges,
 ) -> Item {
-    let chosen = choose(&socket, opts);
+    let chosen = choose(&socket, opts, privs);
     let (method, via, refused) = match chosen.and_then(|m| permitted(&socket, m, status, privs)) {
         Ok((m, via)) => (Some(m), via, None),
         Err(r) => (None, None, Some(r)),
     };
     // What would happen is said even for a refused socket (with the method it would take).
-    let shown = method.or_else(|| choose(&socket, opts).ok());
+    let shown = method.or_else(|| choose(&socket, opts, privs).ok());
     let owners = socket
         .owners
         .iter()
@@ -96,7 +96,7 @@ fn fin_helps(state: TcpState) -> bool {
 }
 
 /// The method for `s`, or why none applies.
-fn choose(s: &Socket, opts: &Options) -> Result<Method, Refusal> {
+fn choose(s: &Socket, opts: &Options, privs: &Privileges) -> Result<Method, Refusal> {
     let held = !s.owners.is_empty();
     let hidden = !held && s.inode != 0;
     let refuse = |why: String, next: &str| Refusal {
@@ -106,7 +106,7 @@ fn choose(s: &Socket, opts: &Options) -> Result<Method, Refusal> {
     };
     match opts.method {
         MethodChoice::Rst => Ok(Method::Rst),
-        MethodChoice::Fin if hidden => Err(hidden_owner(s)),
+        MethodChoice::Fin if hidden => Err(hidden_owner(privs)),
         MethodChoice::Fin if !held => Err(refuse(
             format!(
                 "no process holds it ({}), so there is no descriptor to shut down",
@@ -123,21 +123,33 @@ fn choose(s: &Socket, opts: &Options) -> Result<Method, Refusal> {
         )),
         MethodChoice::Fin => Ok(Method::Fin),
         MethodChoice::Auto if held && fin_helps(s.state) => Ok(Method::Fin),
-        MethodChoice::Auto if hidden => Err(hidden_owner(s)),
+        MethodChoice::Auto if hidden => Err(hidden_owner(privs)),
         MethodChoice::Auto => Ok(Method::Rst),
     }
 }
 
-fn hidden_owner(s: &Socket) -> Refusal {
-    Refusal {
-        why: format!(
-            "it is held (inode {}) by a process tcpscope cannot see: another user's (without \
-             root), or a kernel user such as an NFS mount",
-            s.inode
-        ),
-        next: "run as root to see which process holds it; or --rst to reset it without knowing"
-            .to_string(),
-        privilege: false,
+/// A socket with an inode no visible process holds: without CAP_SYS_PTRACE, most likely another
+/// user's process; with it, something tcpscope cannot see even as root.
+fn hidden_owner(privs: &Privileges) -> Refusal {
+    if privs.sys_ptrace {
+        Refusal {
+            why: "no process tcpscope can see holds it, even as root: a kernel user (an NFS or \
+                  iSCSI mount), or a process in another PID namespace"
+                .to_string(),
+            next: "find its owner first (tcpscope ls -e shows its inode); --rst resets it anyway"
+                .to_string(),
+            privilege: false,
+        }
+    } else {
+        Refusal {
+            why: "a process of another user holds it, hidden from tcpscope without root \
+                  (CAP_SYS_PTRACE)"
+                .to_string(),
+            next: "run as root (sudo tcpscope release ...): it then sees the owner and sends the \
+                   FIN through its descriptor"
+                .to_string(),
+            privilege: true,
+        }
     }
 }
 
@@ -183,7 +195,7 @@ fn permitted(
                      (pidfd_getfd) needs root or CAP_SYS_PTRACE",
                     o.pid, o.comm
                 ))),
-                (None, None) => Err(hidden_owner(s)),
+                (None, None) => Err(hidden_owner(privs)),
             }
         }
     }
@@ -306,7 +318,7 @@ fn peer_sees(s: &Socket, method: Option<Method>) -> String {
     let mini = s.timer.is_some_and(|t| t.kind == TimerKind::TimeWait);
     match (method, s.state) {
         (_, TcpState::Listen) => "clients connecting to it are refused (reset), and connections still waiting in its accept queue are reset".to_string(),
-        (Some(Method::Fin), TcpState::CloseWait) => "it closed long ago and gets the FIN it was waiting for: FIN-WAIT-2 → TIME-WAIT, a clean close (a peer that no longer has the connection answers with a reset, which ends this side too). A dead or unreachable peer never acknowledges: this side then stays in LAST-ACK, retransmitting the FIN — end it with --rst".to_string(),
+        (Some(Method::Fin), TcpState::CloseWait) => "it has closed its side and gets the FIN it was waiting for: FIN-WAIT-2 → TIME-WAIT, a clean close (a peer that no longer has the connection answers with a reset, which ends this side too). A dead or unreachable peer never acknowledges: this side then stays in LAST-ACK, retransmitting the FIN — end it with --rst".to_string(),
         (Some(Method::Fin), TcpState::SynSent) => "nothing: the handshake is abandoned".to_string(),
         (Some(Method::Fin), _) => "end of stream: its read() returns 0, and it stays in CLOSE-WAIT until its program closes; meanwhile this side waits in FIN-WAIT-2 (no timeout while the owner holds the descriptor)".to_string(),
         (_, TcpState::TimeWait) => "nothing is sent: the connection is over already; its 4-tuple is free for a new connection at once".to_string(),
