@@ -7,7 +7,9 @@
 use crate::collect::netlink::DiagSocket;
 use crate::collect::netns::{self, describe};
 use anyhow::{anyhow, Context, Result};
+use std::collections::BTreeMap;
 use tcpscope_core::model::socket::Netns;
+use tcpscope_core::Socket;
 
 /// Run `work` with a sock_diag socket inside `netns` (tcpscope's own for `None`).
 pub fn in_netns<R: Send>(
@@ -28,4 +30,19 @@ pub fn in_netns<R: Send>(
         .join()
         .map_err(|_| anyhow!("the thread working in network namespace {label} panicked"))?
     })
+}
+
+/// Indices of `sockets` by network namespace inode (`None`: read unlabelled, from tcpscope's
+/// own), so each namespace is entered once.
+pub fn by_namespace<'a>(
+    sockets: impl Iterator<Item = &'a Socket>,
+) -> BTreeMap<Option<u64>, Vec<usize>> {
+    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
+    for (i, s) in sockets.enumerate() {
+        groups
+            .entry(s.netns.as_ref().map(|n| n.inode))
+            .or_default()
+            .push(i);
+    }
+    groups
 }

@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
 use tcpscope_core::decode::inet_diag::{self, ExactReply, Item, Request, SocketId};
-use tcpscope_core::Socket;
+use tcpscope_core::{Socket, TcpState};
 
 /// Receive buffer: the kernel fills at most ~32 KiB per dump message batch; twice that is safe.
 const RECV_BUF: usize = 64 * 1024;
@@ -168,6 +168,17 @@ impl DiagSocket {
             ))),
             ExactReply::Malformed(why) => Err(DumpError::Io(io::Error::other(why))),
         }
+    }
+
+    /// The other end of `s` when it is on this host (in this namespace): the socket with the
+    /// reversed 4-tuple. A listener the kernel falls back to for that 4-tuple is not it.
+    pub fn other_end(&mut self, s: &Socket) -> Option<Socket> {
+        if s.state == TcpState::Listen || s.peer.port == 0 {
+            return None;
+        }
+        let found = self.lookup(&SocketId::of(s).reversed(), false).ok()??;
+        (found.state != TcpState::Listen && found.local == s.peer && found.peer == s.local)
+            .then_some(found)
     }
 
     /// Receive a whole dump without decoding any socket: the floor every listing is measured

@@ -1,17 +1,15 @@
 //! `tcpscope release [--fin|--rst] [--yes] FILTER`: end leaked sockets in place without killing
 //! their program. Select the sockets ([`select`]), learn about their owners (/proc/PID/status),
 //! tcpscope's own privileges and each socket's other end when it is on this host, let the core
-//! decide (`analyze::release::plan`), and — only with `--yes` — for each socket: look it up again,
-//! act (`act::fin` or `act::destroy`, inside the socket's network namespace), wait for it to
-//! leave, and report. Exit 0 when every selected socket is gone, 1 when some remain, 3 on error.
+//! decide (`analyze::release::plan`), and — only with `--yes` — carry it out (`act::carry_out`:
+//! look each socket up again, act inside its network namespace, wait for it to leave), then
+//! report. Exit 0 when every selected socket is gone, 1 when some remain, 3 on error.
 
 use super::output::{owners_match, parse_filter, query_filter, stdout};
-use crate::act::destroy::{destroy, DestroyError};
-use crate::act::fin::{shutdown_through, still_held, FinError};
-use crate::act::namespace::in_netns;
+use crate::act::carry_out::carry_out;
+use crate::act::namespace::{by_namespace, in_netns};
 use crate::cli::release::ReleaseArgs;
 use crate::cli::{InputArgs, SourceArg};
-use crate::collect::netlink::{DiagSocket, DumpError};
 use crate::collect::owner_details::ProcessDetails;
 use crate::collect::owners::{self, InodeTable, ScanReport, Wanted};
 use crate::collect::{netns, process, Query};
@@ -20,12 +18,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-use tcpscope_core::analyze::release::{
-    failed, not_attempted, owner_gone, plan, recheck, settle, Invocation, Item, Method, Options,
-    Outcome, PeerEnd, Privileges, Recheck, Report, Selected, Step,
-};
-use tcpscope_core::decode::inet_diag::SocketId;
+use std::time::Duration;
+use tcpscope_core::analyze::release::{plan, Invocation, Options, Privileges, Report, Selected};
 use tcpscope_core::decode::process_text::{CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE};
 use tcpscope_core::render::release::write_report;
 use tcpscope_core::{Family, Socket, TcpState};
@@ -197,20 +191,6 @@ fn privileges() -> Privileges {
     }
 }
 
-/// Indices of `sockets` by network namespace (`None`: read unlabelled from tcpscope's own).
-fn by_namespace<'a>(
-    sockets: impl Iterator<Item = &'a Socket>,
-) -> BTreeMap<Option<u64>, Vec<usize>> {
-    let mut groups: BTreeMap<Option<u64>, Vec<usize>> = BTreeMap::new();
-    for (i, s) in sockets.enumerate() {
-        groups
-            .entry(s.netns.as_ref().map(|n| n.inode))
-            .or_default()
-            .push(i);
-    }
-    groups
-}
-
 /// Each socket with its other end, when that is on this host (in the same namespace).
 fn with_peers(sockets: Vec<Socket>, notes: &mut Vec<String>) -> Vec<Selected> {
     let mut peers: HashMap<usize, Socket> = HashMap::new();
@@ -218,7 +198,7 @@ fn with_peers(sockets: Vec<Socket>, notes: &mut Vec<String>) -> Vec<Selected> {
         let netns = sockets[idx[0]].netns.as_ref();
         let found = in_netns(netns, |diag| {
             idx.iter()
-                .filter_map(|&i| Some((i, peer_of(diag, &sockets[i])?)))
+                .filter_map(|&i| Some((i, diag.other_end(&sockets[i])?)))
                 .collect::<Vec<_>>()
         });
         match found {
@@ -234,152 +214,4 @@ fn with_peers(sockets: Vec<Socket>, notes: &mut Vec<String>) -> Vec<Selected> {
             peer: peers.remove(&i),
         })
         .collect()
-}
-
-/// The other end of `s` if it is on this host: the socket with the reversed 4-tuple (a listener
-/// the kernel falls back to is not it).
-fn peer_of(diag: &mut DiagSocket, s: &Socket) -> Option<Socket> {
-    if s.state == TcpState::Listen || s.peer.port == 0 {
-        return None;
-    }
-    let found = diag.lookup(&SocketId::of(s).reversed(), false).ok()??;
-    (found.state != TcpState::Listen && found.local == s.peer && found.peer == s.local)
-        .then_some(found)
-}
-
-/// `--yes`: act on every socket that was not refused, namespace by namespace.
-fn carry_out(report: &mut Report, wait: Duration) {
-    let inv = report.invocation.clone();
-    for item in &mut report.sockets {
-        if let Some(r) = &item.refused {
-            item.outcome = Some(not_attempted(r));
-        }
-    }
-    let groups = by_namespace(report.sockets.iter().map(|i| &i.socket));
-    for (_, idx) in groups {
-        let netns = report.sockets[idx[0]].socket.netns.clone();
-        let wanted: HashSet<usize> = idx.into_iter().collect();
-        let mut group: Vec<&mut Item> = report
-            .sockets
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, item)| wanted.contains(i) && item.outcome.is_none())
-            .map(|(_, item)| item)
-            .collect();
-        if group.is_empty() {
-            continue;
-        }
-        let done = in_netns(netns.as_ref(), |diag| act_on(diag, &mut group, &inv, wait));
-        if let Err(e) = done {
-            for item in group.iter_mut().filter(|i| i.outcome.is_none()) {
-                item.outcome = Some(failed(item, Step::Check, None, &format!("{e:#}"), &inv));
-            }
-        }
-    }
-}
-
-/// Check and act on each socket of one namespace, then wait (up to `wait`) for those acted on
-/// to leave the TCP tables, and record what became of each and of its other end.
-fn act_on(diag: &mut DiagSocket, items: &mut [&mut Item], inv: &Invocation, wait: Duration) {
-    let mut acted: Vec<(usize, Method)> = Vec::new();
-    for (k, item) in items.iter_mut().enumerate() {
-        if let Some(m) = act_on_one(diag, item, inv) {
-            acted.push((k, m));
-        }
-    }
-    let deadline = Instant::now() + wait;
-    let mut after: HashMap<usize, Option<Socket>> = HashMap::new();
-    let mut pending: Vec<usize> = acted.iter().map(|(k, _)| *k).collect();
-    let mut pause = Duration::from_millis(5);
-    loop {
-        pending.retain(|&k| {
-            let listed = &items[k].socket;
-            let now = match diag.lookup(&SocketId::of(listed), false) {
-                Ok(now) => now,
-                // Unknown: report it as still there rather than guess it gone.
-                Err(_) => Some(listed.clone()),
-            };
-            let settled = now.as_ref().is_none_or(|s| {
-                s.state == TcpState::TimeWait && listed.state != TcpState::TimeWait
-            });
-            after.insert(k, now);
-            !settled
-        });
-        let left = deadline.saturating_duration_since(Instant::now());
-        if pending.is_empty() || left.is_zero() {
-            break;
-        }
-        std::thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
-    for (k, method) in acted {
-        let now = after.remove(&k).flatten();
-        let item = &mut items[k];
-        item.outcome = Some(settle(item, method, now.as_ref(), inv));
-        item.peer_after = peer_of(diag, &item.socket).map(|p| PeerEnd::of(&p));
-    }
-}
-
-/// Look one socket up again and, if it is still the one listed, act on it. Returns the method
-/// used, or `None` with `item.outcome` set when nothing was done.
-fn act_on_one(diag: &mut DiagSocket, item: &mut Item, inv: &Invocation) -> Option<Method> {
-    let method = item.method?;
-    let id = SocketId::of(&item.socket);
-    let now = match diag.lookup(&id, false) {
-        Ok(now) => now,
-        Err(e) => {
-            let (errno, text) = dump_error(&e);
-            item.outcome = Some(failed(item, Step::Check, errno, &text, inv));
-            return None;
-        }
-    };
-    let holders: Vec<(u32, u32)> = item.socket.owners.iter().map(|o| (o.pid, o.fd)).collect();
-    let held = still_held(&holders, item.socket.inode);
-    if let Recheck::Done(o) = recheck(item, now.as_ref(), held) {
-        item.outcome = Some(o);
-        return None;
-    }
-    let result = match (method, item.via) {
-        (Method::Fin, Some(via)) => match shutdown_through(via.pid, via.fd, item.socket.cookie) {
-            Ok(()) => Ok(()),
-            Err(FinError::NotThere(why)) => {
-                let now = diag.lookup(&id, false).ok().flatten();
-                item.outcome = Some(owner_gone(item, now.as_ref(), &why));
-                return None;
-            }
-            Err(FinError::Failed(e)) => Err((Step::Fin, e.raw_os_error())),
-        },
-        (Method::Fin, None) => Err((Step::Fin, libc::EBADF)),
-        (Method::Rst, _) => match destroy(diag, &id) {
-            Ok(()) => Ok(()),
-            Err(DestroyError::Gone) => {
-                item.outcome = Some(Outcome::AlreadyGone {
-                    text: "it closed just before the reset".to_string(),
-                });
-                return None;
-            }
-            Err(DestroyError::Failed(e)) => Err((Step::Rst, e.raw_os_error().unwrap_or(0))),
-        },
-    };
-    match result {
-        Ok(()) => Some(method),
-        Err((step, errno)) => {
-            item.outcome = Some(failed(item, step, Some(errno), &os_message(errno), inv));
-            None
-        }
-    }
-}
-
-fn dump_error(e: &DumpError) -> (Option<i32>, String) {
-    let io = e.io_error();
-    (io.raw_os_error(), e.to_string())
-}
-
-/// "Operation not permitted" for errno 1 (without std's " (os error 1)").
-fn os_message(errno: i32) -> String {
-    let text = io::Error::from_raw_os_error(errno).to_string();
-    match text.rfind(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
 }
