@@ -252,7 +252,27 @@ struct Holder {
 
 impl Holder {
     fn start(args: &[&str]) -> Holder {
-        let mut child = Command::new("python3")
+        Holder::start_as(None, args)
+    }
+
+    /// Start it as user `uid` (through setpriv) when given.
+    fn start_as(uid: Option<u32>, args: &[&str]) -> Holder {
+        let mut cmd = match uid {
+            Some(uid) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    &format!("--reuid={uid}"),
+                    &format!("--regid={uid}"),
+                    "--clear-groups",
+                ])
+                .arg("python3")
+                // The system's python: a per-user one (pyenv under /root) is not the user's.
+                .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+                c
+            }
+            None => Command::new("python3"),
+        };
+        let mut child = cmd
             .args(["-c", HOLDER])
             .args(args)
             .stdin(Stdio::piped())
@@ -496,6 +516,31 @@ fn without_root_nothing_is_touched_and_the_refusal_says_why() {
     assert!(text.contains("nothing was touched"), "{text}");
     assert_eq!(ss_count(None, "close-wait", &server), 2, "nothing touched");
     lab.stop();
+}
+
+#[test]
+fn a_user_may_release_the_sockets_of_its_own_processes_without_root() {
+    if !root_or_skip("a_user_may_release_the_sockets_of_its_own_processes_without_root") {
+        return;
+    }
+    let nobody = 65534;
+    let h = Holder::start_as(Some(nobody), &["ignore", "1"]);
+    let filter = format!("state close-wait src {}", h.server());
+    let (done, code) = release_as(Some(nobody), &["--yes", "--wait", "30s", &filter]);
+    assert_eq!(code, 0, "{done:#}");
+    assert_eq!(
+        results(&done),
+        vec!["released"],
+        "FIN through its own process"
+    );
+    // RST needs CAP_NET_ADMIN, which the user lacks: refused, not attempted.
+    let h2 = Holder::start_as(Some(nobody), &["ignore", "1"]);
+    let filter = format!("state close-wait src {}", h2.server());
+    let (refused, code) = release_as(Some(nobody), &["--yes", "--rst", &filter]);
+    assert_eq!(code, 3, "{refused:#}");
+    assert!(refused.to_string().contains("CAP_NET_ADMIN"));
+    assert_eq!(ss_count(None, "close-wait", &h2.server()), 1);
+    assert!(process_state(h.pid()).is_some() && process_state(h2.pid()).is_some());
 }
 
 #[test]
