@@ -304,7 +304,8 @@ pub fn owners_text(s: &Socket) -> String {
         .join(",")
 }
 
-fn netns_text(n: &crate::model::socket::Netns) -> String {
+/// The Netns column: a namespace's name, `pid:PID(container)`, or `net:[INODE]`.
+pub fn netns_text(n: &crate::model::socket::Netns) -> String {
     match (&n.name, n.pid, &n.container) {
         (Some(name), _, _) => name.clone(),
         (None, Some(pid), Some(c)) => format!("pid:{pid}({c})"),

@@ -2,6 +2,7 @@
 //! so they are written for the operator reading them.
 
 pub mod lab;
+pub mod release;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
     name = "tcpscope",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical."
+    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n  tcpscope release state close-wait pid = 4242   end a program's leaked sockets (dry run; --yes acts)\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical; release: 1 when sockets remain."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,6 +35,9 @@ pub enum Command {
     Summary(SummaryArgs),
     /// Find what is wrong, whose fault it is, and what to do (exit 0 healthy, 1 warning, 2 critical).
     Doctor(DoctorArgs),
+    /// End leaked sockets in place without killing their program (FIN through the owner's
+    /// descriptor, or RST): a dry run that lists them unless --yes.
+    Release(release::ReleaseArgs),
     /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
     #[command(hide = true)]
     DumpFloor,
@@ -130,6 +134,11 @@ pub struct LsArgs {
     /// Leave out the header line.
     #[arg(short = 'H', long)]
     pub no_header: bool,
+
+    /// ss's -K (kill the listed sockets) is not part of ls: `tcpscope release FILTER` lists what
+    /// it would end, and with --yes ends it. Given here, ls only says so.
+    #[arg(short = 'K', long = "kill")]
+    pub kill: bool,
 
     /// Print one JSON document (the snapshot format, docs/json.md).
     #[arg(long, conflicts_with = "jsonl")]

@@ -147,12 +147,14 @@ impl Collector {
         };
         let live = !self.source.is_replay();
         let mut unattributed = 0usize;
-        let stream = if live && self.owners == Owners::All {
+        let attributing = matches!(self.owners, Owners::All | Owners::AllHolders);
+        let stream = if live && attributing {
             attributed(
                 &mut self.source,
                 &self.query,
                 &mut self.cache,
                 self.polls == 0,
+                self.owners == Owners::AllHolders,
                 &mut unattributed,
                 &mut deliver,
             )?
@@ -172,7 +174,7 @@ impl Collector {
             );
         }
         let mut processes = BTreeMap::new();
-        if live && self.owners == Owners::All {
+        if live && attributing {
             report.notes = self.cache.notes(Some(unattributed));
             self.cache.clear_report();
             if recording {
@@ -349,6 +351,7 @@ impl Collector {
                 &query,
                 &mut self.cache,
                 self.polls == 0,
+                false,
                 &mut unattributed,
                 &mut take,
             )?
@@ -466,6 +469,7 @@ fn attributed(
     query: &Query,
     cache: &mut OwnerCache,
     first: bool,
+    every_holder: bool,
     unattributed: &mut usize,
     deliver: &mut dyn FnMut(&Socket) -> io::Result<()>,
 ) -> Result<StreamReport> {
@@ -487,7 +491,7 @@ fn attributed(
             all.push(s);
             Ok(())
         })?;
-        let shared = all.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || all.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(all.iter().map(|s| s.inode), shared)
             .context(WALK)?;
@@ -510,7 +514,7 @@ fn attributed(
             pending.push(s);
             Ok(())
         })?;
-        let shared = pending.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || pending.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(pending.iter().map(|s| s.inode), shared)
             .context(WALK)?;

@@ -32,6 +32,9 @@ pub enum Owners {
     None,
     /// Every socket handed out (`ls -p`, owner conditions in a filter, top, serve).
     All,
+    /// Every socket handed out, with every process that holds it (release: a socket a forked
+    /// server shares must list each holder), so the walk never stops early.
+    AllHolders,
     /// Only the sockets a doctor finding may name, and the processes near their descriptor
     /// limit: what keeps doctor fast at a million sockets.
     Named,

@@ -10,6 +10,7 @@
 
 use super::{group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
 use crate::analyze::duration::human_ms;
+use crate::analyze::release::shell_quote;
 use crate::analyze::tracking::CountKey;
 use crate::model::process::ProcessFacts;
 use crate::model::socket::Socket;
@@ -206,6 +207,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
             ));
         }
     }
+    next.push(release_step(ctx, pids, socks));
     next.push(
         "fix the program: close the socket when read() returns 0 (end of stream) and on every error path \
          (try-with-resources / defer / RAII); check connection pools return and close broken connections"
@@ -232,6 +234,44 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
         explanation,
         next_steps: next,
         sockets: n,
+    }
+}
+
+/// The `tcpscope release` command that ends exactly this finding's sockets now, without
+/// restarting the program: a dry run first (it says what the program and the peers will see).
+fn release_step(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> String {
+    let owners = match pids {
+        [] => None,
+        [one] => Some(format!("pid = {one}")),
+        few if few.len() <= 8 => {
+            let each: Vec<String> = few.iter().map(|p| format!("pid = {p}")).collect();
+            Some(format!("( {} )", each.join(" or ")))
+        }
+        // Siblings share their command name (that is how they were grouped).
+        many => ctx
+            .process(many[0])
+            .map(|p| format!("comm \"{}\"", p.process.comm)),
+    };
+    let mut names: Vec<Option<&str>> = socks
+        .iter()
+        .filter_map(|s| s.netns.as_ref())
+        .map(|n| n.name.as_deref())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let scope = match names.as_slice() {
+        [] => "",
+        [Some(name)] => &format!(" --netns {}", shell_quote(name)),
+        _ => " --all-netns",
+    };
+    match owners {
+        Some(o) => format!(
+            "tcpscope release{scope} {}   # end them now without restarting it: a dry run first, --yes acts (FIN through its descriptors)",
+            shell_quote(&format!("state close-wait {o}"))
+        ),
+        None => format!(
+            "sudo tcpscope release{scope} 'state close-wait'   # as root it sees the owners; a dry run first, --yes ends them"
+        ),
     }
 }
 
@@ -364,6 +404,13 @@ mod tests {
         assert!(f.explanation.contains("not a TCP tuning problem"));
         assert!(f.next_steps.iter().any(|s| s.contains("kill -CONT 4242")));
         assert!(
+            f.next_steps
+                .iter()
+                .any(|s| s.starts_with("tcpscope release 'state close-wait pid = 4242'")),
+            "{:?}",
+            f.next_steps
+        );
+        assert!(
             !f.next_steps.iter().any(|s| s.contains("sysctl")),
             "never suggest tuning for a close-wait leak"
         );
@@ -417,6 +464,21 @@ mod tests {
             .next_steps
             .iter()
             .any(|s| s.starts_with("kill -CONT 501 502 503")));
+        // The release step selects exactly the finding's sockets.
+        let step = family
+            .next_steps
+            .iter()
+            .find(|s| s.starts_with("tcpscope release '"))
+            .expect("a release step");
+        let quoted = step.split('\'').nth(1).unwrap();
+        assert_eq!(
+            quoted,
+            "state close-wait ( pid = 501 or pid = 502 or pid = 503 )"
+        );
+        let filter = crate::analyze::filter::Filter::parse(quoted).unwrap();
+        let chosen: Vec<_> = snap.sockets.iter().filter(|s| filter.matches(s)).collect();
+        assert_eq!(chosen.len(), 3);
+        assert!(chosen.iter().all(|s| s.owners[0].pid != 600));
     }
 
     #[test]
