@@ -312,10 +312,21 @@ impl Socket {
     }
 
     /// True when the source could not tell `datum` for this socket. The listener data
-    /// (`Backlog`, `AcceptQueue`) concern listeners only.
+    /// (`Backlog`, `AcceptQueue`) concern listeners only, and a listener without a Send-Q (Recv-Q)
+    /// lacks its backlog (accept queue) too.
     pub fn lacks(&self, datum: Datum) -> bool {
+        let listen = self.state == TcpState::Listen;
         match datum {
-            Datum::Backlog | Datum::AcceptQueue if self.state != TcpState::Listen => false,
+            Datum::Backlog => {
+                listen
+                    && (self.missing.contains(Datum::Backlog)
+                        || self.missing.contains(Datum::SendQ))
+            }
+            Datum::AcceptQueue => {
+                listen
+                    && (self.missing.contains(Datum::AcceptQueue)
+                        || self.missing.contains(Datum::RecvQ))
+            }
             d => self.missing.contains(d),
         }
     }

@@ -23,7 +23,7 @@ mod text;
 mod windows;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use detect::Format;
 
