@@ -56,9 +56,17 @@ pub enum Command {
 /// Where the sockets come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input).
+    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input), or a
+    /// capture of netstat, ss or Get-NetTCPConnection from any system: Windows, macOS/BSD,
+    /// Solaris, AIX, Linux (docs/import.md).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+
+    /// The format of the --from file, when detection guesses wrong: windows-netstat,
+    /// windows-powershell, bsd-netstat, aix-netstat, solaris-netstat, linux-netstat, linux-ss,
+    /// linux-proc-net-tcp, or tcpscope (a recording).
+    #[arg(long, value_name = "FORMAT", requires = "from")]
+    pub from_format: Option<crate::collect::replay::FromFormat>,
 
     /// Also save the snapshot taken to FILE, to replay later with --from.
     #[arg(long, value_name = "FILE")]
@@ -82,6 +90,18 @@ pub struct InputArgs {
     /// both paths agree).
     #[arg(long, hide = true)]
     pub no_kernel_filter: bool,
+}
+
+impl InputArgs {
+    /// The `--from` file and its `--from-format`, if a file is to be read.
+    pub fn replay_input(&self) -> Option<crate::collect::replay::Input<'_>> {
+        self.from
+            .as_deref()
+            .map(|path| crate::collect::replay::Input {
+                path,
+                format: self.from_format,
+            })
+    }
 }
 
 /// Options of `tcpscope ls`.

@@ -177,7 +177,7 @@ impl Source {
         let mut header = Snapshot::new(taken_at, kind);
         if kind == SourceKind::ProcNet {
             header.notes.push(
-                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows 0), no cookies and no tcp_info"
+                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows '-'), no cookies and no tcp_info"
                     .to_string(),
             );
         }
@@ -189,9 +189,9 @@ impl Source {
         Ok(Source { backend, header })
     }
 
-    /// Open a recording made with `--record` (or `ls --json`).
-    pub fn replay(path: &std::path::Path) -> Result<Source> {
-        let snap = replay::load(path)?;
+    /// Open a recording made with `--record` (or `ls --json`), or a capture of another tool.
+    pub fn replay(input: &replay::Input) -> Result<Source> {
+        let snap = replay::load(input)?;
         let header = snap.clone_without_sockets();
         Ok(Source {
             backend: Backend::Replay(Box::new(snap)),
@@ -201,7 +201,7 @@ impl Source {
 
     /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.
     pub fn open_in(
-        from: Option<&std::path::Path>,
+        from: Option<replay::Input>,
         live: LiveSource,
         counters: bool,
         scope: &netns::NetnsScope,
@@ -210,7 +210,7 @@ impl Source {
             Some(_) if *scope != netns::NetnsScope::Current => anyhow::bail!(
                 "--netns and --all-netns read the live kernel; a recording (--from) already carries each socket's namespace"
             ),
-            Some(path) => Source::replay(path),
+            Some(input) => Source::replay(&input),
             None => Source::live_in(live, counters, scope),
         }
     }

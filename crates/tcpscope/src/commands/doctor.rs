@@ -97,7 +97,7 @@ fn open_doctor_source(args: &DoctorArgs) -> Result<Source> {
     } else {
         NetnsScope::Current
     };
-    let mut source = Source::open_in(input.from.as_deref(), input.source.into(), true, &scope)?;
+    let mut source = Source::open_in(input.replay_input(), input.source.into(), true, &scope)?;
     let labels = source.namespace_labels();
     if !labels.is_empty() {
         let labels: Vec<String> = labels.iter().map(|l| format!("namespace {l}")).collect();

@@ -70,7 +70,7 @@ pub fn print_notes(notes: &[String]) {
 /// namespaces of `--netns` / `--all-netns`. Every command opens its sockets through this.
 pub fn open_source(input: &InputArgs, counters: bool) -> Result<Source> {
     let scope = NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?;
-    Source::open_in(input.from.as_deref(), input.source.into(), counters, &scope)
+    Source::open_in(input.replay_input(), input.source.into(), counters, &scope)
 }
 
 /// The `--record FILE` writer, streaming the snapshot as sockets pass.

@@ -155,8 +155,25 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
 
     let oldest = socks.iter().filter_map(|s| age(ctx, s)).max_by_key(|a| a.0);
     let mut evidence = Vec::new();
-    let locals = top_counts(socks.iter().map(|s| s.local.to_string()), 3);
-    evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
+    // A server's sockets share its port; a client's each have their own ephemeral port, so
+    // those are named by where they go.
+    let distinct_locals = socks
+        .iter()
+        .map(|s| s.local)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct_locals > 3 && distinct_locals == socks.len() {
+        let routes = top_counts(
+            socks
+                .iter()
+                .map(|s| format!("{} to {}", s.local.addr_text(), s.peer)),
+            3,
+        );
+        evidence.push(format!("{n} socket(s) in CLOSE-WAIT from {routes}"));
+    } else {
+        let locals = top_counts(socks.iter().map(|s| s.local.to_string()), 3);
+        evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
+    }
     match oldest {
         Some((lo, Some(hi))) => evidence.push(format!(
             "the oldest entered CLOSE-WAIT between {} and {} ago (seen arriving by --watch, by socket cookie)",
@@ -510,6 +527,26 @@ mod tests {
             .evidence
             .join(" ")
             .contains("read the end of stream (read() returned 0)"));
+    }
+
+    #[test]
+    fn a_clients_close_waits_are_named_by_where_they_go() {
+        let socks = (0..6)
+            .map(|i| {
+                let mut cw = sock(
+                    TcpState::CloseWait,
+                    &format!("10.0.0.5:{}", 50000 + i),
+                    "10.0.0.20:5432",
+                );
+                owned(&mut cw, 77, "app");
+                cw
+            })
+            .collect();
+        let f = run_rule("close-wait-leak", &snapshot(socks));
+        assert_eq!(
+            f[0].evidence[0],
+            "6 socket(s) in CLOSE-WAIT from 10.0.0.5 to 10.0.0.20:5432 (6)"
+        );
     }
 
     #[test]

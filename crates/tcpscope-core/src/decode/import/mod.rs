@@ -122,13 +122,30 @@ pub enum ImportError {
     },
 }
 
+/// The problems by reason: "lines 2, 3, 4 and 5 more: why (`first such line`)".
 fn problem_list(problems: &[Problem]) -> String {
-    let mut text = String::new();
-    for p in problems.iter().take(5) {
-        text.push_str(&format!("\n  {p}"));
+    let mut reasons: Vec<(&str, Vec<&Problem>)> = Vec::new();
+    for p in problems {
+        match reasons.iter_mut().find(|(why, _)| *why == p.why) {
+            Some((_, ps)) => ps.push(p),
+            None => reasons.push((&p.why, vec![p])),
+        }
     }
-    if problems.len() > 5 {
-        text.push_str(&format!("\n  ... and {} more", problems.len() - 5));
+    let mut text = String::new();
+    for (why, ps) in reasons.iter().take(5) {
+        let mut numbers: Vec<String> = ps.iter().take(6).map(|p| p.line.to_string()).collect();
+        if ps.len() > 6 {
+            numbers.push(format!("{} more", ps.len() - 6));
+        }
+        let which = match numbers.as_slice() {
+            [one] => format!("line {one}"),
+            [rest @ .., last] => format!("lines {} and {last}", rest.join(", ")),
+            [] => String::new(),
+        };
+        text.push_str(&format!("\n  {which}: {why} (`{}`)", ps[0].text));
+    }
+    if reasons.len() > 5 {
+        text.push_str(&format!("\n  ... and {} other reasons", reasons.len() - 5));
     }
     text
 }
