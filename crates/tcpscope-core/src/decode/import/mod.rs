@@ -182,7 +182,12 @@ fn assemble(
 ) -> Result<Imported, ImportError> {
     let first = parsed.lines.iter().position(is_tabular);
     let last = parsed.lines.iter().rposition(is_tabular);
-    let mut sockets = Vec::new();
+    let rows = parsed
+        .lines
+        .iter()
+        .filter(|l| matches!(l, Line::Row(_)))
+        .count();
+    let mut sockets = Vec::with_capacity(rows);
     let mut problems = Vec::new();
     let mut others: BTreeMap<String, u64> = BTreeMap::new();
     for (i, kind) in parsed.lines.into_iter().enumerate() {
