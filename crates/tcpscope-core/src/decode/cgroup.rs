@@ -17,7 +17,7 @@
 //! dashes). The conmon monitor processes of cri-o and podman (`crio-conmon-<id>`,
 //! `libpod-conmon-<id>`) are not the container and are not reported as one.
 
-use crate::model::socket::Container;
+use crate::model::process::Container;
 
 /// What one process's cgroup file says about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

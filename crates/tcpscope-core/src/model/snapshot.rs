@@ -5,8 +5,11 @@
 //! `taken_at_unix_ms` is the `now` that rules use, never the wall clock of the replaying host.
 //! [`SnapshotWriter`] streams the same document one socket at a time, in constant memory.
 
-use crate::model::process::ProcessInfo;
+use crate::model::missing::{Datum, Missing};
+pub use crate::model::origin::{ImportOrigin, Origin, System};
+use crate::model::process::ProcessFacts;
 use crate::model::socket::Socket;
+use crate::model::state::TcpState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,7 +19,7 @@ pub const FORMAT: &str = "tcpscope-snapshot";
 /// The current recording version. Readers accept this and older.
 pub const VERSION: u32 = 1;
 
-/// Where the sockets came from.
+/// Which live source the sockets came from (see [`Origin`] for imports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
@@ -74,8 +77,12 @@ pub struct Snapshot {
     pub taken_at_unix_ms: u64,
     #[serde(default)]
     pub host: Host,
+    /// Where the sockets came from: `"netlink"`, `"proc-net"`, or an import object.
     #[serde(default)]
-    pub source: SourceKind,
+    pub source: Origin,
+    /// What this source could not tell (docs/json.md); see [`Snapshot::lacks`].
+    #[serde(default, skip_serializing_if = "Missing::is_empty")]
+    pub missing: Missing,
     /// Things the user should know about how the snapshot was taken (fallbacks, hidden data).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -83,8 +90,9 @@ pub struct Snapshot {
     pub kernel: KernelCounters,
     /// Facts about the processes that own sockets, by pid (filled when owners are attributed).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub processes: BTreeMap<u32, ProcessInfo>,
-    /// Always the last field: [`SnapshotWriter`] relies on it to stream.
+    pub processes: BTreeMap<u32, ProcessFacts>,
+    /// Streamed by [`SnapshotWriter`] before `processes` and `notes`, which are known only at
+    /// the end of a stream.
     pub sockets: Vec<Socket>,
 }
 
@@ -101,12 +109,14 @@ pub enum SnapshotError {
 
 impl Snapshot {
     /// An empty snapshot taken at `taken_at_unix_ms`.
-    pub fn new(taken_at_unix_ms: u64, source: SourceKind) -> Snapshot {
+    pub fn new(taken_at_unix_ms: u64, source: impl Into<Origin>) -> Snapshot {
+        let source = source.into();
         Snapshot {
             format: FORMAT.to_string(),
             version: VERSION,
             taken_at_unix_ms,
             host: Host::default(),
+            missing: source.implied_missing(),
             source,
             notes: Vec::new(),
             kernel: KernelCounters::default(),
@@ -117,14 +127,38 @@ impl Snapshot {
 
     /// Read a recording (the output of `--record` or `ls --json`).
     pub fn from_reader(reader: impl io::Read) -> Result<Snapshot, SnapshotError> {
-        let snap: Snapshot = serde_json::from_reader(io::BufReader::new(reader))?;
+        let mut snap: Snapshot = serde_json::from_reader(io::BufReader::new(reader))?;
         if snap.format != FORMAT {
             return Err(SnapshotError::Format(snap.format));
         }
         if snap.version > VERSION {
             return Err(SnapshotError::TooNew(snap.version));
         }
+        snap.mark_implied_gaps();
         Ok(snap)
+    }
+
+    /// True when this snapshot's source could not tell `datum` (for every socket, or — for the
+    /// listener data — for the listeners).
+    pub fn lacks(&self, datum: Datum) -> bool {
+        self.missing.contains(datum) || self.source.implied_missing().contains(datum)
+    }
+
+    /// Make what the source implies explicit on the snapshot and on each socket: recordings made
+    /// before `missing` existed (a `proc-net` one has listeners with a backlog of "0") read as
+    /// what they are.
+    pub fn mark_implied_gaps(&mut self) {
+        let implied = self.source.implied_missing();
+        self.missing = self.missing.union(implied);
+        if implied.contains(Datum::Backlog) {
+            for s in self
+                .sockets
+                .iter_mut()
+                .filter(|s| s.state == TcpState::Listen)
+            {
+                s.missing = s.missing.with(Datum::Backlog);
+            }
+        }
     }
 
     /// Write the whole snapshot as one JSON document.
@@ -133,27 +167,50 @@ impl Snapshot {
         for s in &self.sockets {
             w.socket(s)?;
         }
-        w.finish().map(drop)
+        w.finish(&self.processes, &self.notes).map(drop)
     }
 }
 
-/// Streams a snapshot document: the header first, then one socket at a time, then the end.
-/// Memory stays constant however many sockets pass through.
+/// Streams a snapshot document: the header first, then one socket at a time, then what is only
+/// known at the end (the facts about owning processes, and the notes). Memory stays constant
+/// however many sockets pass through. Readers do not depend on the order of fields.
 pub struct SnapshotWriter<W: Write> {
     out: W,
     first: bool,
 }
 
+/// The fields written before the sockets.
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    format: &'a str,
+    version: u32,
+    taken_at_unix_ms: u64,
+    host: &'a Host,
+    source: &'a Origin,
+    #[serde(skip_serializing_if = "Missing::is_empty")]
+    missing: Missing,
+    kernel: &'a KernelCounters,
+}
+
 impl<W: Write> SnapshotWriter<W> {
-    /// Write everything of `header` except its sockets, and open the socket list.
+    /// Write the header's time, host, source and counters, and open the socket list. Its notes
+    /// and process facts are written by [`SnapshotWriter::finish`].
     pub fn start(mut out: W, header: &Snapshot) -> io::Result<SnapshotWriter<W>> {
-        let empty = header.clone_without_sockets();
-        let text = serde_json::to_string(&empty).map_err(io::Error::other)?;
+        let text = serde_json::to_string(&HeaderOut {
+            format: &header.format,
+            version: header.version,
+            taken_at_unix_ms: header.taken_at_unix_ms,
+            host: &header.host,
+            source: &header.source,
+            missing: header.missing,
+            kernel: &header.kernel,
+        })
+        .map_err(io::Error::other)?;
         let open = text
-            .strip_suffix("[]}")
-            .ok_or_else(|| io::Error::other("snapshot header does not end with its sockets"))?;
+            .strip_suffix('}')
+            .ok_or_else(|| io::Error::other("snapshot header is not a JSON object"))?;
         out.write_all(open.as_bytes())?;
-        out.write_all(b"[")?;
+        out.write_all(b",\"sockets\":[")?;
         Ok(SnapshotWriter { out, first: true })
     }
 
@@ -165,9 +222,21 @@ impl<W: Write> SnapshotWriter<W> {
         serde_json::to_writer(&mut self.out, socket).map_err(io::Error::from)
     }
 
-    /// Close the document and hand back the writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(b"\n]}\n")?;
+    /// Close the socket list, write the process facts and notes, close the document and hand
+    /// back the writer.
+    pub fn finish(
+        mut self,
+        processes: &BTreeMap<u32, ProcessFacts>,
+        notes: &[String],
+    ) -> io::Result<W> {
+        self.out.write_all(b"\n]")?;
+        if !processes.is_empty() {
+            self.out.write_all(b",\"processes\":")?;
+            serde_json::to_writer(&mut self.out, processes)?;
+        }
+        self.out.write_all(b",\"notes\":")?;
+        serde_json::to_writer(&mut self.out, notes)?;
+        self.out.write_all(b"}\n")?;
         self.out.flush()?;
         Ok(self.out)
     }
@@ -181,7 +250,8 @@ impl Snapshot {
             version: self.version,
             taken_at_unix_ms: self.taken_at_unix_ms,
             host: self.host.clone(),
-            source: self.source,
+            source: self.source.clone(),
+            missing: self.missing,
             notes: self.notes.clone(),
             kernel: self.kernel.clone(),
             processes: self.processes.clone(),
@@ -216,6 +286,9 @@ mod tests {
         let mut snap = Snapshot::new(1_700_000_000_000, SourceKind::Netlink);
         snap.notes.push("a note".into());
         snap.sockets = vec![sock(80), sock(443)];
+        let who = crate::model::process::ProcessIdentity::named("srv");
+        snap.processes
+            .insert(7, crate::model::process::ProcessFacts::new(7, who));
         let mut buf = Vec::new();
         snap.write_json(&mut buf).unwrap();
         let back = Snapshot::from_reader(&buf[..]).unwrap();

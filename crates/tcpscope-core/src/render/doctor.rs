@@ -1,5 +1,6 @@
 //! Text form of a `doctor` report: the verdict first, then findings most severe first, each with
-//! its evidence, what it means, and the next steps.
+//! its evidence, what it means, and the next steps; last, the rules that found nothing and those
+//! that could not run on this data (an imported capture without timers, say) and why.
 
 use crate::analyze::diagnose::{Report, Severity};
 use crate::render::time::utc_text;
@@ -20,7 +21,7 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     }
     if r.findings.is_empty() {
         writeln!(out, "  checked: {}", r.checked.rules.join(", "))?;
-        return Ok(());
+        return write_not_run(out, r, "  ");
     }
     for f in &r.findings {
         writeln!(out)?;
@@ -43,6 +44,7 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
         .collect();
     writeln!(out)?;
     writeln!(out, "nothing found by: {}", quiet.join(", "))?;
+    write_not_run(out, r, "")?;
     let worst = r.severity.unwrap_or(Severity::Info);
     if worst > Severity::Info {
         writeln!(
@@ -55,6 +57,19 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// "could not run: listen-overflow (the capture ... has no listener backlogs nor kernel counters)".
+fn write_not_run(out: &mut impl Write, r: &Report, indent: &str) -> io::Result<()> {
+    for (i, n) in r.checked.could_not_run.iter().enumerate() {
+        let lead = if i == 0 {
+            "could not run:"
+        } else {
+            "              "
+        };
+        writeln!(out, "{indent}{lead} {} ({})", n.rule, n.why)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,7 +77,8 @@ mod tests {
     use crate::analyze::diagnose::{diagnose, Context};
 
     fn render(snap: &crate::Snapshot) -> (String, u8) {
-        let report = diagnose(&Context::new(snap, None));
+        let input = crate::analyze::diagnose::digest::Digest::of_snapshot(snap);
+        let report = diagnose(&Context::new(&input, None));
         let mut out = Vec::new();
         write_report(&mut out, &report).unwrap();
         (String::from_utf8(out).unwrap(), report.exit_code())

@@ -7,7 +7,8 @@
 //! netns add`) and /proc/*/ns/net (containers), deduplicated by the namespace's inode.
 
 use super::netlink::DiagSocket;
-use super::{stream_netlink, Query, StreamReport};
+use super::query::Query;
+use super::source::{stream_netlink, StreamReport};
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::fs::{openat, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -18,6 +19,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tcpscope_core::decode::cgroup::{parse_cgroup_file, short_label};
+use tcpscope_core::decode::inet_diag::SocketId;
 use tcpscope_core::decode::process_text::{namespace_inode, parse_decimal};
 use tcpscope_core::model::snapshot::KernelCounters;
 use tcpscope_core::model::socket::Netns;
@@ -136,8 +138,19 @@ fn target(netns: Netns, path: PathBuf, current: Option<u64>) -> Target {
     }
 }
 
+/// The way back into the namespace a socket was labelled with when it was read: by its name,
+/// else through the process the label names. [`enter`] checks it is still that namespace.
+pub fn target_for(netns: &Netns) -> Target {
+    let path = match (&netns.name, netns.pid) {
+        (Some(name), _) => Path::new(NETNS_DIR).join(name),
+        (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        (None, None) => PathBuf::from("/proc/thread-self/ns/net"),
+    };
+    target(netns.clone(), path, current_inode())
+}
+
 /// The inode of the namespace tcpscope runs in.
-fn current_inode() -> Option<u64> {
+pub fn current_inode() -> Option<u64> {
     let link = std::fs::read_link("/proc/thread-self/ns/net").ok()?;
     namespace_inode(link.as_os_str().as_encoded_bytes(), "net")
 }
@@ -284,113 +297,213 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
 /// Sockets per batch sent from a namespace's thread.
 const BATCH: usize = 512;
 
-/// The kernel counters and sysctls of `target`, read by a thread inside it: /proc/thread-self/net
-/// and /proc/sys/net show the namespace of the thread that reads them.
-pub fn counters_in(target: &Target) -> Result<KernelCounters> {
-    std::thread::scope(|s| {
-        s.spawn(|| -> Result<KernelCounters> {
-            if !target.current {
-                enter(target)?;
+/// What a namespace's thread is asked to do.
+enum Job {
+    Dump {
+        query: Query,
+        out: mpsc::SyncSender<Msg>,
+    },
+    Counters {
+        out: mpsc::Sender<KernelCounters>,
+    },
+    /// One socket by its id (trace's owner lookups): not a dump.
+    Lookup {
+        id: SocketId,
+        out: mpsc::Sender<Result<Option<Socket>>>,
+    },
+}
+
+/// What a namespace's thread sends back during a dump.
+enum Msg {
+    Sockets(Vec<Socket>),
+    Done(Result<StreamReport>),
+}
+
+/// A thread that lives inside one network namespace for as long as the collector does: it
+/// entered the namespace once (setns), keeps its sock_diag socket open, and serves dumps,
+/// lookups of single sockets and counter reads (/proc/thread-self/net and /proc/sys/net show the namespace of the thread that
+/// reads them). Dropping the reader ends the thread.
+pub struct NsReader {
+    pub target: Target,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NsReader {
+    /// Start the thread and wait until it is inside the namespace with its socket open.
+    pub fn spawn(target: Target) -> Result<NsReader> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        let t = target.clone();
+        let thread = std::thread::Builder::new()
+            .name("tcpscope-netns".into())
+            .spawn(move || serve(t, rx, ready_tx))
+            .context("starting a thread to read a network namespace")?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(NsReader {
+                target,
+                jobs: Some(jobs),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
             }
-            Ok(super::kernel::counters())
-        })
-        .join()
-        .map_err(|_| {
-            anyhow!(
-                "the thread reading namespace {} panicked",
+            Err(_) => Err(anyhow!(
+                "the thread reading namespace {} ended before it started",
                 describe(&target.netns)
-            )
-        })?
-    })
-}
-
-/// Read the sockets of one namespace, labelled with it, and hand them to `each`.
-pub fn stream_in(
-    target: &Target,
-    query: &Query,
-    each: &mut dyn FnMut(Socket) -> io::Result<()>,
-) -> Result<StreamReport> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Socket>>(4);
-    let label = target.netns.clone();
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || -> Result<StreamReport> {
-            if !target.current {
-                enter(target)?;
-            }
-            let mut sock = DiagSocket::open().with_context(|| {
-                format!(
-                    "opening sock_diag in network namespace {}",
-                    describe(&target.netns)
-                )
-            })?;
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut send = |s: Socket| -> io::Result<()> {
-                batch.push(s);
-                if batch.len() >= BATCH {
-                    tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))?;
-                }
-                Ok(())
-            };
-            let report = stream_netlink(&mut sock, query, &mut send)?;
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok(report)
-        });
-        let mut consumer: Option<io::Error> = None;
-        for batch in rx.iter() {
-            for mut sock in batch {
-                sock.netns = Some(label.clone());
-                if let Err(e) = each(sock) {
-                    consumer = Some(e);
-                    break;
-                }
-            }
-            if consumer.is_some() {
-                break;
-            }
+            )),
         }
-        // Dropping the receiver makes the reader's next send fail, so it ends.
-        drop(rx);
-        let result = reader
-            .join()
-            .map_err(|_| anyhow!("the thread reading namespace {} panicked", describe(&label)))?;
-        if let Some(e) = consumer {
-            return Err(e.into());
-        }
-        result
-    })
-}
-
-/// A sock_diag socket of `target`'s namespace, opened by a thread that entered it and usable
-/// from any thread afterwards (a netlink socket stays in the namespace it was created in).
-pub fn open_diag_in(target: &Target) -> Result<DiagSocket> {
-    if target.current {
-        return DiagSocket::open().context("opening sock_diag");
     }
-    std::thread::scope(|s| {
-        s.spawn(|| -> Result<DiagSocket> {
-            enter(target)?;
-            DiagSocket::open().with_context(|| {
-                format!(
-                    "opening sock_diag in network namespace {}",
-                    describe(&target.netns)
+
+    /// Read the sockets of the namespace, labelled with it, and hand them to `each`.
+    pub fn stream(
+        &self,
+        query: &Query,
+        each: &mut dyn FnMut(Socket) -> io::Result<()>,
+    ) -> Result<StreamReport> {
+        let (out, rx) = mpsc::sync_channel::<Msg>(4);
+        self.send(Job::Dump {
+            query: query.clone(),
+            out,
+        })?;
+        let label = &self.target.netns;
+        for msg in rx.iter() {
+            match msg {
+                Msg::Sockets(batch) => {
+                    for mut sock in batch {
+                        sock.netns = Some(label.clone());
+                        // Dropping `rx` (returning) makes the thread's next send fail: it stops.
+                        each(sock)?;
+                    }
+                }
+                Msg::Done(result) => return result,
+            }
+        }
+        Err(anyhow!(
+            "the thread reading namespace {} stopped",
+            describe(label)
+        ))
+    }
+
+    /// Ask for the socket `id` names, labelled with the namespace; the answer comes on the
+    /// returned channel, so the caller can ask every namespace before waiting for any.
+    pub fn lookup(&self, id: &SocketId) -> Result<mpsc::Receiver<Result<Option<Socket>>>> {
+        let (out, rx) = mpsc::channel();
+        self.send(Job::Lookup { id: *id, out })?;
+        Ok(rx)
+    }
+
+    /// The namespace's kernel counters and sysctls.
+    pub fn counters(&self) -> Result<KernelCounters> {
+        let (out, rx) = mpsc::channel();
+        self.send(Job::Counters { out })?;
+        rx.recv().map_err(|_| {
+            anyhow!(
+                "the thread reading namespace {} stopped",
+                describe(&self.target.netns)
+            )
+        })
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.send(job).ok())
+            .ok_or_else(|| {
+                anyhow!(
+                    "the thread reading namespace {} stopped",
+                    describe(&self.target.netns)
                 )
             })
-        })
-        .join()
-        .map_err(|_| {
-            anyhow!(
-                "the thread entering namespace {} panicked",
-                describe(&target.netns)
-            )
-        })?
-    })
+    }
 }
 
-/// Move the calling thread into the target's network namespace.
-fn enter(target: &Target) -> Result<()> {
+impl Drop for NsReader {
+    fn drop(&mut self) {
+        // Closing the job channel ends the thread's loop.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The body of a namespace's thread: enter, open, then serve jobs until the reader is dropped.
+fn serve(target: Target, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<()>>) {
+    let opened = (|| -> Result<DiagSocket> {
+        if !target.current {
+            enter(&target)?;
+        }
+        DiagSocket::open().with_context(|| {
+            format!(
+                "opening sock_diag in network namespace {}",
+                describe(&target.netns)
+            )
+        })
+    })();
+    let mut sock = match opened {
+        Ok(s) => {
+            let _ = ready.send(Ok(()));
+            s
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    for job in jobs.iter() {
+        match job {
+            Job::Counters { out } => {
+                let _ = out.send(super::kernel::counters());
+            }
+            Job::Lookup { id, out } => {
+                let found = sock
+                    .lookup(&id, false)
+                    .map(|s| {
+                        s.map(|mut s| {
+                            s.netns = Some(target.netns.clone());
+                            s
+                        })
+                    })
+                    .with_context(|| {
+                        format!(
+                            "looking a socket up in network namespace {}",
+                            describe(&target.netns)
+                        )
+                    });
+                let _ = out.send(found);
+            }
+            Job::Dump { query, out } => {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut send = |s: Socket| -> io::Result<()> {
+                    batch.push(s);
+                    if batch.len() >= BATCH {
+                        out.send(Msg::Sockets(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(BATCH),
+                        )))
+                        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))?;
+                    }
+                    Ok(())
+                };
+                let report = stream_netlink(&mut sock, &query, &mut send);
+                let report = match report {
+                    Ok(r) if !batch.is_empty() => match out.send(Msg::Sockets(batch)) {
+                        Ok(()) => Ok(r),
+                        Err(_) => continue,
+                    },
+                    other => other,
+                };
+                let _ = out.send(Msg::Done(report));
+            }
+        }
+    }
+}
+
+/// Move the calling thread into the target's network namespace (for good: use a thread that
+/// ends afterwards).
+pub fn enter(target: &Target) -> Result<()> {
     let file = std::fs::File::open(&target.path).map_err(|e| {
         anyhow!(
             "opening network namespace {} ({}): {e}; it may have gone away",
@@ -425,12 +538,7 @@ fn enter(target: &Target) -> Result<()> {
 
 /// A namespace in words for messages: `'blue'`, `of pid 1234 (docker:0123456789ab)`.
 pub fn describe(n: &Netns) -> String {
-    match (&n.name, n.pid, &n.container) {
-        (Some(name), _, _) => format!("'{name}'"),
-        (None, Some(pid), Some(c)) => format!("of pid {pid} ({c})"),
-        (None, Some(pid), None) => format!("of pid {pid}"),
-        (None, None, _) => format!("net:[{}]", n.inode),
-    }
+    n.describe()
 }
 
 #[cfg(test)]
@@ -474,12 +582,17 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let (targets, _) = resolve(&NetnsScope::All).unwrap();
-        let mut found = false;
-        stream_in(&targets[0], &Query::all(), &mut |s| {
-            found |= s.local.port == port && s.netns.is_some();
-            Ok(())
-        })
-        .unwrap();
-        assert!(found);
+        let reader = NsReader::spawn(targets[0].clone()).unwrap();
+        for _ in 0..2 {
+            let mut found = false;
+            reader
+                .stream(&Query::all(), &mut |s| {
+                    found |= s.local.port == port && s.netns.is_some();
+                    Ok(())
+                })
+                .unwrap();
+            assert!(found, "the same thread serves every poll");
+        }
+        assert!(reader.counters().unwrap().sysctls.len() > 3);
     }
 }

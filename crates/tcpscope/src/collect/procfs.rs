@@ -1,6 +1,7 @@
 //! The fallback socket source: /proc/net/tcp and /proc/net/tcp6, parsed by
 //! `tcpscope_core::decode::proc_net`. Slower than netlink and without cookies or tcp_info; used only
-//! when sock_diag is unavailable or when asked for with `--source proc`.
+//! when sock_diag is unavailable or when asked for with `--source proc`. Lines the kernel
+//! repeats while the table changes under the read are dropped.
 
 use anyhow::{Context, Result};
 use tcpscope_core::decode::proc_net::{parse_proc_net_tcp, ParseError};
@@ -19,5 +20,11 @@ pub fn read_tcp_table(family: Family) -> Result<(Vec<Socket>, Vec<ParseError>)> 
         }
         Err(e) => return Err(e).with_context(|| format!("reading {path}; is /proc mounted?")),
     };
-    Ok(parse_proc_net_tcp(&text, family))
+    let (mut socks, errors) = parse_proc_net_tcp(&text, family);
+    // The kernel prints the table a page at a time; a socket opened or closed between two pages
+    // shifts the rest, and a line can appear twice. No two sockets share local, peer and inode
+    // (reuseport listeners differ in inode; TIME-WAIT and orphans differ in their 4-tuple).
+    let mut seen = std::collections::HashSet::with_capacity(socks.len());
+    socks.retain(|s| seen.insert((s.local, s.peer, s.inode)));
+    Ok((socks, errors))
 }

@@ -1,16 +1,13 @@
 //! `tcpscope ls`: list sockets as a table, one JSON document, or JSON lines — streamed from the
-//! source to the output, so memory stays flat however many sockets there are. With `-p` and every
-//! state, the /proc walk comes first and sockets still stream; with `-p` and a state filter, the
-//! (few) sockets are gathered first so the walk can stop once it has found them all. A filter
-//! that names owners (`pid`, `comm`, `user`, `container`) turns attribution on by itself.
+//! collector to the output, so memory stays flat however many sockets there are. `-p` (or a
+//! filter that names owners: `pid`, `comm`, `user`, `container`) attaches the owning processes;
+//! the collector picks the walk (docs/ARCHITECTURE.md).
 
-use super::output::{
-    families, open_source, ownerless_recording_note, owners_match, parse_filter, print_notes,
-    query_filter, report_notes, stdout, Recorder,
-};
+use super::output::{families, parse_filter, print_poll_notes, stdout};
 use crate::cli::LsArgs;
-use crate::collect::attribute::{snapshot_with_owners, wants_everything, FullWalk};
-use crate::collect::{Query, Source, StreamReport};
+use crate::collect::collector::{Collector, PollReport};
+use crate::collect::plan::{DefaultScope, Needs, Owners, Plan};
+use crate::collect::resolve;
 use anyhow::Result;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -21,83 +18,34 @@ use tcpscope_core::{Snapshot, Socket, StateSet, TcpState};
 
 pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let filter = parse_filter(&args.filter)?;
-    let attribute = args.processes || filter.needs_owners();
-    let mut states = filter.states();
-    if args.listening {
-        states = states.intersect(StateSet::of(&[TcpState::Listen]));
-    }
     let machine = args.json || args.jsonl;
-    let recording = args.input.record.is_some();
-    let query = Query {
+    let needs = Needs {
         families: families(args.ipv4, args.ipv6),
-        states,
-        want_info: args.extended || machine || recording || filter.needs_info(),
-        filter: query_filter(&filter),
-        kernel_filter: !args.input.no_kernel_filter,
+        states: args.listening.then(|| StateSet::of(&[TcpState::Listen])),
+        tcp_info: args.extended || machine,
+        info_states: None,
+        owners: if args.processes {
+            Owners::All
+        } else {
+            Owners::None
+        },
+        counters: args.json,
+        scope: DefaultScope::Own,
     };
-    let mut source = open_source(&args.input, args.json || recording)?;
-    let names = args.resolve.then(crate::collect::resolve::names);
+    let mut collector = Collector::new(Plan::new(&(&args.input).into(), filter, needs)?);
+    let names = args.resolve.then(resolve::names);
     let opts = TableOptions {
         extended: args.extended,
         processes: args.processes,
-        netns: source.spans_namespaces(),
+        netns: collector.spans_namespaces(),
         no_header: args.no_header,
     };
+    let header = collector.header().clone();
     let mut out = stdout();
-
-    if attribute && wants_everything(&source, &query) {
-        // Walk /proc first, then stream: owners are attached as sockets pass.
-        let mut walk = FullWalk::run()?;
-        let mut header = source.header().clone();
-        header.notes.extend(walk.early_notes());
-        let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &header)?;
-        let mut sink = Sink::start(args, &mut out, &header, opts, names)?;
-        let report = source.stream(&query, &mut |mut s| {
-            walk.attach(&mut s);
-            if !owners_match(&filter, &s) {
-                return Ok(());
-            }
-            recorder.socket(&s)?;
-            sink.socket(&s)
-        })?;
-        return finish(sink, recorder, &source, &report, &walk.notes());
-    }
-
-    if attribute {
-        let (snap, report, mut notes) = snapshot_with_owners(&mut source, &query)?;
-        notes.extend(ownerless_recording_note(&filter, &source, &snap));
-        let mut recorder = Recorder::open_with_header(args.input.record.as_deref(), &snap)?;
-        let mut sink = Sink::start(args, &mut out, &snap, opts, names)?;
-        for s in snap.sockets.iter().filter(|s| owners_match(&filter, s)) {
-            recorder.socket(s)?;
-            sink.socket(s)?;
-        }
-        return finish(sink, recorder, &source, &report, &notes);
-    }
-
-    let mut recorder = Recorder::open(args.input.record.as_deref(), &source)?;
-    let header = source.header().clone();
     let mut sink = Sink::start(args, &mut out, &header, opts, names)?;
-    let report = source.stream(&query, &mut |s| {
-        recorder.socket(&s)?;
-        sink.socket(&s)
-    })?;
-    finish(sink, recorder, &source, &report, &[])
-}
-
-/// Close the output (flushing it) and the recording, then tell the user on stderr what they
-/// should know about how the sockets were read.
-fn finish<W: Write>(
-    sink: Sink<'_, W>,
-    recorder: Recorder,
-    source: &Source,
-    report: &StreamReport,
-    notes: &[String],
-) -> Result<ExitCode> {
-    sink.finish()?;
-    recorder.finish()?;
-    report_notes(source, report);
-    print_notes(notes);
+    let report = collector.stream(&mut |s| sink.socket(s))?;
+    sink.finish(&header, &report)?;
+    print_poll_notes(&header, &report);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -136,9 +84,15 @@ impl<'n, W: Write> Sink<'n, W> {
         }
     }
 
-    fn finish(self) -> io::Result<()> {
+    /// Close the output (flushing it); a JSON document ends with the poll's notes.
+    fn finish(self, header: &Snapshot, report: &PollReport) -> io::Result<()> {
         match self {
-            Sink::Json(w) => w.finish().map(drop),
+            Sink::Json(w) => {
+                let mut notes = header.notes.clone();
+                notes.extend(report.notes.iter().cloned());
+                notes.extend(report.warnings.iter().cloned());
+                w.finish(&header.processes, &notes).map(drop)
+            }
             Sink::Jsonl(mut out) => out.flush(),
             Sink::Table(t) => t.finish().map(drop),
         }

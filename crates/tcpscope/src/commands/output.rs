@@ -1,17 +1,12 @@
-//! Shared plumbing of the commands: buffered stdout, the optional `--record` writer, warnings on
-//! stderr, and parsing the filter (the ss language, `tcpscope_core::analyze::filter`).
+//! Shared plumbing of the commands: buffered stdout, the -4/-6 family choice, parsing the filter
+//! (the ss language, `tcpscope_core::analyze::filter`), and telling the user on stderr what they
+//! should know about how sockets were read.
 
-use crate::cli::InputArgs;
-use crate::collect::netns::NetnsScope;
+use crate::collect::collector::PollReport;
 use crate::collect::resolve::SystemResolver;
-use crate::collect::{Source, StreamReport};
-use anyhow::{Context, Result};
-use std::fs::File;
+use anyhow::Result;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
-use std::sync::Arc;
-use tcpscope_core::model::snapshot::SnapshotWriter;
-use tcpscope_core::{Family, Filter, Snapshot, Socket};
+use tcpscope_core::{Family, Filter, Snapshot};
 
 /// Standard output, buffered in large blocks (one write syscall per 64 KiB).
 pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
@@ -33,95 +28,18 @@ pub fn parse_filter(words: &[String]) -> Result<Filter> {
         .map_err(|e| anyhow::anyhow!("{e}\nthe filter language is described in docs/filter.md"))
 }
 
-/// The filter as the query carries it: `None` when it selects everything.
-pub fn query_filter(filter: &Filter) -> Option<Arc<Filter>> {
-    (!filter.is_all()).then(|| Arc::new(filter.clone()))
-}
-
-/// The final check of conditions on owning processes (pid, comm, container), made once owners
-/// are attached — or known to be absent: the collector can only pre-filter those conditions.
-pub fn owners_match(filter: &Filter, s: &Socket) -> bool {
-    !filter.needs_owners() || filter.matches(s)
-}
-
-/// A note when owner conditions meet a recording that holds no owners: they can match nothing.
-pub fn ownerless_recording_note(filter: &Filter, source: &Source, snap: &Snapshot) -> Vec<String> {
-    if filter.needs_owners()
-        && source.is_replay()
-        && snap.sockets.iter().all(|s| s.owners.is_empty())
-    {
-        vec!["this recording holds no owning processes (record with `tcpscope ls -p --record FILE`), \
-              so pid, comm, user and container conditions match nothing"
-            .to_string()]
-    } else {
-        Vec::new()
-    }
-}
-
-/// Print notes (e.g. on owners that could not be seen) on stderr.
-pub fn print_notes(notes: &[String]) {
+/// Tell the user, on stderr, the header's notes (how the sockets were read), what went wrong
+/// while reading, and what the poll learned (owners that could not be seen).
+pub fn print_poll_notes(header: &Snapshot, report: &PollReport) {
     let mut err = io::stderr().lock();
-    for n in notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
-    }
-}
-
-/// Open the source the input options name: a recording (`--from`), or the live kernel in the
-/// namespaces of `--netns` / `--all-netns`. Every command opens its sockets through this.
-pub fn open_source(input: &InputArgs, counters: bool) -> Result<Source> {
-    let scope = NetnsScope::from_args(input.netns.as_deref(), input.all_netns)?;
-    Source::open_in(input.from.as_deref(), input.source.into(), counters, &scope)
-}
-
-/// The `--record FILE` writer, streaming the snapshot as sockets pass.
-pub struct Recorder {
-    writer: Option<SnapshotWriter<BufWriter<File>>>,
-}
-
-impl Recorder {
-    pub fn open(path: Option<&Path>, source: &Source) -> Result<Recorder> {
-        Recorder::open_with_header(path, source.header())
-    }
-
-    /// Open with an explicit header (e.g. one that carries notes added after reading).
-    pub fn open_with_header(
-        path: Option<&Path>,
-        header: &tcpscope_core::Snapshot,
-    ) -> Result<Recorder> {
-        let Some(path) = path else {
-            return Ok(Recorder { writer: None });
-        };
-        let file =
-            File::create(path).with_context(|| format!("creating recording {}", path.display()))?;
-        let writer = SnapshotWriter::start(BufWriter::new(file), header)?;
-        Ok(Recorder {
-            writer: Some(writer),
-        })
-    }
-
-    pub fn socket(&mut self, s: &Socket) -> io::Result<()> {
-        match &mut self.writer {
-            Some(w) => w.socket(s),
-            None => Ok(()),
-        }
-    }
-
-    pub fn finish(self) -> Result<()> {
-        if let Some(w) = self.writer {
-            w.finish().context("writing the recording")?;
-        }
-        Ok(())
-    }
-}
-
-/// Tell the user, on stderr, what they should know about how the sockets were read.
-pub fn report_notes(source: &Source, report: &StreamReport) {
-    let mut err = io::stderr().lock();
-    for n in &source.header().notes {
+    for n in &header.notes {
         let _ = writeln!(err, "tcpscope: note: {n}");
     }
     for w in &report.warnings {
         let _ = writeln!(err, "tcpscope: warning: {w}");
+    }
+    for n in &report.notes {
+        let _ = writeln!(err, "tcpscope: note: {n}");
     }
 }
 

@@ -4,15 +4,17 @@
 //! items in time order, and [`Sink`] filters, prints, records and counts them.
 
 use crate::cli::trace::TraceArgs;
+use crate::collect::collector::Collector;
+use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use crate::collect::trace::bytes::ByteBook;
 use crate::collect::trace::live::{LiveOptions, LiveTrace};
-use crate::collect::trace::lookup::{DiagLookup, SocketLookup};
 use crate::collect::trace::poll::PollTrace;
 use crate::collect::trace::recording::{self, Header, Line, Recorder};
 use crate::collect::trace::signals::StopSignals;
 use crate::commands::output;
 use anyhow::{Context, Result};
 use rustix::event::{PollFd, PollFlags};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -36,9 +38,7 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let signals = StopSignals::block()?;
-    let root = rustix::process::geteuid().is_root();
-    let mut lookup = DiagLookup::new(root);
-    let mut source = open_source(args, &filter, &mut lookup)?;
+    let (mut source, mut collector) = open_source(args, &filter)?;
     if let Some(path) = &args.record {
         let host = crate::collect::kernel::host();
         sink.recorder = Some(Recorder::create(
@@ -74,30 +74,35 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
         }
         let items = match &mut source {
             Source::Live(live) => {
-                let items = live.step(&mut lookup, &wanted);
+                let items = live.step(&mut collector, &wanted);
                 report_lost(live);
                 items
             }
-            Source::Poll(p) => p.step(&mut lookup)?,
+            Source::Poll(p) => p.step(&mut collector, args.lifetimes.then_some(&mut sink.bytes))?,
         };
-        done = sink.take(&items, &mut lookup, now_ns())?;
-        if args.lifetimes && bytes_polled.elapsed() >= BYTES_POLL {
+        done = sink.take(&items, now_ns())?;
+        if args.lifetimes
+            && matches!(source, Source::Live(_))
+            && bytes_polled.elapsed() >= BYTES_POLL
+        {
             bytes_polled = Instant::now();
-            let _ = lookup.poll(filter.stateless(), true);
+            if let Err(e) = sink.bytes.poll(&mut collector) {
+                sink.bytes_error = Some(format!("{e:#}"));
+            }
         }
         sink.out.flush()?;
     }
     if !done {
         let items = match &mut source {
             Source::Live(live) => {
-                let items = live.finish(&mut lookup, &wanted);
+                let items = live.finish(&mut collector, &wanted);
                 report_lost(live);
                 items
             }
             Source::Poll(_) => Vec::new(),
         };
-        if !sink.take(&items, &mut lookup, u64::MAX)? {
-            sink.drain_lifetimes(&mut lookup)?;
+        if !sink.take(&items, u64::MAX)? {
+            sink.drain_lifetimes()?;
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -105,7 +110,7 @@ pub fn run(args: &TraceArgs) -> Result<ExitCode> {
     if let Some(r) = sink.recorder.take() {
         r.finish(now_ns())?;
     }
-    report_end(&source, &lookup);
+    report_end(&source, &sink);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,12 +154,36 @@ const POLL_NOTE: &str =
     "changes are inferred by comparing socket lists taken one --interval apart: \
     changes between two polls are missed, and times are when a poll noticed them";
 
+/// The command's one collector: its sock_diag sockets (in every namespace as root), owner cache
+/// and process identities answer the live trace's lookups, or make the polls of the fallback.
+fn collector(args: &TraceArgs, filter: &TraceFilter, polling: bool) -> Result<Collector> {
+    let input = InputSpec {
+        kernel_filter: !args.no_kernel_filter,
+        ..InputSpec::default()
+    };
+    let needs = Needs {
+        families: filter.families().to_vec(),
+        states: None,
+        tcp_info: args.lifetimes,
+        info_states: None,
+        // The fallback's changes carry owners; the live trace looks up only the sockets whose
+        // owner its records do not name.
+        owners: if polling { Owners::All } else { Owners::None },
+        counters: false,
+        scope: DefaultScope::EveryAsRoot,
+    };
+    // A socket must not drop out of a poll when its state changes: no state conditions. Owner
+    // conditions are judged on the changes, not on every socket of a poll.
+    let dump_filter = filter
+        .stateless()
+        .filter(|f| !f.needs_owners())
+        .cloned()
+        .unwrap_or_default();
+    Ok(Collector::new(Plan::new(&input, dump_filter, needs)?))
+}
+
 /// The tracepoint, or polling when it cannot be read (or --poll).
-fn open_source(
-    args: &TraceArgs,
-    filter: &TraceFilter,
-    lookup: &mut dyn SocketLookup,
-) -> Result<Source> {
+fn open_source(args: &TraceArgs, filter: &TraceFilter) -> Result<(Source, Collector)> {
     if !args.poll {
         let kernel_filter = if args.no_kernel_filter {
             "protocol == 6".to_string()
@@ -170,26 +199,36 @@ fn open_source(
         };
         match LiveTrace::start(opts) {
             Ok(live) => {
+                let collector = collector(args, filter, false)?;
                 eprintln!(
                     "tcpscope: tracing sock:inet_sock_set_state on {} CPUs (kernel filter: {}); stop with Ctrl-C",
                     live.cpus(),
                     live.kernel_filter().unwrap_or("none")
                 );
-                output::print_notes(&live.notes);
-                return Ok(Source::Live(Box::new(live)));
+                print_notes(&live.notes);
+                return Ok((Source::Live(Box::new(live)), collector));
             }
             Err(e) => eprintln!("tcpscope: note: cannot read the tracepoint ({e})"),
         }
     }
-    let mut poll = PollTrace::new(args.interval, filter.stateless().cloned());
+    let mut collector = collector(args, filter, true)?;
+    let mut poll = PollTrace::new(args.interval);
     // The first poll is the baseline every change is measured against.
-    poll.step(lookup)?;
+    poll.step(&mut collector, None)?;
     eprintln!(
         "tcpscope: polling every socket every {} instead of tracing; stop with Ctrl-C",
         tcpscope_core::analyze::duration::human_ms(args.interval.as_millis() as u64)
     );
-    output::print_notes(&[POLL_NOTE.to_string()]);
-    Ok(Source::Poll(poll))
+    let mut notes = vec![POLL_NOTE.to_string()];
+    notes.extend(poll.notes.iter().cloned());
+    print_notes(&notes);
+    Ok((Source::Poll(poll), collector))
+}
+
+fn print_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("tcpscope: note: {n}");
+    }
 }
 
 /// Sleep until a ring has data, a signal arrives, or `timeout`.
@@ -213,7 +252,7 @@ fn wait_for(source: &Source, signals: &StopSignals, timeout: Duration) -> Result
     }
 }
 
-fn report_end(source: &Source, lookup: &DiagLookup) {
+fn report_end(source: &Source, sink: &Sink) {
     let mut notes = Vec::new();
     if let Source::Live(l) = source {
         let s = &l.stats;
@@ -236,9 +275,16 @@ fn report_end(source: &Source, lookup: &DiagLookup) {
                 s.lookups_skipped
             ));
         }
+        if let Some(e) = &s.lookup_error {
+            notes.push(format!("an owner lookup failed: {e}"));
+        }
     }
-    notes.extend(lookup.notes.iter().cloned());
-    output::print_notes(&notes);
+    if let Some(e) = &sink.bytes_error {
+        notes.push(format!(
+            "reading byte counts for --lifetimes failed: {e}; those connections show '?'"
+        ));
+    }
+    print_notes(&notes);
 }
 
 /// Replay a recording through the same filter and output.
@@ -258,55 +304,17 @@ fn replay(path: &std::path::Path, sink: &mut Sink) -> Result<ExitCode> {
                 cookie,
                 sent,
                 received,
-            } => {
-                sink.known_bytes.insert(cookie, (sent, received));
-            }
+            } => sink.bytes.insert(cookie, (sent, received)),
             Line::End { ended_unix_ns } => ended = ended_unix_ns,
             Line::Header(_) => {}
         }
     }
-    let mut none = NoLookup;
-    if !sink.take(&items, &mut none, u64::MAX)? {
-        sink.drain_lifetimes(&mut none)?;
+    if !sink.take(&items, u64::MAX)? {
+        sink.drain_lifetimes()?;
     }
     let seconds = ended.saturating_sub(header.started_unix_ns) as f64 / 1e9;
     sink.summary(seconds)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Lookups for a replay: the live system knows nothing about a recording.
-struct NoLookup;
-
-impl SocketLookup for NoLookup {
-    fn socket(
-        &mut self,
-        _: tcpscope_core::Family,
-        _: &tcpscope_core::Endpoint,
-        _: &tcpscope_core::Endpoint,
-    ) -> Option<tcpscope_core::Socket> {
-        None
-    }
-    fn owners(&mut self, _: &[u64]) -> HashMap<u64, Vec<tcpscope_core::model::socket::Owner>> {
-        HashMap::new()
-    }
-    fn netns(&mut self, inode: u64) -> tcpscope_core::model::socket::Netns {
-        tcpscope_core::model::socket::Netns {
-            inode,
-            name: None,
-            pid: None,
-            container: None,
-        }
-    }
-    fn history(&mut self, _: u64) -> Option<crate::collect::trace::lookup::CookieHistory> {
-        None
-    }
-    fn poll(
-        &mut self,
-        _: Option<&tcpscope_core::Filter>,
-        _: bool,
-    ) -> Result<Vec<tcpscope_core::Socket>> {
-        Ok(Vec::new())
-    }
 }
 
 /// Where items go: filter, count, print, record, lifetimes.
@@ -321,8 +329,10 @@ struct Sink<'f> {
     recorder: Option<Recorder>,
     /// Sockets with a recorded change, so their destroy record is recorded too.
     recorded: HashSet<u64>,
-    /// Bytes of finished connections from a recording.
-    known_bytes: HashMap<u64, (Option<u64>, Option<u64>)>,
+    /// Byte counts by cookie, from the collector's polls or a recording.
+    bytes: ByteBook,
+    /// Why the byte counts could not be read.
+    bytes_error: Option<String>,
     text: render::TextOptions,
 }
 
@@ -346,7 +356,8 @@ impl<'f> Sink<'f> {
             shown: 0,
             recorder: None,
             recorded: HashSet::new(),
-            known_bytes: HashMap::new(),
+            bytes: ByteBook::default(),
+            bytes_error: None,
             text: render::TextOptions { own_netns },
         }
     }
@@ -364,12 +375,7 @@ impl<'f> Sink<'f> {
     }
 
     /// Take items in time order. True once --count is reached.
-    fn take(
-        &mut self,
-        items: &[Emitted],
-        lookup: &mut dyn SocketLookup,
-        now_ns: u64,
-    ) -> Result<bool> {
+    fn take(&mut self, items: &[Emitted], now_ns: u64) -> Result<bool> {
         for item in items {
             if self.reached() {
                 return Ok(true);
@@ -417,29 +423,25 @@ impl<'f> Sink<'f> {
             }
             if let Some(lt) = &mut self.lifetimes {
                 let finished = lt.push(item);
-                self.lifetimes_out(finished, lookup)?;
+                self.lifetimes_out(finished)?;
             }
         }
         if let Some(lt) = &mut self.lifetimes {
             let finished = lt.flush(now_ns.saturating_sub(LIFETIME_GRACE.as_nanos() as u64));
-            self.lifetimes_out(finished, lookup)?;
+            self.lifetimes_out(finished)?;
         }
         Ok(self.reached())
     }
 
-    fn drain_lifetimes(&mut self, lookup: &mut dyn SocketLookup) -> Result<()> {
+    fn drain_lifetimes(&mut self) -> Result<()> {
         if let Some(lt) = &mut self.lifetimes {
             let finished = lt.drain();
-            self.lifetimes_out(finished, lookup)?;
+            self.lifetimes_out(finished)?;
         }
         Ok(())
     }
 
-    fn lifetimes_out(
-        &mut self,
-        finished: Vec<Lifetime>,
-        lookup: &mut dyn SocketLookup,
-    ) -> Result<()> {
+    fn lifetimes_out(&mut self, finished: Vec<Lifetime>) -> Result<()> {
         for mut l in finished {
             if self.reached() {
                 return Ok(());
@@ -448,14 +450,7 @@ impl<'f> Sink<'f> {
                 continue;
             }
             if let Some(cookie) = l.cookie {
-                let bytes = match self.known_bytes.get(&cookie) {
-                    Some(b) => Some(*b),
-                    None => lookup
-                        .history(cookie)
-                        .and_then(|h| h.last_info)
-                        .map(|i| (i.bytes_acked, i.bytes_received)),
-                };
-                if let Some((sent, received)) = bytes {
+                if let Some((sent, received)) = self.bytes.get(cookie) {
                     l.bytes_sent = sent;
                     l.bytes_received = received;
                     if let Some(r) = &mut self.recorder {

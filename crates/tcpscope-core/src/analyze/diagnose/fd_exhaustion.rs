@@ -3,7 +3,7 @@
 //! At RLIMIT_NOFILE accept() and socket() fail with EMFILE ("Too many open files"). A process
 //! near it usually leaks descriptors — often the CLOSE-WAIT sockets reported next to it.
 
-use super::{owner_pid, Context, Finding, Severity, Subject};
+use super::{Context, Finding, Severity, Subject};
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     ctx.snapshot
@@ -19,13 +19,14 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 return None;
             };
             let (count, limit) = (p.fd_count?, p.fd_limit?);
-            let held: Vec<_> = ctx
-                .snapshot
-                .sockets
-                .iter()
-                .filter(|s| owner_pid(s) == Some(p.pid))
-                .collect();
-            let states = super::top_counts(held.iter().map(|s| s.state.display_name().to_string()), 4);
+            let held = ctx.input.held.get(&p.pid);
+            let total: u64 = held.map_or(0, |h| h.values().sum());
+            let states = super::top_of(
+                held.into_iter()
+                    .flatten()
+                    .map(|(state, n)| (state.display_name().to_string(), *n)),
+                4,
+            );
             let who = ctx.process_name(p.pid);
             Some(Finding {
                 rule: "fd-exhaustion",
@@ -34,7 +35,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 title: format!("{who} uses {count} of {limit} file descriptors ({:.0}%)", usage * 100.0),
                 evidence: vec![
                     format!("{count} open descriptors, soft RLIMIT_NOFILE {limit} (/proc/{}/limits)", p.pid),
-                    format!("{} TCP sockets among them: {states}", held.len()),
+                    format!("{total} TCP sockets among them: {states}"),
                 ],
                 explanation: "At the limit, accept(), socket() and open() fail with EMFILE (\"Too many open files\"). \
                     A process this close usually leaks descriptors."
@@ -43,7 +44,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                     format!("ls /proc/{}/fd | wc -l; tcpscope ls -p   # what the descriptors are", p.pid),
                     "fix the leak first (see close-wait-leak); raise the limit only for real need (LimitNOFILE= in the systemd unit, ulimit -n)".into(),
                 ],
-                sockets: held.len() as u64,
+                sockets: total,
             })
         })
         .collect()

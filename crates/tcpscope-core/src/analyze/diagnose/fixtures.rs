@@ -1,10 +1,11 @@
 //! Builders for the rule tests: small snapshots written as code, so each test shows exactly the
 //! sockets, processes and counters its rule sees.
 
-use crate::model::process::ProcessInfo;
+use crate::model::process::{Owner, ProcessFacts, ProcessIdentity};
 use crate::model::snapshot::{Snapshot, SourceKind};
-use crate::model::socket::{Endpoint, Family, Owner, Socket, TcpInfo, Timer, TimerKind};
+use crate::model::socket::{Endpoint, Family, Socket, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState;
+use std::sync::Arc;
 
 pub const NOW: u64 = 1_795_000_000_000;
 
@@ -31,12 +32,8 @@ pub fn sock(state: TcpState, local: &str, peer: &str) -> Socket {
 pub fn owned(s: &mut Socket, pid: u32, comm: &str) {
     s.owners.push(Owner {
         pid,
-        comm: comm.to_string(),
-        cmdline: comm.to_string(),
-        user: "app".to_string(),
         fd: 3,
-        container: None,
-        unit: None,
+        process: identity(comm),
     });
 }
 
@@ -83,18 +80,25 @@ pub fn process<'a>(
     pid: u32,
     comm: &str,
     state: char,
-) -> &'a mut ProcessInfo {
-    snap.processes.entry(pid).or_insert(ProcessInfo {
-        pid,
-        comm: comm.to_string(),
-        cmdline: comm.to_string(),
-        user: "app".to_string(),
+) -> &'a mut ProcessFacts {
+    snap.processes.entry(pid).or_insert(ProcessFacts {
         state: Some(state),
         ppid: None,
         fd_count: Some(20),
         fd_limit: Some(1024),
         wchan: Some("do_epoll_wait".to_string()),
+        ..ProcessFacts::new(pid, identity(comm))
+    })
+}
+
+/// The identity the fixtures give a process called `comm`.
+pub fn identity(comm: &str) -> Arc<ProcessIdentity> {
+    Arc::new(ProcessIdentity {
+        comm: comm.to_string(),
+        cmdline: comm.to_string(),
+        user: "app".to_string(),
         container: None,
+        unit: None,
     })
 }
 
@@ -147,5 +151,6 @@ pub fn run_rule(id: &str, snap: &Snapshot) -> Vec<super::Finding> {
         .iter()
         .find(|r| r.id == id)
         .expect("a rule with that id");
-    (rule.run)(&super::Context::new(snap, None))
+    let input = super::digest::Digest::of_snapshot(snap);
+    (rule.run)(&super::Context::new(&input, None))
 }

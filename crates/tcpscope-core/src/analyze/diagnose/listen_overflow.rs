@@ -6,6 +6,7 @@
 //! accepting fast enough — busy, blocked or stopped — or the backlog is too small for bursts.
 
 use super::{owner_pid, Context, Finding, Severity, Subject};
+use crate::analyze::tracking::CountKey;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 
@@ -14,7 +15,10 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .snapshot
         .sockets
         .iter()
-        .filter(|s| s.state == TcpState::Listen && s.recv_q > 0)
+        // A queue or backlog the source does not know (/proc/net/tcp, net-tools and BSD captures
+        // print 0 for it) cannot be judged: "accept queue 1 of backlog 0" would be a false alarm.
+        .filter(|s| s.state == TcpState::Listen && s.recv_q_known() && s.send_q_known())
+        .filter(|s| s.recv_q > 0)
         .filter(|s| u64::from(s.recv_q) * 10 >= u64::from(s.send_q) * 8)
         .map(|l| listener_finding(ctx, l))
         .collect();
@@ -45,16 +49,15 @@ fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
     let full = l.recv_q > l.send_q;
     let pid = owner_pid(l);
     let who = pid.map_or("its program".to_string(), |p| ctx.process_name(p));
-    let syn_recv = ctx
-        .snapshot
-        .sockets
+    let syn_recv: u64 = ctx
+        .input
+        .syn_recv
         .iter()
-        .filter(|s| matches!(s.state, TcpState::SynRecv | TcpState::NewSynRecv))
-        .filter(|s| {
-            s.local.port == l.local.port
-                && (l.local.is_unspecified() || s.local.addr == l.local.addr)
+        .filter(|(local, _)| {
+            local.port == l.local.port && (l.local.is_unspecified() || local.addr == l.local.addr)
         })
-        .count();
+        .map(|(_, n)| n)
+        .sum();
     let mut evidence = vec![
         format!(
             "accept queue {} of backlog {} on {}",
@@ -71,7 +74,7 @@ fn listener_finding(ctx: &Context, l: &Socket) -> Finding {
         if let Some(v) = ctx.counter(name) {
             let growth = ctx
                 .tracker
-                .and_then(|t| t.growth_text(&super::watch::counter_key(name), name))
+                .and_then(|t| t.growth_text(CountKey::Counter(name), name))
                 .map(|g| format!("; {g}"))
                 .unwrap_or_default();
             evidence.push(format!("TcpExt {name} = {v} since boot{growth}"));
@@ -151,6 +154,33 @@ mod tests {
         let sev = |name: &str| f.iter().find(|f| f.subject.name == name).unwrap().severity;
         assert_eq!(sev("127.0.0.1:7001"), Severity::Warning);
         assert_eq!(sev("127.0.0.1:7002"), Severity::Critical);
+    }
+
+    /// Regression: with `--source proc` a listener's backlog is unknown (/proc/net/tcp prints
+    /// 0), and one waiting connection gave a false critical "accept queue 1 of backlog 0".
+    #[test]
+    fn a_listener_of_unknown_backlog_is_not_judged() {
+        use crate::model::missing::{Datum, Missing};
+        use crate::model::snapshot::SourceKind;
+        let mut l = sock(TcpState::Listen, "127.0.0.1:7003", "0.0.0.0:0");
+        l.recv_q = 1;
+        l.send_q = 0;
+        l.missing = Missing::of(&[Datum::Backlog]);
+        let mut snap = snapshot(vec![l]);
+        snap.source = SourceKind::ProcNet.into();
+        snap.kernel.tcp_ext.insert("ListenOverflows".into(), 2);
+        let f = run_rule("listen-overflow", &snap);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Info, "only the counters' note");
+        // An old proc-net recording without `missing` reads the same way.
+        let mut old = snapshot(vec![sock(TcpState::Listen, "127.0.0.1:7004", "0.0.0.0:0")]);
+        old.sockets[0].recv_q = 1;
+        old.source = SourceKind::ProcNet.into();
+        let mut json = Vec::new();
+        old.write_json(&mut json).unwrap();
+        assert!(!String::from_utf8_lossy(&json).contains("missing"));
+        let back = crate::model::snapshot::Snapshot::from_reader(&json[..]).unwrap();
+        assert!(run_rule("listen-overflow", &back).is_empty());
     }
 
     #[test]

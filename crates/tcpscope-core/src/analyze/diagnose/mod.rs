@@ -3,27 +3,33 @@
 //! (`taken_at_unix_ms`), the kernel counters, and the facts about owning processes, so a
 //! recording diagnoses exactly as the live host did.
 //!
-//! One file per rule; [`RULES`] is the table that names them. Rules never suggest TCP tuning for
-//! a CLOSE-WAIT leak: that is a program bug, and the text says so.
+//! One file per rule; [`RULES`] is the table that names them, with the data each needs: a rule
+//! whose data the snapshot's source lacks (an imported capture without timers, say) does not
+//! run, and the report says so instead of calling the host healthy. Advice for captures of other
+//! systems comes from [`systems`]. Rules never suggest TCP tuning for a CLOSE-WAIT leak: that is
+//! a program bug, and the text says so.
 
 mod close_wait_leak;
 mod closing_pileup;
+pub mod digest;
 mod fd_exhaustion;
 mod fin_wait_2;
 mod listen_overflow;
 mod orphans;
 mod send_queue_stall;
 mod syn_sent_stuck;
+pub mod systems;
 mod time_wait_pressure;
 mod unread_receive_queue;
-pub mod watch;
 
-use crate::model::process::ProcessInfo;
-use crate::model::snapshot::Snapshot;
+use crate::analyze::tracking::Tracker;
+use crate::model::missing::{Datum, Missing};
+use crate::model::process::ProcessFacts;
+use crate::model::snapshot::{Snapshot, System};
 use crate::model::socket::{Endpoint, Socket};
+use digest::Diagnosable;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use watch::Tracker;
 
 /// How bad a finding is. Ordered: `Critical` is the greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -77,14 +83,18 @@ pub struct Finding {
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
+    /// The header, counters and process facts, with the sockets some rule may name (the
+    /// [`digest`] keeps those; everything else is counted in `input`).
     pub snapshot: &'a Snapshot,
+    pub input: &'a Diagnosable,
     /// Across `--watch` polls: ages by cookie and growth rates. `None` for one-shot runs.
     pub tracker: Option<&'a Tracker>,
     partners: HashMap<(u64, Endpoint, Endpoint), usize>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(snapshot: &'a Snapshot, tracker: Option<&'a Tracker>) -> Context<'a> {
+    pub fn new(input: &'a Diagnosable, tracker: Option<&'a Tracker>) -> Context<'a> {
+        let snapshot = &input.snapshot;
         let partners = snapshot
             .sockets
             .iter()
@@ -93,6 +103,7 @@ impl<'a> Context<'a> {
             .collect();
         Context {
             snapshot,
+            input,
             tracker,
             partners,
         }
@@ -104,7 +115,7 @@ impl<'a> Context<'a> {
         self.snapshot.sockets.get(*i)
     }
 
-    pub fn process(&self, pid: u32) -> Option<&'a ProcessInfo> {
+    pub fn process(&self, pid: u32) -> Option<&'a ProcessFacts> {
         self.snapshot.processes.get(&pid)
     }
 
@@ -124,19 +135,43 @@ impl<'a> Context<'a> {
         self.snapshot.taken_at_unix_ms
     }
 
+    /// True when the snapshot's source could not tell `datum` (see [`crate::model::missing`]).
+    pub fn lacks(&self, datum: Datum) -> bool {
+        self.snapshot.lacks(datum)
+    }
+
+    /// The system the sockets were read on: Linux live, or an imported capture's.
+    pub fn system(&self) -> System {
+        self.snapshot.source.system()
+    }
+
+    /// True for a capture imported from another tool's text (not read by tcpscope).
+    pub fn is_import(&self) -> bool {
+        self.snapshot.source.import().is_some()
+    }
+
+    /// Facts and advice for the system the sockets were read on.
+    pub fn facts(&self) -> &'static systems::SystemFacts {
+        systems::facts(self.system())
+    }
+
     /// "pid 4242 (java)" or "pid 4242", with the container when there is one.
     pub fn process_name(&self, pid: u32) -> String {
-        let comm = self.process(pid).map(|p| p.comm.clone()).or_else(|| {
-            self.snapshot
-                .sockets
-                .iter()
-                .flat_map(|s| &s.owners)
-                .find(|o| o.pid == pid)
-                .map(|o| o.comm.clone())
-        });
+        let comm = self
+            .process(pid)
+            .map(|p| p.process.comm.clone())
+            .or_else(|| {
+                self.snapshot
+                    .sockets
+                    .iter()
+                    .flat_map(|s| &s.owners)
+                    .find(|o| o.pid == pid)
+                    .map(|o| o.process.comm.clone())
+            })
+            .filter(|c| !c.is_empty());
         let container = self
             .process(pid)
-            .and_then(|p| p.container.as_ref())
+            .and_then(|p| p.process.container.as_ref())
             .map(|c| format!(" in container {}", crate::decode::cgroup::short_label(c)))
             .unwrap_or_default();
         match comm {
@@ -175,7 +210,12 @@ pub fn top_counts(values: impl IntoIterator<Item = String>, n: usize) -> String 
     for v in values {
         *counts.entry(v).or_default() += 1;
     }
-    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    top_of(counts, n)
+}
+
+/// [`top_counts`] of values already counted.
+pub fn top_of(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> String {
+    let mut v: Vec<(String, u64)> = counts.into_iter().filter(|(_, c)| *c > 0).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let more = v.len().saturating_sub(n);
     let mut text = v
@@ -190,11 +230,32 @@ pub fn top_counts(values: impl IntoIterator<Item = String>, n: usize) -> String 
     text
 }
 
-/// A rule: its id, what it checks (shown when the host is healthy), and the check.
+/// A rule: its id, what it checks (shown when the host is healthy), the data it needs, and the
+/// check.
 pub struct Rule {
     pub id: &'static str,
     pub checks: &'static str,
+    /// The rule cannot run when the snapshot lacks every one of these (empty: it always runs).
+    pub needs: &'static [Datum],
     pub run: fn(&Context) -> Vec<Finding>,
+}
+
+impl Rule {
+    /// Why this rule cannot run on this snapshot, if it cannot.
+    pub fn cannot_run(&self, ctx: &Context) -> Option<String> {
+        if self.needs.is_empty() || !self.needs.iter().all(|d| ctx.lacks(*d)) {
+            return None;
+        }
+        let source = if ctx.is_import() {
+            "the capture".to_string()
+        } else {
+            ctx.snapshot.source.describe()
+        };
+        Some(format!(
+            "{source} has no {}",
+            Missing::of(self.needs).describe().replace(" and ", " nor ")
+        ))
+    }
 }
 
 /// Every rule doctor runs, in the order they are listed when nothing is found.
@@ -202,51 +263,61 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "close-wait-leak",
         checks: "CLOSE-WAIT sockets per owning process",
+        needs: &[],
         run: close_wait_leak::check,
     },
     Rule {
         id: "time-wait-pressure",
         checks: "TIME-WAIT per destination against the ephemeral port range and tcp_max_tw_buckets",
+        needs: &[],
         run: time_wait_pressure::check,
     },
     Rule {
         id: "fin-wait-2",
         checks: "FIN-WAIT-2, orphaned or held by a process",
+        needs: &[Datum::Inode, Datum::Owners],
         run: fin_wait_2::check,
     },
     Rule {
         id: "listen-overflow",
         checks: "accept queues against their backlog, ListenOverflows/ListenDrops",
+        needs: &[Datum::Backlog, Datum::KernelCounters],
         run: listen_overflow::check,
     },
     Rule {
         id: "syn-sent-stuck",
         checks: "connection attempts that are not answered",
+        needs: &[Datum::Timer],
         run: syn_sent_stuck::check,
     },
     Rule {
         id: "closing-pileup",
         checks: "LAST-ACK, FIN-WAIT-1 and CLOSING sockets whose peers vanished",
+        needs: &[Datum::Timer],
         run: closing_pileup::check,
     },
     Rule {
         id: "send-queue-stall",
         checks: "peers that stopped reading (zero window, large Send-Q)",
+        needs: &[Datum::SendQ],
         run: send_queue_stall::check,
     },
     Rule {
         id: "unread-receive-queue",
         checks: "local programs that stopped reading (large Recv-Q)",
+        needs: &[Datum::RecvQ],
         run: unread_receive_queue::check,
     },
     Rule {
         id: "orphans",
         checks: "orphaned sockets against tcp_max_orphans",
+        needs: &[Datum::KernelCounters],
         run: orphans::check,
     },
     Rule {
         id: "fd-exhaustion",
         checks: "descriptor use of socket-holding processes against RLIMIT_NOFILE",
+        needs: &[Datum::ProcessFacts],
         run: fd_exhaustion::check,
     },
 ];
@@ -268,8 +339,19 @@ pub struct Report {
 pub struct Checked {
     pub sockets: u64,
     pub processes: u64,
+    /// The rules that ran.
     pub rules: Vec<&'static str>,
     pub notes: Vec<String>,
+    /// Rules that could not run because the source lacks their data, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub could_not_run: Vec<NotRun>,
+}
+
+/// A rule that did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRun {
+    pub rule: &'static str,
+    pub why: String,
 }
 
 impl Report {
@@ -285,7 +367,15 @@ impl Report {
 
 /// Run every rule over the snapshot.
 pub fn diagnose(ctx: &Context) -> Report {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.run)(ctx)).collect();
+    let mut could_not_run = Vec::new();
+    let mut ran = Vec::new();
+    for r in RULES {
+        match r.cannot_run(ctx) {
+            Some(why) => could_not_run.push(NotRun { rule: r.id, why }),
+            None => ran.push(r),
+        }
+    }
+    let mut findings: Vec<Finding> = ran.iter().flat_map(|r| (r.run)(ctx)).collect();
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -295,17 +385,26 @@ pub fn diagnose(ctx: &Context) -> Report {
     let severity = findings.iter().map(|f| f.severity).max();
     let snap = ctx.snapshot;
     let checked = Checked {
-        sockets: snap.sockets.len() as u64,
+        sockets: ctx.input.total,
         processes: snap.processes.len() as u64,
-        rules: RULES.iter().map(|r| r.id).collect(),
+        rules: ran.iter().map(|r| r.id).collect(),
         notes: snap.notes.clone(),
+        could_not_run,
+    };
+    let not_run = if checked.could_not_run.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} could not run on this data",
+            checked.could_not_run.len()
+        )
     };
     let count = |sev| findings.iter().filter(|f| f.severity == sev).count();
     let verdict = match findings.first() {
         None => format!(
-            "healthy: no problems in {} TCP sockets ({} rules checked)",
+            "healthy: no problems in {} TCP sockets ({} rules checked{not_run})",
             checked.sockets,
-            RULES.len()
+            checked.rules.len()
         ),
         Some(top) if top.severity == Severity::Info => format!(
             "healthy: nothing wrong in {} TCP sockets; {} note(s), first: {}",
@@ -334,5 +433,7 @@ pub fn diagnose(ctx: &Context) -> Report {
     }
 }
 
+#[cfg(test)]
+mod captures;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -6,7 +6,6 @@
 //! or when a server closes very many connections with unsent data.
 
 use super::{Context, Finding, Severity, Subject};
-use crate::model::state::TcpState;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let Some(stat) = ctx.snapshot.kernel.sockstat else {
@@ -29,21 +28,11 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     } else {
         return vec![];
     };
-    let by_state = super::top_counts(
-        ctx.snapshot
-            .sockets
+    let by_state = super::top_of(
+        ctx.input
+            .orphans
             .iter()
-            .filter(|s| {
-                s.inode == 0
-                    && !matches!(
-                        s.state,
-                        TcpState::TimeWait
-                            | TcpState::Listen
-                            | TcpState::SynRecv
-                            | TcpState::NewSynRecv
-                    )
-            })
-            .map(|s| s.state.display_name().to_string()),
+            .map(|(state, n)| (state.display_name().to_string(), *n)),
         4,
     );
     vec![Finding {

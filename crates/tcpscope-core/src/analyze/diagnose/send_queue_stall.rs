@@ -9,7 +9,7 @@ use crate::model::socket::TimerKind;
 use crate::model::state::TcpState;
 
 /// Send-Q above this on a connected socket counts as stalled even without a probe timer.
-const LARGE_SEND_Q: u32 = 1 << 20;
+use super::digest::LARGE_SEND_Q;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let stalled = ctx.snapshot.sockets.iter().filter(|s| {

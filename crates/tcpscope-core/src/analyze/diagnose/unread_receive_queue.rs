@@ -8,7 +8,7 @@ use super::{group_by, owner_pid, Context, Finding, Severity, Subject};
 use crate::model::state::TcpState;
 
 /// Recv-Q from this size up counts as unread.
-const LARGE_RECV_Q: u32 = 64 * 1024;
+use super::digest::LARGE_RECV_Q;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let unread = ctx.snapshot.sockets.iter().filter(|s| {

@@ -66,8 +66,8 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
             },
         },
         Pred::User { uid, .. } => s.uid == *uid,
-        Pred::Comm(pat) => owners()?.iter().any(|o| glob(pat, &o.comm)),
-        Pred::Container(pat) => owners()?.iter().any(|o| match &o.container {
+        Pred::Comm(pat) => owners()?.iter().any(|o| glob(pat, &o.process.comm)),
+        Pred::Container(pat) => owners()?.iter().any(|o| match &o.process.container {
             None => false,
             Some(_) if pat == "*" => true,
             Some(c) => c.id.starts_with(pat.as_str()) || c.pod_uid.as_deref() == Some(pat),

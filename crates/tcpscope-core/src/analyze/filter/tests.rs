@@ -2,7 +2,8 @@
 //! parser never panics and that printing then parsing gives back the same tree.
 
 use super::*;
-use crate::model::socket::{Container, Endpoint, Owner, TcpInfo, Timer, TimerKind};
+use crate::model::process::{Container, Owner, ProcessIdentity};
+use crate::model::socket::{Endpoint, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState::{self, *};
 use proptest::prelude::*;
 
@@ -245,16 +246,18 @@ fn evaluation_table() {
     });
     est.owners = vec![Owner {
         pid: 42,
-        comm: "nginx".into(),
-        cmdline: String::new(),
-        user: "www".into(),
         fd: 3,
-        container: Some(Container {
-            runtime: "docker".into(),
-            id: "abcdef0123".into(),
-            pod_uid: None,
+        process: std::sync::Arc::new(ProcessIdentity {
+            comm: "nginx".into(),
+            cmdline: String::new(),
+            user: "www".into(),
+            container: Some(Container {
+                runtime: "docker".into(),
+                id: "abcdef0123".into(),
+                pod_uid: None,
+            }),
+            unit: None,
         }),
-        unit: None,
     }];
     let v6 = sock(Listen, "[::1]:22", "[::]:0");
     let mapped = sock(

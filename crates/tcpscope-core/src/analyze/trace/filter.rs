@@ -17,7 +17,8 @@
 //! recorded before the local port is chosen.
 
 use crate::analyze::filter::{CmpOp, Direction, Expr, Filter, NumField, Pred};
-use crate::model::socket::{Family, Owner, Socket};
+use crate::model::process::{Owner, ProcessIdentity};
+use crate::model::socket::{Family, Socket};
 use crate::model::state::{StateSet, TcpState};
 use crate::model::transition::{Lifetime, ModelCheck, Transition};
 
@@ -72,6 +73,11 @@ impl TraceFilter {
         Ok(TraceFilter { filter, families })
     }
 
+    /// The families changes must be of (-4, -6, or both).
+    pub fn families(&self) -> &[Family] {
+        &self.families
+    }
+
     /// True when owner conditions (pid, comm) are part of the filter.
     pub fn needs_owners(&self) -> bool {
         self.filter.needs_owners()
@@ -95,12 +101,8 @@ impl TraceFilter {
         if let Some(o) = &t.owner {
             s.owners.push(Owner {
                 pid: o.pid,
-                comm: o.comm.clone().unwrap_or_default(),
-                cmdline: String::new(),
-                user: String::new(),
                 fd: 0,
-                container: None,
-                unit: None,
+                process: ProcessIdentity::named(o.comm.as_deref().unwrap_or_default()),
             });
         }
         if self.filter.matches(&s) {

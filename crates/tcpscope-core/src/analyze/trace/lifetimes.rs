@@ -48,7 +48,7 @@ impl Lifetimes {
         }
     }
 
-    /// Take the next item the tracker handed out (after owners were resolved). Returns the
+    /// Take the next item the tracks handed out (after owners were resolved). Returns the
     /// connections this finishes.
     pub fn push(&mut self, item: &Emitted) -> Vec<Lifetime> {
         match item {
@@ -172,12 +172,12 @@ fn finished(life: Life) -> Option<Lifetime> {
 #[cfg(test)]
 mod tests {
     use super::super::track::tests::{change, connection, input, MS};
-    use super::super::track::Tracker;
+    use super::super::track::Tracks;
     use super::*;
     use crate::model::transition::{Destroy, TraceInput};
 
     fn lifetimes_of(inputs: Vec<TraceInput>) -> Vec<Lifetime> {
-        let mut t = Tracker::new(0);
+        let mut t = Tracks::new(0);
         for i in inputs {
             t.push(i, false);
         }

@@ -15,4 +15,4 @@ pub use filter::TraceFilter;
 pub use lifetimes::Lifetimes;
 pub use poll::PollDiff;
 pub use reorder::{Released, Reorder};
-pub use track::{Emitted, TrackId, Tracker};
+pub use track::{Emitted, TrackId, Tracks};

@@ -9,7 +9,8 @@
 //! the full socket it came from (a new cookie with the same addresses): that shows as one change,
 //! e.g. FIN-WAIT-2 -> TIME-WAIT.
 
-use crate::model::socket::{Endpoint, Family, Owner, Socket};
+use crate::model::process::Owner;
+use crate::model::socket::{Endpoint, Family, Socket};
 use crate::model::state::TcpState;
 use crate::model::transition::{ModelCheck, OwnerFrom, TraceOwner, Transition};
 use std::collections::HashMap;
@@ -38,7 +39,7 @@ pub struct PollDiff {
 fn owner_of(s: &Socket) -> Option<TraceOwner> {
     s.owners.first().map(|o: &Owner| TraceOwner {
         pid: o.pid,
-        comm: Some(o.comm.clone()),
+        comm: Some(o.process.comm.clone()),
     })
 }
 

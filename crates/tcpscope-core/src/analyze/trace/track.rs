@@ -49,7 +49,7 @@ struct Track {
     cookie: Option<u64>,
 }
 
-/// What the tracker hands out, in time order.
+/// What the tracks hand out, in time order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Emitted {
     Transition {
@@ -71,7 +71,7 @@ impl Emitted {
 }
 
 /// The per-socket tracks and the look-ahead queue.
-pub struct Tracker {
+pub struct Tracks {
     tracks: HashMap<u64, Track>,
     /// Tracks that reached CLOSE, by address, until their socket is destroyed (for the cookie).
     /// With the time of the CLOSE, so that entries whose destroy record never comes (a kernel
@@ -88,10 +88,10 @@ pub struct Tracker {
     next_id: TrackId,
 }
 
-impl Tracker {
-    /// A tracker that holds each transition `hold_ns` after its time before handing it out.
-    pub fn new(hold_ns: u64) -> Tracker {
-        Tracker {
+impl Tracks {
+    /// Tracks that hold each transition `hold_ns` after its time before handing it out.
+    pub fn new(hold_ns: u64) -> Tracks {
+        Tracks {
             tracks: HashMap::new(),
             closed: HashMap::new(),
             pending: VecDeque::new(),

@@ -60,7 +60,7 @@ fn transitions(out: Vec<Emitted>) -> Vec<Transition> {
 }
 
 fn run(hold_ms: u64, inputs: Vec<TraceInput>) -> Vec<Transition> {
-    let mut t = Tracker::new(hold_ms * MS);
+    let mut t = Tracks::new(hold_ms * MS);
     for i in inputs {
         t.push(i, false);
     }
@@ -107,7 +107,7 @@ fn both_ends_get_their_own_owner_never_the_peers_pid() {
 
 #[test]
 fn without_look_ahead_softirq_changes_before_any_context_stay_unknown() {
-    let mut t = Tracker::new(0);
+    let mut t = Tracks::new(0);
     let mut out = Vec::new();
     for c in connection() {
         let now = c.time_unix_ns;
@@ -194,7 +194,7 @@ fn after_a_loss_a_jump_is_unknown_not_a_violation() {
 
 #[test]
 fn a_late_record_makes_history_unknown() {
-    let mut t = Tracker::new(0);
+    let mut t = Tracks::new(0);
     t.push(input(change(1, 4, Close, SynSent, 1, false)), false);
     t.push(input(change(3, 4, Established, FinWait1, 1, false)), true);
     let out = transitions(t.drain());
@@ -219,7 +219,7 @@ fn a_track_ends_at_close_and_its_address_is_reused() {
 
 #[test]
 fn destroy_gives_held_transitions_their_cookie() {
-    let mut t = Tracker::new(50 * MS);
+    let mut t = Tracks::new(50 * MS);
     for c in connection() {
         t.push(input(c), false);
     }
@@ -252,7 +252,7 @@ fn destroy_gives_held_transitions_their_cookie() {
 
 #[test]
 fn what_a_lookup_learned_serves_the_next_changes() {
-    let mut t = Tracker::new(0);
+    let mut t = Tracks::new(0);
     t.push(input(change(1, 2, Listen, SynRecv, 9, true)), false);
     let first = t.release(MS);
     let Emitted::Transition { track, .. } = &first[0] else {
@@ -272,7 +272,7 @@ fn what_a_lookup_learned_serves_the_next_changes() {
 
 #[test]
 fn an_exiting_process_keeps_the_name_an_earlier_change_gave_it() {
-    let mut t = Tracker::new(0);
+    let mut t = Tracks::new(0);
     t.push(input(change(1, 4, Close, SynSent, 7, false)), false);
     let mut closing = input(change(2, 4, SynSent, Close, 7, false));
     if let TraceInput::Change { context, .. } = &mut closing {

@@ -1,25 +1,30 @@
 //! The live trace: ring buffers -> decoded records -> merged by time -> tracks -> owners.
 //!
 //! Each [`LiveTrace::step`] drains every CPU's ring, decodes the records with the layouts read
-//! from tracefs, pushes them into the reorder buffer, hands the tracker what is older than the
-//! reorder window, and takes back from the tracker what is older than its look-ahead window.
-//! Changes still without an owner then get a sock_diag lookup (within a budget: a busy host makes
-//! far more changes than lookups are worth), through [`SocketLookup`].
+//! from tracefs, pushes them into the reorder buffer, hands the tracks what is older than the
+//! reorder window, and takes back what is older than their look-ahead window. Changes still
+//! without an owner then get a lookup (within a budget: a busy host makes far more changes than
+//! lookups are worth) through the command's [`Collector`] — the same sock_diag sockets per
+//! namespace, inode -> owner cache and process identities its polls use — and namespaces are
+//! labelled by it. What trace sees end (closed sockets, exited processes) is forgotten there.
 
-use super::lookup::SocketLookup;
 use super::perf::{OpenError, PerfOptions, PerfTrace};
 use super::tasks::Tasks;
 use super::tracefs;
+use crate::collect::collector::Collector;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
-use tcpscope_core::analyze::trace::{Emitted, Reorder, Tracker};
+use tcpscope_core::analyze::fasthash::{FastMap, FastSet};
+use tcpscope_core::analyze::trace::{Emitted, Reorder, Tracks};
 use tcpscope_core::decode::perf_record::{self, PerfRecord};
 use tcpscope_core::decode::tracepoint::{
     record_type, DestroyLayout, SampleMeta, StateChangeLayout,
 };
+use tcpscope_core::model::socket::Netns;
 use tcpscope_core::model::transition::{Lost, OwnerFrom, TraceInput, TraceOwner, Transition};
+use tcpscope_core::Socket;
 
 /// How the live trace is tuned.
 #[derive(Debug, Clone)]
@@ -48,6 +53,8 @@ pub struct LiveStats {
     pub lookups: u64,
     /// Changes left without an owner because the lookup budget was spent.
     pub lookups_skipped: u64,
+    /// Why the last lookup that failed did (a namespace gone, /proc unreadable).
+    pub lookup_error: Option<String>,
 }
 
 /// Nanoseconds since the epoch of a CLOCK_MONOTONIC time, and now on that clock.
@@ -89,8 +96,15 @@ pub struct LiveTrace {
     set_state: StateChangeLayout,
     destroy: Option<DestroyLayout>,
     reorder: Reorder<TraceInput>,
-    tracker: Tracker,
+    tracks: Tracks,
     tasks: Tasks,
+    /// Socket inodes lookups found, by socket address, to be forgotten by the collector's
+    /// owner cache when the socket ends.
+    inodes: FastMap<u64, u64>,
+    /// Processes that exited or exec'd since the last step (their identities are stale).
+    gone_pids: Vec<u32>,
+    /// Namespace labels by inode.
+    labels: FastMap<u64, Netns>,
     clock: Clock,
     opts: LiveOptions,
     budget: (Instant, u32),
@@ -153,8 +167,11 @@ impl LiveTrace {
             set_state,
             destroy,
             reorder: Reorder::default(),
-            tracker: Tracker::new(opts.look_ahead.as_nanos() as u64),
+            tracks: Tracks::new(opts.look_ahead.as_nanos() as u64),
             tasks: Tasks::default(),
+            inodes: FastMap::default(),
+            gone_pids: Vec::new(),
+            labels: FastMap::default(),
             clock: Clock::new(),
             budget: (Instant::now(), opts.lookups_per_sec),
             opts,
@@ -185,10 +202,11 @@ impl LiveTrace {
         std::mem::take(&mut self.lost_news)
     }
 
-    fn ingest(&mut self, lookup: &mut dyn SocketLookup) {
+    fn ingest(&mut self) {
         let mut inputs: Vec<TraceInput> = Vec::new();
         let (set_state, destroy, clock) = (&self.set_state, &self.destroy, &self.clock);
         let tasks = &mut self.tasks;
+        let gone_pids = &mut self.gone_pids;
         let stats = &mut self.stats;
         let lost_news = &mut self.lost_news;
         let bad = |why: String, stats: &mut LiveStats| {
@@ -242,7 +260,8 @@ impl LiveTrace {
                             } else {
                                 (None, None)
                             };
-                            let netns = context.as_ref().and(netns_inode).map(|i| lookup.netns(i));
+                            // Labelled in `resolve`, by the collector.
+                            let netns = context.as_ref().and(netns_inode).map(bare_netns);
                             inputs.push(TraceInput::Change {
                                 change,
                                 context,
@@ -273,11 +292,13 @@ impl LiveTrace {
                 }) => {
                     if pid == tid || exec {
                         tasks.renamed(pid, comm);
+                        gone_pids.push(pid);
                     }
                 }
                 Ok(PerfRecord::Exit { pid, tid, .. }) => {
                     if pid == tid {
                         tasks.exited(pid);
+                        gone_pids.push(pid);
                     }
                 }
                 Ok(PerfRecord::Other(_)) => {}
@@ -293,27 +314,27 @@ impl LiveTrace {
     /// far as `wanted` changes deserve a lookup.
     pub fn step(
         &mut self,
-        lookup: &mut dyn SocketLookup,
+        collector: &mut Collector,
         wanted: &dyn Fn(&Transition) -> bool,
     ) -> Vec<Emitted> {
-        self.ingest(lookup);
+        self.ingest();
         let now = self.clock.now_unix();
         let upto = now.saturating_sub(self.opts.reorder.as_nanos() as u64);
         for r in self.reorder.release(upto) {
-            self.tracker.push(r.item, r.late);
+            self.tracks.push(r.item, r.late);
         }
-        let mut out = self.tracker.release(upto);
-        self.resolve(&mut out, lookup, wanted);
+        let mut out = self.tracks.release(upto);
+        self.resolve(&mut out, collector, wanted);
         out
     }
 
     /// Everything still buffered (at the end).
     pub fn finish(
         &mut self,
-        lookup: &mut dyn SocketLookup,
+        collector: &mut Collector,
         wanted: &dyn Fn(&Transition) -> bool,
     ) -> Vec<Emitted> {
-        self.ingest(lookup);
+        self.ingest();
         // A loss is announced in the ring only when the next record is written: take the
         // kernel's own count for what no record announced yet.
         let now = self.clock.now_unix();
@@ -332,10 +353,10 @@ impl LiveTrace {
             }
         }
         for r in self.reorder.drain() {
-            self.tracker.push(r.item, r.late);
+            self.tracks.push(r.item, r.late);
         }
-        let mut out = self.tracker.drain();
-        self.resolve(&mut out, lookup, wanted);
+        let mut out = self.tracks.drain();
+        self.resolve(&mut out, collector, wanted);
         out
     }
 
@@ -344,21 +365,25 @@ impl LiveTrace {
         self.reorder.late()
     }
 
-    /// Look up the owners of changes that still have none.
+    /// Label namespaces, look up the owners of changes that still have none, and let the
+    /// collector forget what ended.
     fn resolve(
         &mut self,
         out: &mut [Emitted],
-        lookup: &mut dyn SocketLookup,
+        collector: &mut Collector,
         wanted: &dyn Fn(&Transition) -> bool,
     ) {
         if self.budget.0.elapsed() >= Duration::from_secs(1) {
             self.budget = (Instant::now(), self.opts.lookups_per_sec);
         }
-        let mut found: Vec<(usize, tcpscope_core::Socket)> = Vec::new();
-        for (i, e) in out.iter().enumerate() {
+        let mut found: Vec<(usize, Socket)> = Vec::new();
+        for (i, e) in out.iter_mut().enumerate() {
             let Emitted::Transition { transition: t, .. } = e else {
                 continue;
             };
+            if let Some(n) = &mut t.netns {
+                label(n, &mut self.labels, collector);
+            }
             if t.owner.is_some() || t.ends_socket() || !wanted(t) {
                 continue;
             }
@@ -368,55 +393,89 @@ impl LiveTrace {
             }
             self.budget.1 -= 1;
             self.stats.lookups += 1;
-            if let Some(s) = lookup.socket(t.family, &t.local, &t.peer) {
-                found.push((i, s));
+            match collector.find_socket(t.family, t.local, t.peer) {
+                Ok(Some(s)) => found.push((i, s)),
+                Ok(None) => {}
+                Err(e) => self.stats.lookup_error = Some(format!("{e:#}")),
             }
         }
-        if found.is_empty() {
-            return;
-        }
-        let inodes: Vec<u64> = found
-            .iter()
-            .map(|(_, s)| s.inode)
-            .filter(|i| *i != 0)
-            .collect();
-        let owners: HashMap<u64, Vec<tcpscope_core::model::socket::Owner>> = if inodes.is_empty() {
-            HashMap::new()
-        } else {
-            lookup.owners(&inodes)
-        };
-        for (i, s) in found {
-            let Emitted::Transition {
-                transition: t,
-                track,
-            } = &mut out[i]
-            else {
-                continue;
-            };
-            let owner = owners
-                .get(&s.inode)
-                .and_then(|o| o.first())
-                .map(|o| TraceOwner {
+        if !found.is_empty() {
+            let mut sockets: Vec<Socket> = found.iter().map(|(_, s)| s.clone()).collect();
+            if let Err(e) = collector.attribute(&mut sockets) {
+                self.stats.lookup_error = Some(format!("{e:#}"));
+            }
+            for ((i, _), s) in found.into_iter().zip(sockets) {
+                let Emitted::Transition {
+                    transition: t,
+                    track,
+                } = &mut out[i]
+                else {
+                    continue;
+                };
+                let owner = s.owners.first().map(|o| TraceOwner {
                     pid: o.pid,
-                    comm: Some(o.comm.clone()),
+                    comm: Some(o.process.comm.clone()),
                 });
-            if owner.is_some() {
-                t.owner = owner.clone();
-                t.owner_from = OwnerFrom::Lookup;
+                if owner.is_some() {
+                    t.owner = owner.clone();
+                    t.owner_from = OwnerFrom::Lookup;
+                }
+                if t.netns.is_none() {
+                    t.netns = s.netns.clone();
+                }
+                if t.cookie.is_none() && s.cookie != 0 {
+                    t.cookie = Some(s.cookie);
+                }
+                if s.inode != 0 {
+                    self.inodes.insert(t.skaddr, s.inode);
+                }
+                self.tracks.learned(
+                    t.skaddr,
+                    *track,
+                    owner,
+                    s.netns.clone(),
+                    (s.cookie != 0).then_some(s.cookie),
+                );
             }
-            if t.netns.is_none() {
-                t.netns = s.netns.clone();
-            }
-            if t.cookie.is_none() && s.cookie != 0 {
-                t.cookie = Some(s.cookie);
-            }
-            self.tracker.learned(
-                t.skaddr,
-                *track,
-                owner,
-                s.netns.clone(),
-                (s.cookie != 0).then_some(s.cookie),
-            );
         }
+        // Sockets that ended leave the owner cache; processes that exited or exec'd are read
+        // again when next named.
+        let mut ended = FastSet::default();
+        for e in out.iter() {
+            let skaddr = match e {
+                Emitted::Transition { transition: t, .. } if t.ends_socket() => t.skaddr,
+                Emitted::Destroy(d) => d.skaddr,
+                _ => continue,
+            };
+            if let Some(inode) = self.inodes.remove(&skaddr) {
+                ended.insert(inode);
+            }
+        }
+        if !ended.is_empty() || !self.gone_pids.is_empty() {
+            collector.forget(&ended, &self.gone_pids);
+            self.gone_pids.clear();
+        }
+    }
+}
+
+/// A namespace known only by its inode (labelled later).
+fn bare_netns(inode: u64) -> Netns {
+    Netns {
+        inode,
+        name: None,
+        pid: None,
+        container: None,
+    }
+}
+
+/// Give a namespace known by its inode the collector's label (name, a process, a container).
+fn label(n: &mut Netns, labels: &mut FastMap<u64, Netns>, collector: &mut Collector) {
+    if let Some(l) = labels.get(&n.inode) {
+        *n = l.clone();
+        return;
+    }
+    if let Some(l) = collector.namespace(n.inode) {
+        labels.insert(n.inode, l.clone());
+        *n = l;
     }
 }

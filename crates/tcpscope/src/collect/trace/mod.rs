@@ -1,11 +1,12 @@
 //! The system half of `tcpscope trace`: the tracepoints through perf ring buffers ([`perf`],
 //! [`tracefs`]), the processes that ran a change ([`tasks`]), the live pipeline that merges,
-//! tracks and resolves owners ([`live`]), the polling fallback ([`poll`]), recordings
-//! ([`recording`]), and the one trait through which trace asks sock_diag and /proc anything
-//! ([`lookup`]). What a record *means* is decided in `tcpscope_core::analyze::trace`.
+//! tracks and resolves owners ([`live`]), the polling fallback ([`poll`]), byte counts for
+//! lifetimes ([`bytes`]), recordings ([`recording`]). Everything trace asks sock_diag and /proc goes through the command's one
+//! [`Collector`](crate::collect::collector::Collector) — the pipeline doctor, top and serve
+//! poll with. What a record *means* is decided in `tcpscope_core::analyze::trace`.
 
+pub mod bytes;
 pub mod live;
-pub mod lookup;
 pub mod perf;
 pub mod poll;
 pub mod recording;

@@ -1,31 +1,32 @@
-//! The fallback when the tracepoint cannot be read: poll every socket through the lookup (the
-//! collector) and infer changes from cookie diffs (`tcpscope_core::analyze::trace::poll`). It
-//! misses whatever happens between two polls, and says so where it starts.
+//! The fallback when the tracepoint cannot be read: poll the command's [`Collector`] (every
+//! socket, with owners from its cache) and infer changes from cookie diffs
+//! (`tcpscope_core::analyze::trace::poll`). It misses whatever happens between two polls, and
+//! says so where it starts.
 
-use super::lookup::SocketLookup;
+use super::bytes::ByteBook;
+use crate::collect::collector::Collector;
 use anyhow::Result;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tcpscope_core::analyze::trace::{Emitted, PollDiff};
-use tcpscope_core::model::transition::{OwnerFrom, TraceOwner};
-use tcpscope_core::Filter;
 
 /// Polls at a fixed interval.
 pub struct PollTrace {
     diff: PollDiff,
-    /// The user's filter when the kernel may apply it to each dump.
-    filter: Option<Filter>,
     interval: Duration,
     next: Instant,
+    polls: u64,
+    /// What the first poll said about how sockets and owners were read.
+    pub notes: Vec<String>,
 }
 
 impl PollTrace {
-    pub fn new(interval: Duration, filter: Option<Filter>) -> PollTrace {
+    pub fn new(interval: Duration) -> PollTrace {
         PollTrace {
             diff: PollDiff::default(),
-            filter,
             interval,
             next: Instant::now(),
+            polls: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -34,38 +35,43 @@ impl PollTrace {
         self.next.saturating_duration_since(Instant::now())
     }
 
-    /// Poll if one is due; the changes since the previous poll.
-    pub fn step(&mut self, lookup: &mut dyn SocketLookup) -> Result<Vec<Emitted>> {
+    /// Poll if one is due; the changes since the previous poll (the first poll is the
+    /// baseline and reports none). Byte counts go to `book` (`--lifetimes`).
+    pub fn step(
+        &mut self,
+        collector: &mut Collector,
+        mut book: Option<&mut ByteBook>,
+    ) -> Result<Vec<Emitted>> {
         if Instant::now() < self.next {
             return Ok(Vec::new());
         }
         self.next = Instant::now() + self.interval;
-        let sockets = lookup.poll(self.filter.as_ref(), false)?;
-        let now_ns = crate::collect::kernel::now_unix_ms() * 1_000_000;
-        let inodes: HashMap<u64, u64> = sockets
-            .iter()
-            .filter(|s| s.cookie != 0 && s.inode != 0)
-            .map(|s| (s.cookie, s.inode))
-            .collect();
-        let mut changes = self.diff.update(now_ns, sockets);
-        let wanted: Vec<u64> = changes
-            .iter()
-            .filter_map(|t| t.cookie.and_then(|c| inodes.get(&c)).copied())
-            .collect();
-        if !wanted.is_empty() {
-            let owners = lookup.owners(&wanted);
-            for t in &mut changes {
-                let inode = t.cookie.and_then(|c| inodes.get(&c));
-                if let Some(o) = inode.and_then(|i| owners.get(i)).and_then(|o| o.first()) {
-                    t.owner = Some(TraceOwner {
-                        pid: o.pid,
-                        comm: Some(o.comm.clone()),
-                    });
-                    t.owner_from = OwnerFrom::Lookup;
-                }
-            }
+        if self.polls > 0 {
+            collector.next_poll()?;
         }
-        Ok(changes
+        self.polls += 1;
+        let mut sockets = Vec::new();
+        let report = collector.stream(&mut |s| {
+            if let Some(b) = book.as_deref_mut() {
+                b.see(s);
+            }
+            sockets.push(s.clone());
+            Ok(())
+        })?;
+        if let Some(b) = book {
+            b.end_poll();
+        }
+        if self.polls == 1 {
+            self.notes = collector.header().notes.clone();
+            self.notes.extend(report.notes);
+        }
+        let now_ns = collector
+            .header()
+            .taken_at_unix_ms
+            .saturating_mul(1_000_000);
+        Ok(self
+            .diff
+            .update(now_ns, sockets)
             .into_iter()
             .map(|transition| Emitted::Transition {
                 transition,

@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use tcpscope_core::decode::process_text::{comm_text, namespace_inode};
-use tcpscope_core::model::process::parse_stat;
+use tcpscope_core::decode::process_text::{comm_text, namespace_inode, parse_stat};
 
 /// What is known about one process.
 #[derive(Debug, Clone, Default)]

@@ -5,10 +5,17 @@
 //! a [`Socket`], tcp_info of any length is read field by field within the length received, and
 //! nothing touches the system — the collector in the binary does the socket I/O and hands the
 //! received buffers to [`parse_buffer`]. Byte fixtures in the tests pin the layout.
+//!
+//! Besides dumps, [`exact`] encodes the two requests about exactly one socket ([`SocketId`]): a
+//! lookup (is this socket, by cookie, still there, and in which state?) and SOCK_DESTROY
+//! (`ss -K`), which `tcpscope release` sends; [`parse_exact_reply`] reads their answers.
 
 use crate::model::socket::{Endpoint, Family, Socket, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+mod exact;
+pub use exact::{encode_destroy, encode_lookup, parse_exact_reply, ExactReply, SocketId};
 
 pub const NETLINK_SOCK_DIAG: i32 = 4;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -61,24 +68,14 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     let bc_len = req.bytecode.as_ref().map_or(0, |b| 4 + align4(b.len()));
     let total = NLMSG_HDRLEN + REQ_LEN + bc_len;
     let mut b = Vec::with_capacity(total);
-    b.extend_from_slice(&(total as u32).to_ne_bytes());
-    b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    b.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    b.extend_from_slice(&req.seq.to_ne_bytes());
-    b.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel
-    b.push(match req.family {
-        Family::Inet => AF_INET,
-        Family::Inet6 => AF_INET6,
-    });
-    b.push(IPPROTO_TCP);
-    // idiag_ext is a bitmask of (1 << (attr - 1)); INET_DIAG_SHUTDOWN always comes, unasked.
-    b.push(if req.want_info {
-        1 << (INET_DIAG_INFO - 1)
-    } else {
-        0
-    });
-    b.push(0); // pad
-    b.extend_from_slice(&req.states.to_ne_bytes());
+    push_header(
+        &mut b,
+        total,
+        SOCK_DIAG_BY_FAMILY,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        req.seq,
+    );
+    push_req(&mut b, req.family, req.want_info, req.states);
     b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: wildcard for a dump
     if let Some(code) = &req.bytecode {
         b.extend_from_slice(&((4 + code.len()) as u16).to_ne_bytes());
@@ -89,57 +86,29 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     b
 }
 
-/// Encode a request for the one socket with these addresses (not a dump: the kernel looks the
-/// 4-tuple up in its hash tables, as for an incoming packet, so the cost does not grow with the
-/// number of sockets). The reply is one socket message or an NLMSG_ERROR (ENOENT when there is
-/// none). An inet6 socket's IPv4 addresses are sent IPv4-mapped, as the kernel stores them.
-/// Beware: with no connection at the addresses the kernel may answer with the *listener* on
-/// the local port, so callers compare the peer they get back.
-pub fn encode_lookup(
-    family: Family,
-    local: &Endpoint,
-    peer: &Endpoint,
-    want_info: bool,
-    seq: u32,
-) -> Vec<u8> {
-    let total = NLMSG_HDRLEN + REQ_LEN;
-    let mut b = Vec::with_capacity(total);
+fn push_header(b: &mut Vec<u8>, total: usize, kind: u16, flags: u16, seq: u32) {
     b.extend_from_slice(&(total as u32).to_ne_bytes());
-    b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    b.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    b.extend_from_slice(&kind.to_ne_bytes());
+    b.extend_from_slice(&flags.to_ne_bytes());
     b.extend_from_slice(&seq.to_ne_bytes());
-    b.extend_from_slice(&0u32.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel
+}
+
+/// The fixed part of `inet_diag_req_v2` before the socket id.
+fn push_req(b: &mut Vec<u8>, family: Family, want_info: bool, states: u32) {
     b.push(match family {
         Family::Inet => AF_INET,
         Family::Inet6 => AF_INET6,
     });
     b.push(IPPROTO_TCP);
+    // idiag_ext is a bitmask of (1 << (attr - 1)); INET_DIAG_SHUTDOWN always comes, unasked.
     b.push(if want_info {
         1 << (INET_DIAG_INFO - 1)
     } else {
         0
     });
-    b.push(0);
-    b.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
-    b.extend_from_slice(&local.port.to_be_bytes());
-    b.extend_from_slice(&peer.port.to_be_bytes());
-    for e in [local, peer] {
-        let mut a = [0u8; 16];
-        match (family, e.addr) {
-            (Family::Inet, IpAddr::V4(v4)) => a[..4].copy_from_slice(&v4.octets()),
-            (Family::Inet, IpAddr::V6(v6)) => {
-                if let Some(v4) = v6.to_ipv4_mapped() {
-                    a[..4].copy_from_slice(&v4.octets());
-                }
-            }
-            (Family::Inet6, IpAddr::V4(v4)) => a = v4.to_ipv6_mapped().octets(),
-            (Family::Inet6, IpAddr::V6(v6)) => a = v6.octets(),
-        }
-        b.extend_from_slice(&a);
-    }
-    b.extend_from_slice(&0u32.to_ne_bytes()); // any interface
-    b.extend_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
-    b
+    b.push(0); // pad
+    b.extend_from_slice(&states.to_ne_bytes());
 }
 
 /// One item found in a received buffer. Items are handed to a callback one at a time and never
@@ -375,7 +344,13 @@ mod tests {
     use super::*;
 
     /// Build a reply message the way the kernel lays it out.
-    fn msg(state: u8, timer: u8, expires: u32, inode: u32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    pub(super) fn msg(
+        state: u8,
+        timer: u8,
+        expires: u32,
+        inode: u32,
+        attrs: &[(u16, Vec<u8>)],
+    ) -> Vec<u8> {
         let mut p = vec![AF_INET, state, timer, 0];
         p.extend_from_slice(&5555u16.to_be_bytes());
         p.extend_from_slice(&40000u16.to_be_bytes());
@@ -409,7 +384,7 @@ mod tests {
         m
     }
 
-    fn done(err: i32) -> Vec<u8> {
+    pub(super) fn done(err: i32) -> Vec<u8> {
         let mut m = Vec::new();
         m.extend_from_slice(&20u32.to_ne_bytes());
         m.extend_from_slice(&NLMSG_DONE.to_ne_bytes());
@@ -459,35 +434,6 @@ mod tests {
         assert_eq!(u16_at(&r, 72), 10); // nla_len counts unpadded payload
         assert_eq!(u16_at(&r, 74), INET_DIAG_REQ_BYTECODE);
         assert_eq!(r[18], 0);
-    }
-
-    #[test]
-    fn lookup_request_layout() {
-        let ep = |a: &str, p| Endpoint::new(a.parse().unwrap(), p);
-        let b = encode_lookup(
-            Family::Inet,
-            &ep("127.0.0.1", 80),
-            &ep("10.0.0.2", 4000),
-            true,
-            9,
-        );
-        assert_eq!(b.len(), 72);
-        assert_eq!(
-            u16::from_ne_bytes([b[6], b[7]]),
-            NLM_F_REQUEST,
-            "not a dump"
-        );
-        assert_eq!(&b[20..24], &u32::MAX.to_ne_bytes());
-        assert_eq!(&b[24..28], &[0, 80, 0x0f, 0xa0]);
-        assert_eq!(&b[28..32], &[127, 0, 0, 1]);
-        assert_eq!(&b[44..48], &[10, 0, 0, 2]);
-        assert_eq!(&b[64..72], &[0xff; 8]);
-        let v6 = encode_lookup(Family::Inet6, &ep("127.0.0.1", 80), &ep("::1", 1), false, 1);
-        assert_eq!(
-            &v6[28..44],
-            &"::ffff:127.0.0.1".parse::<Ipv6Addr>().unwrap().octets()
-        );
-        assert_eq!(v6[18], 0, "no tcp_info asked");
     }
 
     #[test]

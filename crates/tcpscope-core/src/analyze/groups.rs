@@ -1,0 +1,319 @@
+//! Sockets grouped the ways an operator asks "whose are they?": by owning process, container,
+//! local port, peer host or network namespace — per group the count in each state, the oldest
+//! CLOSE-WAIT's idle time, and the Recv-Q/Send-Q sums. `top`'s main table and `serve`'s
+//! per-process metrics are both made of these. Built one socket at a time, so a live poll
+//! never keeps its sockets to group them.
+
+use crate::analyze::fasthash::FastMap;
+use crate::decode::cgroup::short_label;
+use crate::model::socket::Socket;
+use crate::model::state::TcpState;
+use serde::Serialize;
+
+/// What sockets are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupBy {
+    Process,
+    Container,
+    LocalPort,
+    PeerHost,
+    Netns,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 5] = [
+        GroupBy::Process,
+        GroupBy::Container,
+        GroupBy::LocalPort,
+        GroupBy::PeerHost,
+        GroupBy::Netns,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Process => "process",
+            GroupBy::Container => "container",
+            GroupBy::LocalPort => "local port",
+            GroupBy::PeerHost => "peer host",
+            GroupBy::Netns => "namespace",
+        }
+    }
+
+    /// The next grouping (a key in `top` cycles through them).
+    pub fn next(self) -> GroupBy {
+        let i = GroupBy::ALL.iter().position(|g| *g == self).unwrap_or(0);
+        GroupBy::ALL[(i + 1) % GroupBy::ALL.len()]
+    }
+}
+
+/// One group: a label to show, and the process behind it when it is one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct GroupKey {
+    /// `nginx[1234]`, `docker:0123456789ab`, `:443`, `10.0.0.5`, `'blue'`; `kernel` for sockets no
+    /// process holds, `unknown` for sockets whose holder could not be seen.
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// What a group holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GroupStats {
+    pub sockets: u64,
+    /// Sockets per state, indexed by the kernel's state number (index 0 unused).
+    #[serde(serialize_with = "states_by_name")]
+    pub states: [u64; 15],
+    /// The longest a CLOSE-WAIT socket of the group has been idle (tcp_info last_ack_recv, or
+    /// the tracker's bound), milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_close_wait_ms: Option<u64>,
+    pub recv_q: u64,
+    pub send_q: u64,
+    /// For process groups: the command and its container label (what exporters label by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+fn states_by_name<S: serde::Serializer>(states: &[u64; 15], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(None)?;
+    for st in TcpState::ALL {
+        let n = states[st as usize];
+        if n > 0 {
+            m.serialize_entry(st.name(), &n)?;
+        }
+    }
+    m.end()
+}
+
+impl GroupStats {
+    pub fn in_state(&self, state: TcpState) -> u64 {
+        self.states[state as usize]
+    }
+
+    fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
+        self.sockets += 1;
+        self.states[s.state as usize] += 1;
+        if s.state != TcpState::Listen {
+            self.recv_q += u64::from(s.recv_q);
+            self.send_q += u64::from(s.send_q);
+        }
+        if s.state == TcpState::CloseWait {
+            let age = close_wait_age_ms.or_else(|| {
+                s.tcp_info
+                    .as_ref()
+                    .and_then(|i| i.last_ack_recv_ms.or(i.last_data_recv_ms))
+                    .map(u64::from)
+            });
+            if let Some(a) = age {
+                self.oldest_close_wait_ms = Some(self.oldest_close_wait_ms.map_or(a, |o| o.max(a)));
+            }
+        }
+    }
+}
+
+/// The group `s` belongs to under `by`.
+pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
+    raw_key(by, s).label(s)
+}
+
+/// A group's identity, cheap to compute for every socket of a poll (no allocation); the label is
+/// made once per group. A container is keyed by a 64-bit hash of its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RawKey {
+    Kernel,
+    Unknown,
+    Pid(u32),
+    Host,
+    Container(u64),
+    Port(u16),
+    Peer(std::net::IpAddr),
+    Netns(u64),
+}
+
+fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
+    use std::hash::{Hash, Hasher};
+    let owner = s.owners.first();
+    let nobody = if s.inode == 0 {
+        RawKey::Kernel
+    } else {
+        RawKey::Unknown
+    };
+    match by {
+        GroupBy::Process => owner.map_or(nobody, |o| RawKey::Pid(o.pid)),
+        GroupBy::Container => owner.map_or(nobody, |o| {
+            o.process.container.as_ref().map_or(RawKey::Host, |c| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                c.id.hash(&mut h);
+                RawKey::Container(h.finish())
+            })
+        }),
+        GroupBy::LocalPort => RawKey::Port(s.local.port),
+        GroupBy::PeerHost => RawKey::Peer(s.peer.addr),
+        GroupBy::Netns => RawKey::Netns(s.netns.as_ref().map_or(0, |n| n.inode)),
+    }
+}
+
+impl RawKey {
+    /// The label people see, from the first socket of the group.
+    fn label(&self, s: &Socket) -> GroupKey {
+        let plain = |label: String| GroupKey { label, pid: None };
+        match self {
+            RawKey::Kernel => plain("kernel".into()),
+            RawKey::Unknown => plain("unknown".into()),
+            RawKey::Pid(pid) => GroupKey {
+                label: format!(
+                    "{}[{pid}]",
+                    s.owners.first().map_or("?", |o| o.process.comm.as_str())
+                ),
+                pid: Some(*pid),
+            },
+            RawKey::Host => plain("host".into()),
+            RawKey::Container(_) => plain(
+                s.owners
+                    .first()
+                    .and_then(|o| o.process.container.as_ref())
+                    .map_or_else(|| "?".to_string(), short_label),
+            ),
+            RawKey::Port(p) => plain(format!(":{p}")),
+            RawKey::Peer(_) => plain(s.peer.addr_text()),
+            RawKey::Netns(_) => plain(
+                s.netns
+                    .as_ref()
+                    .map_or_else(|| "own".to_string(), |n| n.describe()),
+            ),
+        }
+    }
+}
+
+/// Sockets grouped one way.
+#[derive(Debug, Clone)]
+pub struct Groups {
+    pub by: GroupBy,
+    map: FastMap<RawKey, (GroupKey, GroupStats)>,
+}
+
+impl Groups {
+    pub fn new(by: GroupBy) -> Groups {
+        Groups {
+            by,
+            map: FastMap::default(),
+        }
+    }
+
+    /// Count one socket (with the tracker's CLOSE-WAIT age when known).
+    pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
+        let raw = raw_key(self.by, s);
+        let by = self.by;
+        let (_, stats) = self.map.entry(raw).or_insert_with(|| {
+            let mut stats = GroupStats::default();
+            if by == GroupBy::Process {
+                if let Some(o) = s.owners.first() {
+                    stats.comm = Some(o.process.comm.clone());
+                    stats.container = o.process.container.as_ref().map(short_label);
+                }
+            }
+            (raw.label(s), stats)
+        });
+        stats.add(s, close_wait_age_ms);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
+    /// label), at most `n`; the rest are summed into one `other` group.
+    pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
+        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_values().collect();
+        let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
+        v.sort_by(|a, b| {
+            weight(&b.1)
+                .cmp(&weight(&a.1))
+                .then(b.1.sockets.cmp(&a.1.sockets))
+                .then(a.0.cmp(&b.0))
+        });
+        if v.len() > n {
+            let rest = v.split_off(n.saturating_sub(1));
+            let mut other = GroupStats::default();
+            for (_, g) in rest {
+                other.sockets += g.sockets;
+                for (i, c) in g.states.iter().enumerate() {
+                    other.states[i] += c;
+                }
+                other.recv_q += g.recv_q;
+                other.send_q += g.send_q;
+                other.oldest_close_wait_ms =
+                    match (other.oldest_close_wait_ms, g.oldest_close_wait_ms) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+            }
+            other.comm = Some("other".to_string());
+            v.push((
+                GroupKey {
+                    label: "other".to_string(),
+                    pid: None,
+                },
+                other,
+            ));
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::diagnose::fixtures::*;
+
+    #[test]
+    fn groups_by_process_with_ages_and_an_other_bucket() {
+        let mut g = Groups::new(GroupBy::Process);
+        for (i, pid) in [10u32, 10, 11, 12].into_iter().enumerate() {
+            let mut s = sock(
+                TcpState::CloseWait,
+                "127.0.0.1:80",
+                &format!("127.0.0.1:{}", 4000 + i),
+            );
+            owned(&mut s, pid, "srv");
+            idle(&mut s, 1000 * (i as u32 + 1));
+            s.recv_q = 1;
+            g.add(&s, None);
+        }
+        let mut est = sock(TcpState::Established, "127.0.0.1:80", "127.0.0.1:5000");
+        est.inode = 0;
+        g.add(&est, None);
+        assert_eq!(g.len(), 4);
+        let top = g.top(3);
+        assert_eq!(top.len(), 3);
+        assert_eq!(top[0].0.label, "srv[10]");
+        assert_eq!(top[0].1.in_state(TcpState::CloseWait), 2);
+        assert_eq!(top[0].1.recv_q, 2);
+        assert_eq!(top[0].1.comm.as_deref(), Some("srv"));
+        assert!(top[0].1.oldest_close_wait_ms.is_some());
+        assert_eq!(top[2].0.label, "other");
+        assert_eq!(top[2].1.sockets, 2, "srv[12] and the kernel's socket");
+        let json = serde_json::to_string(&top[0].1).unwrap();
+        assert!(json.contains(r#""states":{"close-wait":2}"#), "{json}");
+    }
+
+    #[test]
+    fn keys_for_every_grouping() {
+        let mut s = sock(TcpState::TimeWait, "10.0.0.1:40000", "10.0.0.9:443");
+        s.inode = 0;
+        assert_eq!(key_of(GroupBy::Process, &s).label, "kernel");
+        assert_eq!(key_of(GroupBy::Container, &s).label, "kernel");
+        assert_eq!(key_of(GroupBy::LocalPort, &s).label, ":40000");
+        assert_eq!(key_of(GroupBy::PeerHost, &s).label, "10.0.0.9");
+        assert_eq!(key_of(GroupBy::Netns, &s).label, "own");
+        assert_eq!(GroupBy::Netns.next(), GroupBy::Process);
+    }
+}

@@ -1,0 +1,293 @@
+//! Memory across polls, for every live command (doctor --watch, top, serve, trace's fallback):
+//! which sockets (by kernel cookie) were seen, in which state, since when — so ages are known to
+//! within one poll interval instead of tcp_info lower bounds — and how counts grow, so a finding
+//! can say "+12 CLOSE-WAIT/min in pid 4242" and a screen can show sockets opened and closed per
+//! second.
+//!
+//! Pure: the caller feeds one poll at a time ([`Tracker::begin`], [`Tracker::see`] for each
+//! socket it wants tracked, [`Tracker::count`], [`Tracker::end`]) with the poll's own time, so a
+//! replayed sequence of snapshots gives the same answers as the live one did.
+
+use crate::analyze::duration::human_ms;
+use crate::analyze::fasthash::FastMap;
+use crate::model::snapshot::{KernelCounters, Snapshot};
+use crate::model::socket::Socket;
+use crate::model::state::TcpState;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many polls of counts are kept for growth rates.
+const HISTORY: usize = 120;
+/// How many earlier states a track remembers.
+const PAST_STATES: usize = 8;
+
+/// What a count is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CountKey {
+    /// Sockets in a state.
+    State(TcpState),
+    /// Sockets in a state held by one process.
+    StateOfPid(TcpState, u32),
+    /// A kernel counter (TcpExt), as read.
+    Counter(&'static str),
+}
+
+/// Kernel counters whose growth is tracked.
+pub const COUNTERS: &[&str] = &["ListenOverflows", "ListenDrops", "TCPTimeWaitOverflow"];
+
+/// One socket as the polls saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// Its state at the last poll that saw it.
+    pub state: TcpState,
+    /// The poll that first saw it in this state.
+    pub state_seen_ms: u64,
+    /// The poll before that one, when there was one: it entered the state after this.
+    pub state_after_ms: Option<u64>,
+    /// The poll that first saw the socket at all.
+    pub first_seen_ms: u64,
+    /// The number of the last poll that saw it (entries the current poll did not see are gone
+    /// at its end).
+    last_seen_poll: u64,
+    /// Earlier states, oldest first: (state, the poll that first saw it there).
+    pub past: Vec<(TcpState, u64)>,
+}
+
+/// How long a socket has been in its state, bounded by the polls that saw (and did not see) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InState {
+    pub at_least_ms: u64,
+    /// `None` for sockets already there at the first poll.
+    pub at_most_ms: Option<u64>,
+}
+
+/// What changed between the last two polls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Tracked sockets seen for the first time (not counted at the first poll).
+    pub opened: u64,
+    /// Tracked sockets no longer seen.
+    pub closed: u64,
+    /// Tracked sockets whose state changed.
+    pub changed: u64,
+    /// Milliseconds between the two polls (0 at the first).
+    pub interval_ms: u64,
+}
+
+/// State carried from one poll to the next.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    tracks: FastMap<u64, Track>,
+    /// Polls begun so far.
+    poll: u64,
+    now_ms: u64,
+    last_poll_ms: Option<u64>,
+    counts: BTreeMap<CountKey, u64>,
+    changes: Changes,
+    history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
+}
+
+impl Tracker {
+    pub fn new() -> Tracker {
+        Tracker::default()
+    }
+
+    /// Start a poll taken at `now_ms`.
+    pub fn begin(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.poll += 1;
+        self.counts.clear();
+        self.changes = Changes::default();
+    }
+
+    /// Count `s` in its state and, when it has a cookie, track it.
+    pub fn see(&mut self, s: &Socket) {
+        *self.counts.entry(CountKey::State(s.state)).or_default() += 1;
+        if s.cookie == 0 {
+            return;
+        }
+        let now = self.now_ms;
+        let poll = self.poll;
+        let previous = self.last_poll_ms;
+        match self.tracks.entry(s.cookie) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let t = e.get_mut();
+                if t.last_seen_poll == poll {
+                    return; // the same socket twice in one poll (a dump that was interrupted)
+                }
+                t.last_seen_poll = poll;
+                if t.state != s.state {
+                    self.changes.changed += 1;
+                    t.past.push((t.state, t.state_seen_ms));
+                    if t.past.len() > PAST_STATES {
+                        t.past.remove(0);
+                    }
+                    t.state = s.state;
+                    t.state_seen_ms = now;
+                    t.state_after_ms = previous;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                if previous.is_some() {
+                    self.changes.opened += 1;
+                }
+                e.insert(Track {
+                    state: s.state,
+                    state_seen_ms: now,
+                    state_after_ms: previous,
+                    first_seen_ms: now,
+                    last_seen_poll: poll,
+                    past: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// Add `n` to a count of this poll (e.g. CLOSE-WAIT sockets of one process).
+    pub fn count(&mut self, key: CountKey, n: u64) {
+        *self.counts.entry(key).or_default() += n;
+    }
+
+    /// End the poll: what was not seen is gone; counts and counters join the history.
+    pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
+        let poll = self.poll;
+        let before = self.tracks.len();
+        self.tracks.retain(|_, t| t.last_seen_poll == poll);
+        if self.last_poll_ms.is_some() {
+            self.changes.closed = (before - self.tracks.len()) as u64;
+        }
+        for name in COUNTERS {
+            if let Some(v) = kernel.tcp_ext.get(*name) {
+                self.counts.insert(CountKey::Counter(name), *v);
+            }
+        }
+        self.changes.interval_ms = self
+            .last_poll_ms
+            .map_or(0, |t| self.now_ms.saturating_sub(t));
+        self.last_poll_ms = Some(self.now_ms);
+        self.history
+            .push_back((self.now_ms, std::mem::take(&mut self.counts)));
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        self.changes
+    }
+
+    /// One whole snapshot as a poll: every socket tracked, with per-process counts of the first
+    /// owner of each socket.
+    pub fn observe(&mut self, snap: &Snapshot) -> Changes {
+        self.begin(snap.taken_at_unix_ms);
+        for s in &snap.sockets {
+            self.see(s);
+            if let Some(o) = s.owners.first() {
+                self.count(CountKey::StateOfPid(s.state, o.pid), 1);
+            }
+        }
+        self.end(&snap.kernel)
+    }
+
+    /// How long `s` has been in its state as far as the polls tell: at least since the poll that
+    /// first saw it there and, when an earlier poll did not see it there, at most since that one.
+    pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
+        let t = self.tracks.get(&s.cookie)?;
+        if t.state != s.state {
+            return None;
+        }
+        Some(InState {
+            at_least_ms: now_ms.saturating_sub(t.state_seen_ms),
+            at_most_ms: t.state_after_ms.map(|b| now_ms.saturating_sub(b)),
+        })
+    }
+
+    /// The track of one socket, by cookie.
+    pub fn track(&self, cookie: u64) -> Option<&Track> {
+        self.tracks.get(&cookie)
+    }
+
+    /// Sockets tracked now.
+    pub fn tracked(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// The polls kept, oldest first: (time, counts).
+    pub fn history(&self) -> impl Iterator<Item = (u64, &BTreeMap<CountKey, u64>)> {
+        self.history.iter().map(|(t, c)| (*t, c))
+    }
+
+    /// Growth of a count per minute over the polls kept (`None` before two polls).
+    pub fn rate_per_min(&self, key: CountKey) -> Option<f64> {
+        let (t0, first) = self.history.front()?;
+        let (t1, last) = self.history.back()?;
+        if t1 <= t0 {
+            return None;
+        }
+        let a = first.get(&key).copied().unwrap_or(0) as f64;
+        let b = last.get(&key).copied().unwrap_or(0) as f64;
+        Some((b - a) * 60_000.0 / (t1 - t0) as f64)
+    }
+
+    /// Evidence text for growth, when there is any to report: "+12.0 close-wait/min over 2m".
+    pub fn growth_text(&self, key: CountKey, what: &str) -> Option<String> {
+        let rate = self.rate_per_min(key)?;
+        let (t0, _) = self.history.front()?;
+        let (t1, _) = self.history.back()?;
+        let span = human_ms(t1 - t0);
+        Some(format!(
+            "{rate:+.1} {what}/min over the last {span} of polling"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::diagnose::fixtures::*;
+
+    #[test]
+    fn ages_become_exact_and_rates_appear() {
+        let mut t = Tracker::new();
+        let mut a = sock(TcpState::CloseWait, "127.0.0.1:80", "127.0.0.1:40000");
+        a.cookie = 1;
+        owned(&mut a, 42, "srv");
+        let mut s1 = snapshot_at(1_000_000, vec![a.clone()]);
+        s1.kernel.tcp_ext.insert("ListenDrops".into(), 5);
+        t.observe(&s1);
+        let bounds = |lo, hi| {
+            Some(InState {
+                at_least_ms: lo,
+                at_most_ms: hi,
+            })
+        };
+        assert_eq!(t.in_state_for(&a, 1_000_000), bounds(0, None));
+        let cw42 = CountKey::StateOfPid(TcpState::CloseWait, 42);
+        assert_eq!(t.rate_per_min(cw42), None);
+
+        let mut b = a.clone();
+        b.cookie = 2;
+        let mut s2 = snapshot_at(1_060_000, vec![a.clone(), b.clone()]);
+        s2.kernel.tcp_ext.insert("ListenDrops".into(), 5);
+        let changes = t.observe(&s2);
+        assert_eq!(
+            (changes.opened, changes.closed, changes.interval_ms),
+            (1, 0, 60_000)
+        );
+        assert_eq!(t.in_state_for(&a, 1_060_000), bounds(60_000, None));
+        assert_eq!(t.in_state_for(&b, 1_070_000), bounds(10_000, Some(70_000)));
+        assert_eq!(t.rate_per_min(cw42), Some(1.0));
+        assert_eq!(t.rate_per_min(CountKey::Counter("ListenDrops")), Some(0.0));
+        assert!(t
+            .growth_text(cw42, "close-wait")
+            .unwrap()
+            .starts_with("+1.0 close-wait/min"));
+
+        // A state change restarts the clock and is remembered; b is gone.
+        let mut a2 = a.clone();
+        a2.state = TcpState::LastAck;
+        let changes = t.observe(&snapshot_at(1_070_000, vec![a2.clone()]));
+        assert_eq!((changes.changed, changes.closed), (1, 1));
+        assert_eq!(t.in_state_for(&a2, 1_070_000), bounds(0, Some(10_000)));
+        let track = t.track(1).unwrap();
+        assert_eq!(track.past, vec![(TcpState::CloseWait, 1_000_000)]);
+        assert_eq!(track.first_seen_ms, 1_000_000);
+        assert_eq!(t.tracked(), 1);
+    }
+}
