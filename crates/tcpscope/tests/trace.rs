@@ -835,3 +835,65 @@ fn losses_are_reported_and_make_histories_unknown() {
         "a loss is no violation"
     );
 }
+
+/// `doctor --watch` as root traces entries into CLOSE-WAIT between its polls: a socket that
+/// enters CLOSE-WAIT while doctor watches gets its exact age ("traced"), not the bounds of two
+/// polls or tcp_info's lower bound.
+#[test]
+fn doctor_watch_ages_close_wait_exactly_from_the_trace() {
+    if !root_or_skip("doctor_watch_ages_close_wait_exactly_from_the_trace") {
+        return;
+    }
+    let p = free_port();
+    let filter = format!("sport = :{p} or dport = :{p}");
+    let mut doctor = ChildGuard(
+        bin()
+            .args(["doctor", "--json", "--watch", "300ms", &filter])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting tcpscope doctor --watch"),
+    );
+    let stdout = line_channel(doctor.0.stdout.take().expect("stdout"));
+    let stderr = line_channel(doctor.0.stderr.take().expect("stderr"));
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let line = stderr
+            .recv_timeout(left)
+            .expect("doctor --watch said nothing about tracing within 60 s");
+        assert!(
+            !line.contains("cannot read the tracepoint"),
+            "as root the trace must start: {line}"
+        );
+        if line.contains("tracing entries into CLOSE-WAIT") {
+            break;
+        }
+    }
+    // The sockets enter CLOSE-WAIT after the trace started.
+    let lab = Lab::start(&["close-wait", "--count", "2", "--port", &p.to_string()]);
+    let until = Instant::now() + Duration::from_secs(60);
+    let evidence = loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let line = stdout
+            .recv_timeout(left)
+            .expect("no round of doctor --watch named a traced CLOSE-WAIT age within 60 s");
+        let report: Value = serde_json::from_str(&line).expect("one JSON report per round");
+        let traced = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "close-wait-leak")
+            .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e.as_str().map(String::from))
+            .find(|e| e.contains("entered CLOSE-WAIT") && e.contains("traced"));
+        if let Some(e) = traced {
+            break e;
+        }
+    };
+    assert!(
+        !evidence.contains("between"),
+        "a traced age is exact: {evidence}"
+    );
+    lab.stop();
+}

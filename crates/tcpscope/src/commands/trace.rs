@@ -7,13 +7,12 @@ use crate::cli::trace::TraceArgs;
 use crate::collect::collector::Collector;
 use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
 use crate::collect::trace::bytes::ByteBook;
-use crate::collect::trace::live::{LiveOptions, LiveTrace};
+use crate::collect::trace::live::{wait_readable, LiveOptions, LiveTrace};
 use crate::collect::trace::poll::PollTrace;
 use crate::collect::trace::recording::{self, Header, Line, Recorder};
 use crate::collect::trace::signals::StopSignals;
 use crate::commands::output;
 use anyhow::{Context, Result};
-use rustix::event::{PollFd, PollFlags};
 use std::collections::HashSet;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -233,23 +232,12 @@ fn print_notes(notes: &[String]) {
 
 /// Sleep until a ring has data, a signal arrives, or `timeout`.
 fn wait_for(source: &Source, signals: &StopSignals, timeout: Duration) -> Result<()> {
-    let ring_fds = match source {
-        Source::Live(l) => l.fds(),
-        Source::Poll(_) => Vec::new(),
-    };
-    let mut fds: Vec<PollFd> = ring_fds
-        .iter()
-        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
-        .collect();
-    fds.push(PollFd::from_borrowed_fd(signals.fd(), PollFlags::IN));
-    let ts = rustix::time::Timespec {
-        tv_sec: timeout.as_secs() as i64,
-        tv_nsec: i64::from(timeout.subsec_nanos()),
-    };
-    match rustix::event::poll(&mut fds, Some(&ts)) {
-        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
-        Err(e) => Err(io::Error::from(e)).context("waiting for trace records"),
+    let also = [signals.fd()];
+    match source {
+        Source::Live(l) => l.wait(&also, timeout),
+        Source::Poll(_) => wait_readable(also.iter(), timeout),
     }
+    .context("waiting for trace records")
 }
 
 fn report_end(source: &Source, sink: &Sink) {

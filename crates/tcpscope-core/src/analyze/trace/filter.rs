@@ -229,6 +229,15 @@ fn or(a: Low, b: Low) -> Low {
     }
 }
 
+/// The ftrace filter for changes *into* one of `states` (what `doctor --watch` traces to make
+/// CLOSE-WAIT ages exact).
+pub fn entering_filter(states: StateSet) -> String {
+    match state_low("newstate", states).text {
+        Some(t) => format!("protocol == 6 && {t}"),
+        None => "protocol == 6".to_string(),
+    }
+}
+
 fn state_low(field: &str, set: StateSet) -> Low {
     let states: Vec<String> = set
         .iter()
@@ -437,6 +446,14 @@ mod tests {
         assert_eq!(
             f("sport = :80").kernel_filter(),
             "protocol == 6 && ((sport == 80 || sport == 0))"
+        );
+    }
+
+    #[test]
+    fn entering_one_state() {
+        assert_eq!(
+            super::entering_filter(StateSet::of(&[TcpState::CloseWait])),
+            "protocol == 6 && (newstate == 8)"
         );
     }
 }

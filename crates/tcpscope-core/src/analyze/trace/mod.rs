@@ -11,7 +11,7 @@ pub mod poll;
 pub mod reorder;
 pub mod track;
 
-pub use filter::TraceFilter;
+pub use filter::{entering_filter, TraceFilter};
 pub use lifetimes::Lifetimes;
 pub use poll::PollDiff;
 pub use reorder::{Released, Reorder};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tcpscope_core::analyze::fasthash::FastSet;
 use tcpscope_core::decode::inet_diag::SocketId;
 use tcpscope_core::model::socket::Netns;
-use tcpscope_core::{Endpoint, Family, Socket};
+use tcpscope_core::{Endpoint, Family, Socket, TcpState};
 
 /// How often an unknown namespace makes the collector look at the namespace set again.
 const NAMESPACE_LOOK: Duration = Duration::from_secs(1);
@@ -46,6 +46,19 @@ impl Collector {
     /// trace's cache holds only what is alive.
     pub fn forget(&mut self, inodes: &FastSet<u64>, pids: &[u32]) {
         self.cache.forget(inodes, pids);
+    }
+
+    /// A trace saw the socket at these addresses enter `state` at `at_ms`: the tracker gives
+    /// it that exact age when a poll sees it there (`doctor --watch`).
+    pub fn traced_entry(
+        &mut self,
+        family: Family,
+        local: Endpoint,
+        peer: Endpoint,
+        state: TcpState,
+        at_ms: u64,
+    ) {
+        self.tracker.entered(family, local, peer, state, at_ms);
     }
 
     /// The network namespace with this inode, labelled (name, a process in it, its container)

@@ -193,8 +193,9 @@ impl LiveTrace {
         self.perf.filter_applied.as_deref().ok()
     }
 
-    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
-        self.perf.fds()
+    /// Sleep until a ring has records to read, one of `also` is readable, or `timeout`.
+    pub fn wait(&self, also: &[BorrowedFd<'_>], timeout: Duration) -> std::io::Result<()> {
+        wait_readable(self.perf.fds().iter().chain(also), timeout)
     }
 
     /// Lost-record notices since the last call.
@@ -455,6 +456,25 @@ impl LiveTrace {
             collector.forget(&ended, &self.gone_pids);
             self.gone_pids.clear();
         }
+    }
+}
+
+/// Sleep until one of `fds` is readable or `timeout` (a signal interrupting is not an error).
+pub fn wait_readable<'a>(
+    fds: impl Iterator<Item = &'a BorrowedFd<'a>>,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    use rustix::event::{PollFd, PollFlags};
+    let mut polled: Vec<PollFd> = fds
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+        .collect();
+    let ts = rustix::time::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    match rustix::event::poll(&mut polled, Some(&ts)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
