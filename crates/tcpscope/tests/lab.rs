@@ -6,7 +6,9 @@
 mod common;
 
 use common::lab::Lab;
-use common::{bin, command_in as command, endpoint, row, sockets, ss_rows_in};
+use common::{
+    bin, command_in as command, endpoint, retry_if_expired, row, sockets, ss_rows_in, wait_for,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::process::Command;
@@ -99,16 +101,12 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Check that nothing lab made is left: processes, namespace, listeners.
 fn check_gone(doc: &Value) {
-    let until = Instant::now() + Duration::from_secs(5);
     for p in doc["pids"].as_array().expect("pids") {
         let pid = p.as_u64().expect("pid") as u32;
-        while pid_alive(pid) {
-            assert!(
-                Instant::now() < until,
-                "lab's process {pid} is still alive after lab exited"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(
+            &format!("lab's process {pid} ending after lab exited"),
+            || !pid_alive(pid),
+        );
     }
     if let Some(ns) = doc["netns"].as_str() {
         let out = Command::new("ip")
@@ -174,11 +172,28 @@ fn fin_wait_2() {
     scenario(&["fin-wait-2", "--count", "3"], "fin-wait-2", 3);
 }
 
+/// True while every socket lab reported is still there (TIME-WAIT expires after 60 s).
+fn all_alive(lab: &Lab) -> bool {
+    let ss = ss_rows(lab.netns().as_deref());
+    lab.reported().iter().all(|(_, l, p)| {
+        ss.iter()
+            .any(|(s, sl, sp)| s == "TIME-WAIT" && sl == l && sp == p)
+    })
+}
+
 #[test]
 fn time_wait() {
-    let doc = scenario(&["time-wait", "--count", "3"], "time-wait", 3);
-    // Kernel-owned: no process holds them.
-    assert!(sockets(&doc).iter().all(|s| s["pid"].is_null()));
+    // Should a slow host take longer than TIME-WAIT lasts (60 s), again on fresh sockets.
+    retry_if_expired(
+        "time_wait",
+        || Lab::start(&["time-wait", "--count", "3"]),
+        all_alive,
+        |lab| {
+            check_state(lab, "time-wait", 3);
+            // Kernel-owned: no process holds them.
+            assert!(sockets(&lab.doc).iter().all(|s| s["pid"].is_null()));
+        },
+    );
 }
 
 #[test]
@@ -274,15 +289,10 @@ fn killed_lab_takes_its_workers_along() {
     let pids = lab.pids();
     lab.child.0.kill().expect("SIGKILL lab");
     let _ = lab.child.0.wait();
-    let until = Instant::now() + Duration::from_secs(5);
     for pid in pids {
-        while pid_alive(pid) {
-            assert!(
-                Instant::now() < until,
-                "process {pid} outlived its killed lab"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(&format!("process {pid} ending with its killed lab"), || {
+            !pid_alive(pid)
+        });
     }
 }
 
@@ -306,18 +316,26 @@ fn churn_runs_for_its_duration_and_exits() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(start.elapsed() >= Duration::from_millis(900));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["scenario"], "churn");
-    // Every connection was opened and closed: its client end is now in TIME-WAIT.
+    // Every connection was opened and closed: its client end is now in TIME-WAIT — those
+    // closed in the last 60 s, that is: on a host so busy that churn took longer, the first
+    // ones are gone already.
     let listener = endpoint(&doc["listeners"][0]);
     let closed = ss_rows(None)
         .into_iter()
         .filter(|(s, _, p)| s == "TIME-WAIT" && *p == listener)
         .count();
+    let want = if took < Duration::from_secs(50) {
+        450
+    } else {
+        1
+    };
     assert!(
-        closed >= 450,
-        "churn left {closed} TIME-WAIT sockets, expected ~500"
+        closed >= want,
+        "churn left {closed} TIME-WAIT sockets, expected ~500 (it took {took:?})"
     );
     check_gone(&doc);
 }
@@ -372,16 +390,7 @@ fn fin_wait_1_in_netns() {
 
 /// `--lossy`: the same states made by dropping a segment in lab's namespace (root + nftables).
 fn lossy(name: &str, state: &str, timer: &str) {
-    if !common::root_or_skip(name) {
-        return;
-    }
-    if Command::new("nft").arg("--version").output().is_err() {
-        assert_ne!(
-            std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref(),
-            Ok("1"),
-            "{name} needs nft (nftables), which .ci/run installs"
-        );
-        eprintln!("skipping {name}: nft (nftables) is not installed");
+    if !common::root_or_skip(name) || !common::tool_or_skip(name, "nft", "nftables") {
         return;
     }
     let lab = Lab::start(&[state, "--count", "2", "--lossy"]);

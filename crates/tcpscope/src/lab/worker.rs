@@ -29,8 +29,9 @@ pub struct WorkerJob {
     pub rate: u64,
 }
 
-/// How long a worker waits for its sockets to reach their state.
-const SETTLE: Duration = Duration::from_secs(5);
+/// How long a worker waits for its sockets to reach their state: they normally do at once (the
+/// check returns then); the limit only ends a run that cannot work, even on a busy host.
+const SETTLE: Duration = Duration::from_secs(30);
 
 pub fn run(args: &WorkerJob) -> Result<ExitCode> {
     die_with_parent(args.parent)?;
