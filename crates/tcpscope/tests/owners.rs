@@ -546,3 +546,135 @@ fn the_container_comes_from_the_cgroup() {
     assert!(text.contains(&want), "{want} not in:\n{text}");
     drop(child);
 }
+
+/// A process that renamed itself with terminal escape sequences and holds a CLOSE-WAIT socket.
+const EVIL: &str = r#"
+import ctypes, socket, sys, json
+ctypes.CDLL(None).prctl(15, b"\x1b[31mevil\x07", 0, 0, 0)
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+c.shutdown(socket.SHUT_WR)
+print(json.dumps({"port": l.getsockname()[1]}), flush=True)
+sys.stdin.read()
+"#;
+
+/// Control characters other than the line breaks of the output itself.
+fn has_control(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .any(|c| c.is_control() && c != '\n')
+}
+
+/// Regression (issue 11, defect 6): a process name with terminal escape sequences was printed
+/// raw by `ls -p`, doctor and replays. Text escapes it; JSON keeps the exact bytes.
+#[test]
+fn control_characters_in_process_names_are_escaped_in_text_and_exact_in_json() {
+    let (_child, ready) = spawn_python(&[], EVIL);
+    let p = port(&ready, "port");
+    let filter = format!("sport = :{p} or dport = :{p}");
+    let escaped = "\\x1b[31mevil\\x07";
+
+    let out = run_ok(&["ls", "-p", &filter]);
+    assert!(
+        !has_control(&out.stdout),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(escaped));
+
+    let doc = run_json(&["ls", "-p", "--json", &filter]);
+    let held = ours(&doc, p)
+        .into_iter()
+        .find(|s| s["state"] == "close-wait")
+        .expect("the CLOSE-WAIT socket");
+    assert_eq!(
+        held["owners"][0]["comm"], "\u{1b}[31mevil\u{7}",
+        "exact in JSON"
+    );
+
+    // doctor (live, in this namespace only) and a replay of a recording.
+    let dir = std::env::temp_dir().join(unique_name("tcpscope-evil"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("evil.json");
+    let mut args = vec!["doctor".to_string()];
+    if rustix::process::geteuid().is_root() {
+        args.extend(["--netns".into(), format!("pid:{}", std::process::id())]);
+    }
+    args.extend([
+        "--record".into(),
+        rec.to_str().unwrap().into(),
+        filter.clone(),
+    ]);
+    let out = bin().args(&args).output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 2), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(escaped),
+        "doctor names the process, escaped: {text}"
+    );
+    assert!(!has_control(&out.stdout), "{text:?}");
+    for cmd in [
+        vec!["doctor", "--from"],
+        vec!["ls", "-p", "--from"],
+        vec!["summary", "--from"],
+    ] {
+        let out = bin().args(&cmd).arg(&rec).output().unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{cmd:?}: {out:?}"
+        );
+        assert!(!has_control(&out.stdout), "{cmd:?}: {:?}", out.stdout);
+        assert!(!has_control(&out.stderr), "{cmd:?}: {:?}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A recording from another host may carry anything in any string: notes, host and namespace
+/// names, units, devices. Replays print none of it raw.
+#[test]
+fn a_recording_from_elsewhere_cannot_drive_the_terminal() {
+    let esc = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let socket = serde_json::json!({
+        "state": "close-wait", "family": "inet",
+        "local": {"addr": "10.0.0.1", "port": 80}, "peer": {"addr": "10.0.0.2", "port": 4000},
+        "recv_q": 1, "send_q": 0, "timer": null, "uid": 0, "inode": 5, "cookie": 1,
+        "ifindex": 3, "dev": esc, "tcp_info": null,
+        "owners": [{"pid": 9, "comm": esc, "cmdline": esc, "user": esc, "fd": 4,
+                    "container": {"runtime": esc, "id": esc}, "unit": esc}],
+        "netns": {"inode": 7, "name": esc, "container": esc}
+    });
+    let doc = serde_json::json!({
+        "format": "tcpscope-snapshot", "version": 1, "taken_at_unix_ms": 1_700_000_000_000u64,
+        "host": {"hostname": esc, "kernel": esc}, "notes": [esc],
+        "processes": {"9": {"pid": 9, "comm": esc, "state": "S", "ppid": 1}},
+        "sockets": [socket]
+    });
+    let dir = std::env::temp_dir().join(unique_name("tcpscope-evil-rec"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("rec.json");
+    std::fs::write(&rec, doc.to_string()).unwrap();
+    for cmd in [
+        vec!["ls", "-p", "-e", "--from"],
+        vec!["ls", "-i", "-m", "--from"],
+        vec!["doctor", "--from"],
+        vec!["summary", "--from"],
+    ] {
+        let out = bin().args(&cmd).arg(&rec).output().unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !has_control(&out.stdout),
+            "{cmd:?}: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !has_control(&out.stderr),
+            "{cmd:?}: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,22 +1,34 @@
 //! Text form of a `doctor` report: the verdict first, then findings most severe first, each with
-//! its evidence, what it means, and the next steps.
+//! its evidence, what it means, and the next steps. Findings quote process names, units and
+//! namespace names — chosen by whoever runs those processes, or by another host in a recording
+//! — so every line passes through [`terminal_safe`].
 
 use crate::analyze::diagnose::{Report, Severity};
+use crate::render::safe::terminal_safe;
 use crate::render::time::utc_text;
 use std::io::{self, Write};
 
+/// "1 socket", "3 sockets".
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Write the report for a person.
 pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
-    writeln!(out, "{}", r.verdict)?;
+    writeln!(out, "{}", terminal_safe(&r.verdict))?;
     writeln!(
         out,
-        "  at {}: {} sockets, {} processes",
+        "  at {}: {}, {}",
         utc_text(r.taken_at_unix_ms),
-        r.checked.sockets,
-        r.checked.processes
+        plural(r.checked.sockets, "socket", "sockets"),
+        plural(r.checked.processes, "process", "processes")
     )?;
     for note in &r.checked.notes {
-        writeln!(out, "  note: {note}")?;
+        writeln!(out, "  note: {}", terminal_safe(note))?;
     }
     if r.findings.is_empty() {
         writeln!(out, "  checked: {}", r.checked.rules.join(", "))?;
@@ -24,14 +36,20 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     }
     for f in &r.findings {
         writeln!(out)?;
-        writeln!(out, "[{}] {}: {}", f.severity.label(), f.rule, f.title)?;
+        writeln!(
+            out,
+            "[{}] {}: {}",
+            f.severity.label(),
+            f.rule,
+            terminal_safe(&f.title)
+        )?;
         for e in &f.evidence {
-            writeln!(out, "  - {e}")?;
+            writeln!(out, "  - {}", terminal_safe(e))?;
         }
-        writeln!(out, "  why: {}", f.explanation)?;
+        writeln!(out, "  why: {}", terminal_safe(&f.explanation))?;
         for (i, step) in f.next_steps.iter().enumerate() {
             let lead = if i == 0 { "  next:" } else { "       " };
-            writeln!(out, "{lead} {step}")?;
+            writeln!(out, "{lead} {}", terminal_safe(step))?;
         }
     }
     let quiet: Vec<&str> = r
@@ -66,6 +84,21 @@ mod tests {
         let mut out = Vec::new();
         write_report(&mut out, &report).unwrap();
         (String::from_utf8(out).unwrap(), report.exit_code())
+    }
+
+    /// Regression (issue 11, defect 13): the header said "1 processes".
+    #[test]
+    fn one_process_is_not_processes() {
+        assert_eq!(plural(1, "process", "processes"), "1 process");
+        assert_eq!(plural(0, "process", "processes"), "0 processes");
+        let (text, _) = render(&healthy());
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("7 sockets, 1 process"),
+            "{text}"
+        );
     }
 
     #[test]

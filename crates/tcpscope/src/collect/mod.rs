@@ -32,6 +32,8 @@ pub struct Query {
     pub states: StateSet,
     /// Ask for tcp_info (costs ~20% more on the live path).
     pub want_info: bool,
+    /// Ask for socket memory (`ls -m`).
+    pub want_memory: bool,
     /// The user's filter: compiled per family into INET_DIAG_REQ_BYTECODE on the live path, and
     /// evaluated in user space on every socket of every source.
     pub filter: Option<Arc<Filter>>,
@@ -48,6 +50,7 @@ impl Query {
             families: vec![Family::Inet, Family::Inet6],
             states: StateSet::ALL,
             want_info: false,
+            want_memory: false,
             filter: None,
             kernel_filter: true,
         }
@@ -343,6 +346,7 @@ pub fn stream_netlink(
             family: *family,
             states: query.states.kernel_request_mask(),
             want_info: query.want_info,
+            want_memory: query.want_memory,
             bytecode,
             seq: 0,
         };

@@ -23,6 +23,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
         families: vec![Family::Inet, Family::Inet6],
         states: filter.states(),
         want_info: true,
+        want_memory: false,
         filter: query_filter(&filter),
         kernel_filter: !args.input.no_kernel_filter,
     };

@@ -18,6 +18,7 @@ pub fn run() -> Result<ExitCode> {
             // makes the kernel walk its bind table, which would inflate the floor).
             states: Filter::all().states().kernel_request_mask(),
             want_info: false,
+            want_memory: false,
             bytecode: None,
             seq: 0,
         })?;

@@ -31,7 +31,8 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let query = Query {
         families: families(args.ipv4, args.ipv6),
         states,
-        want_info: args.extended || machine || recording || filter.needs_info(),
+        want_info: args.extended || args.info || machine || recording || filter.needs_info(),
+        want_memory: args.memory,
         filter: query_filter(&filter),
         kernel_filter: !args.input.no_kernel_filter,
     };
@@ -42,6 +43,8 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         processes: args.processes,
         netns: source.spans_namespaces(),
         no_header: args.no_header,
+        info: args.info,
+        memory: args.memory,
     };
     let mut out = stdout();
 

@@ -11,6 +11,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 use tcpscope_core::model::snapshot::SnapshotWriter;
+use tcpscope_core::render::safe::terminal_safe;
 use tcpscope_core::{Family, Filter, Snapshot, Socket};
 
 /// Standard output, buffered in large blocks (one write syscall per 64 KiB).
@@ -58,11 +59,12 @@ pub fn ownerless_recording_note(filter: &Filter, source: &Source, snap: &Snapsho
     }
 }
 
-/// Print notes (e.g. on owners that could not be seen) on stderr.
+/// Print notes (e.g. on owners that could not be seen) on stderr, terminal-safe: a note can
+/// quote a recording made elsewhere.
 pub fn print_notes(notes: &[String]) {
     let mut err = io::stderr().lock();
     for n in notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
+        let _ = writeln!(err, "tcpscope: note: {}", terminal_safe(n));
     }
 }
 
@@ -118,10 +120,10 @@ impl Recorder {
 pub fn report_notes(source: &Source, report: &StreamReport) {
     let mut err = io::stderr().lock();
     for n in &source.header().notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
+        let _ = writeln!(err, "tcpscope: note: {}", terminal_safe(n));
     }
     for w in &report.warnings {
-        let _ = writeln!(err, "tcpscope: warning: {w}");
+        let _ = writeln!(err, "tcpscope: warning: {}", terminal_safe(w));
     }
 }
 

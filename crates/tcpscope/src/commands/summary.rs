@@ -21,6 +21,7 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
         families: families(args.ipv4, args.ipv6),
         states: filter.states(),
         want_info: recording || filter.needs_info(),
+        want_memory: false,
         filter: query_filter(&filter),
         kernel_filter: !args.input.no_kernel_filter,
     };

@@ -64,6 +64,7 @@ fn request(states: StateSet) -> Request {
         family: Family::Inet,
         states: states.kernel_request_mask(),
         want_info: false,
+        want_memory: false,
         bytecode: None,
         seq: 0,
     }

@@ -43,6 +43,18 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
         let state = f.socket.map(|s| s.state).or(f.state)?;
         return Some(in_set(word.set, state) != *exclude);
     }
+    // A listener sends and receives nothing: it has no idle time to compare (and so no
+    // listener matches an `idle` condition, as none shows one).
+    if matches!(
+        p,
+        Pred::Num {
+            field: NumField::IdleMs,
+            ..
+        }
+    ) && f.socket.map(|s| s.state).or(f.state) == Some(TcpState::Listen)
+    {
+        return Some(false);
+    }
     let s = f.socket?;
     let owners = || f.owners_known.then_some(&s.owners);
     Some(match p {

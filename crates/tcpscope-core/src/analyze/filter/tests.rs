@@ -332,6 +332,26 @@ fn evaluation_table() {
     }
 }
 
+/// Regression (issue 11, defect 10): `ls state listening 'idle < 1s'` matched every listener,
+/// whose tcp_info holds ages counted from nothing.
+#[test]
+fn idle_conditions_match_no_listener() {
+    let mut l = sock(Listen, "0.0.0.0:80", "0.0.0.0:0");
+    // As a recording made before listeners lost their ages holds it.
+    l.tcp_info = Some(TcpInfo {
+        last_data_sent_ms: Some(0),
+        last_data_recv_ms: Some(0),
+        last_ack_recv_ms: Some(0),
+        ..TcpInfo::default()
+    });
+    for text in ["idle < 1s", "idle >= 0s", "state listening idle < 1s"] {
+        assert!(!parse(text).matches(&l), "{text}");
+    }
+    // The state mask leaves listeners out: the kernel is not even asked for them.
+    assert!(!parse("idle < 1s").states().contains(Listen));
+    assert_eq!(parse("state listening idle < 1s").states(), StateSet::EMPTY);
+}
+
 #[test]
 fn owner_conditions_wait_for_owners() {
     let s = sock(Established, "10.1.2.3:80", "10.0.0.2:1");
