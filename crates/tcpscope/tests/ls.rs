@@ -453,3 +453,131 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Regression (issue 11, defect 7): the cause of a bad `--from` file was printed twice, and
+/// `--record /dev/full` failed without naming the file.
+#[test]
+fn errors_say_the_cause_once_and_name_the_file() {
+    let dir = std::env::temp_dir().join(common::unique_name("tcpscope-err"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    for cmd in ["ls", "summary", "doctor"] {
+        let out = common::bin()
+            .args([cmd, "--from", bad.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.matches("key must be a string").count(),
+            1,
+            "{cmd}: {err}"
+        );
+        assert!(err.contains(bad.to_str().unwrap()), "{cmd}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for args in [
+        vec!["ls", "--record", "/dev/full"],
+        vec!["ls", "-p", "--record", "/dev/full"],
+        vec!["ls", "-p", "--record", "/dev/full", "state", "listening"],
+        vec!["summary", "--record", "/dev/full"],
+        vec!["doctor", "--record", "/dev/full"],
+    ] {
+        let out = common::bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("recording /dev/full") && err.contains("No space left"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// Regression (issue 11, defect 8): `tcpscope sumary` was "invalid filter ... unknown word".
+#[test]
+fn a_mistyped_command_is_suggested() {
+    let out = common::bin().arg("sumary").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `tcpscope summary`"), "{err}");
+    assert!(!err.contains("invalid filter"), "{err}");
+    // A filter as the first word still lists.
+    let out = common::bin()
+        .args(["-H", "state", "listening"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+/// ss flags typed by habit either work as in ss or say what to use instead.
+#[test]
+fn ss_habits_work_or_say_what_to_use() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_c, _s) = connect_pair(&listener);
+    let p = listener.local_addr().unwrap().port();
+    let filter = format!("sport = :{p} or dport = :{p}");
+
+    run_ok(&["-tanpo"]);
+    let text =
+        String::from_utf8(run_ok(&["ls", "-i", "-m", "state", "established", &filter]).stdout)
+            .unwrap();
+    let details: Vec<&str> = text.lines().filter(|l| l.starts_with('\t')).collect();
+    assert_eq!(details.len(), 2, "one detail line per connection:\n{text}");
+    for d in details {
+        assert!(d.starts_with("\t skmem:(r"), "{d}");
+        for word in [" rtt:", " cwnd:", " mss:", " rcv_space:", " send "] {
+            assert!(d.contains(word), "{word} in {d}");
+        }
+    }
+    let summary = String::from_utf8(run_ok(&["-s"]).stdout).unwrap();
+    assert!(summary.starts_with("TCP sockets: "), "{summary}");
+    for (flag, says) in [
+        ("-u", "ss -uan"),
+        ("-x", "ss -xa"),
+        ("-w", "ss -wa"),
+        ("-E", "tcpscope trace"),
+        ("-K", "tcpscope release"),
+    ] {
+        let out = common::bin().args(["ls", flag]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{flag}: {err}");
+    }
+    let help = String::from_utf8(run_ok(&["ls", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("Examples:") && help.contains("tcpscope ls -p state close-wait"),
+        "{help}"
+    );
+}
+
+/// Regression (issue 11, defect 10): listeners showed idle times and an rtt of 0, and
+/// `state listening 'idle < 1s'` matched every listener.
+#[test]
+fn listeners_show_and_match_no_idle_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = listener.local_addr().unwrap().port();
+    let filter = format!("sport = :{p}");
+    let text =
+        String::from_utf8(run_ok(&["ls", "-e", "state", "listening", &filter]).stdout).unwrap();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("LISTEN"))
+        .unwrap_or_else(|| panic!("no LISTEN row:\n{text}"));
+    assert!(!row.contains("last-") && !row.contains("rtt:"), "{row}");
+    let doc = run_json(&["ls", "--json", "state", "listening", &filter]);
+    let l = &sockets(&doc)[0];
+    assert!(l["tcp_info"]["last_data_sent_ms"].is_null(), "{l}");
+    assert!(l["tcp_info"]["rtt_us"].is_null(), "{l}");
+    let doc = run_json(&[
+        "ls",
+        "--json",
+        "state",
+        "listening",
+        "idle < 1s",
+        "and",
+        &filter,
+    ]);
+    assert!(sockets(&doc).is_empty(), "{doc}");
+}

@@ -678,3 +678,82 @@ fn a_recording_from_elsewhere_cannot_drive_the_terminal() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--netns PATH`: a namespace file names the namespace, whatever put it there — `ip netns`
+/// (/run/netns/NAME), a process (/proc/PID/ns/net) or a container runtime's bind mount.
+#[test]
+fn netns_accepts_a_namespace_file() {
+    if !root_or_skip("netns_accepts_a_namespace_file") {
+        return;
+    }
+    let ns = NetnsGuard::new("path");
+    let (child, ready) = spawn_python(&["ip", "netns", "exec", &ns.name], PAIR);
+    let p = port(&ready, "port");
+    // A runtime-style bind mount of the namespace somewhere else.
+    let dir = std::env::temp_dir().join(unique_name("tcpscope-nsfile"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("netns");
+    std::fs::write(&file, "").unwrap();
+    let mounted = Command::new("mount")
+        .args(["--bind", &format!("/run/netns/{}", ns.name)])
+        .arg(&file)
+        .status()
+        .expect("mount --bind");
+    assert!(mounted.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+            let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+        }
+    }
+    let _unmount = Unmount(file.clone());
+    for (path, label) in [
+        (format!("/run/netns/{}", ns.name), "name"),
+        (format!("/proc/{}/ns/net", child.pid()), "pid"),
+        (file.to_str().unwrap().to_string(), "path"),
+    ] {
+        let doc = run_json(&["ls", "-p", "--json", "--netns", &path, "state", "listening"]);
+        let socks = ours(&doc, p);
+        assert_eq!(socks.len(), 1, "{path}: {socks:?}");
+        assert!(
+            !socks[0]["netns"][label].is_null(),
+            "{path}: {}",
+            socks[0]["netns"]
+        );
+        assert_eq!(owners_of(&socks[0])[0].0, u64::from(child.pid()), "{path}");
+    }
+    // What is not a network namespace file says so.
+    for (path, says) in [
+        ("/proc/self/ns/mnt", "not a network namespace"),
+        ("/etc/hostname", "not a namespace file"),
+        ("/no/such/file", "no such file"),
+    ] {
+        let out = bin().args(["ls", "--netns", path]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{path}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{path}: {err}");
+    }
+}
+
+/// Regression (issue 11, defect 5): `--netns pid:1` as root said "run as root". The kernel
+/// refuses a root tcpscope without CAP_SYS_PTRACE (or facing a process it may not ptrace):
+/// say that.
+#[test]
+fn netns_pid_as_root_says_what_failed() {
+    if !root_or_skip("netns_pid_as_root_says_what_failed") {
+        return;
+    }
+    let (child, _) = spawn_python(&[], PAIR);
+    let out = Command::new("setpriv")
+        .args(["--bounding-set=-sys_ptrace"])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["ls", "--netns", &format!("pid:{}", child.pid())])
+        .output()
+        .expect("setpriv");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("run as root"), "{err}");
+    assert!(err.contains("although tcpscope runs as root"), "{err}");
+    assert!(err.contains("CAP_SYS_PTRACE"), "{err}");
+}

@@ -319,7 +319,7 @@ pub struct Owner {
 }
 
 /// Which network namespace a socket lives in, when more than one is listed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Netns {
     /// The namespace's inode number (as in `/proc/PID/ns/net -> net:[INODE]`).
     pub inode: u64,
@@ -332,6 +332,10 @@ pub struct Netns {
     /// The container that process runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// The file it was named by with `--netns PATH` (a runtime's bind mount, say), when neither
+    /// a name under /var/run/netns nor a process says which it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// One TCP socket.

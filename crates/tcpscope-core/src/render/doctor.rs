@@ -78,6 +78,7 @@ mod tests {
     use super::*;
     use crate::analyze::diagnose::fixtures::*;
     use crate::analyze::diagnose::{diagnose, Context};
+    use crate::model::state::TcpState;
 
     fn render(snap: &crate::Snapshot) -> (String, u8) {
         let report = diagnose(&Context::new(snap, None));
@@ -99,6 +100,31 @@ mod tests {
                 .ends_with("7 sockets, 1 process"),
             "{text}"
         );
+    }
+
+    /// Regression (issue 11, defect 11): a young CLOSE-WAIT leak (an info finding) was headed
+    /// "healthy: nothing wrong".
+    #[test]
+    fn a_young_close_wait_leak_is_not_headed_healthy() {
+        let mut snap = healthy();
+        let mut cw = sock(TcpState::CloseWait, "127.0.0.1:8080", "127.0.0.1:40000");
+        owned(&mut cw, 4242, "server");
+        idle(&mut cw, 2_000);
+        snap.sockets.push(cw);
+        let report = diagnose(&Context::new(&snap, None));
+        assert_eq!(report.severity, Some(Severity::Info));
+        assert_eq!(report.exit_code(), 0);
+        let (text, _) = render(&snap);
+        let headline = text.lines().next().unwrap();
+        assert!(!headline.contains("healthy"), "{headline}");
+        assert!(!headline.contains("nothing wrong"), "{headline}");
+        assert!(
+            headline.starts_with(
+                "no warnings in 8 TCP sockets; 1 finding to keep an eye on: pid 4242 (server)"
+            ),
+            "{headline}"
+        );
+        assert!(text.contains("[INFO] close-wait-leak"), "{text}");
     }
 
     #[test]

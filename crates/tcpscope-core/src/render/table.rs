@@ -325,17 +325,18 @@ pub fn owners_text(s: &Socket) -> String {
     t
 }
 
-/// The Netns column: the namespace's name, `pid:N(container)`, or `net:[inode]`.
+/// The Netns column: the namespace's name, `pid:N(container)`, its file, or `net:[inode]`.
 fn push_netns(l: &mut String, n: &crate::model::socket::Netns) {
-    match (&n.name, n.pid, &n.container) {
-        (Some(name), _, _) => push_terminal_safe(l, name),
-        (None, Some(pid), Some(c)) => {
+    match (&n.name, n.pid, &n.container, &n.path) {
+        (Some(name), _, _, _) => push_terminal_safe(l, name),
+        (None, Some(pid), Some(c), _) => {
             l.push_str(&format!("pid:{pid}("));
             push_terminal_safe(l, c);
             l.push(')');
         }
-        (None, Some(pid), None) => l.push_str(&format!("pid:{pid}")),
-        (None, None, _) => l.push_str(&format!("net:[{}]", n.inode)),
+        (None, Some(pid), None, _) => l.push_str(&format!("pid:{pid}")),
+        (None, None, _, Some(path)) => push_terminal_safe(l, path),
+        (None, None, _, None) => l.push_str(&format!("net:[{}]", n.inode)),
     }
 }
 
@@ -423,6 +424,7 @@ mod tests {
             name: None,
             pid: Some(1),
             container: None,
+            path: None,
         });
         let mut cw = sample(TcpState::CloseWait, "10.0.0.2:8080", "10.0.0.9:50000");
         cw.owners = vec![owner(
@@ -439,6 +441,7 @@ mod tests {
             name: None,
             pid: Some(4242),
             container: Some("docker:3f4e1c2b9a8d".into()),
+            path: None,
         });
         let mut fw2 = sample(TcpState::FinWait2, "10.0.0.2:8080", "10.0.0.9:50001");
         fw2.inode = 0;
@@ -447,6 +450,7 @@ mod tests {
             name: Some("blue".into()),
             pid: None,
             container: None,
+            path: None,
         });
         let mut hidden = sample(TcpState::Established, "127.0.0.1:22", "127.0.0.1:40000");
         hidden.netns = fw2.netns.clone();
@@ -566,6 +570,7 @@ mod tests {
             name: Some("ns\x1b[2J".into()),
             pid: None,
             container: None,
+            path: None,
         });
         s.ifindex = 1;
         s.dev = Some("lo\x1b[H".into());

@@ -71,8 +71,10 @@ pub struct InputArgs {
     pub source: SourceArg,
 
     /// Read the sockets of another network namespace: a name from `ip netns list`
-    /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
-    #[arg(long, value_name = "NAME|pid:PID", conflicts_with = "all_netns")]
+    /// (/var/run/netns), pid:PID for the namespace of a process (e.g. a container's), or the
+    /// path of a namespace file (/run/netns/NAME, /proc/PID/ns/net, a container runtime's bind
+    /// mount such as /run/docker/netns/ID). Root.
+    #[arg(long, value_name = "NAME|pid:PID|PATH", conflicts_with = "all_netns")]
     pub netns: Option<String>,
 
     /// Read every network namespace on the host (named ones and those of all processes, e.g.

@@ -75,9 +75,10 @@ pub fn open_source(input: &InputArgs, counters: bool) -> Result<Source> {
     Source::open_in(input.from.as_deref(), input.source.into(), counters, &scope)
 }
 
-/// The `--record FILE` writer, streaming the snapshot as sockets pass.
+/// The `--record FILE` writer, streaming the snapshot as sockets pass. Its errors name the file.
 pub struct Recorder {
     writer: Option<SnapshotWriter<BufWriter<File>>>,
+    path: std::path::PathBuf,
 }
 
 impl Recorder {
@@ -91,29 +92,45 @@ impl Recorder {
         header: &tcpscope_core::Snapshot,
     ) -> Result<Recorder> {
         let Some(path) = path else {
-            return Ok(Recorder { writer: None });
+            return Ok(Recorder {
+                writer: None,
+                path: Default::default(),
+            });
         };
         let file =
             File::create(path).with_context(|| format!("creating recording {}", path.display()))?;
-        let writer = SnapshotWriter::start(BufWriter::new(file), header)?;
+        let writer = SnapshotWriter::start(BufWriter::new(file), header)
+            .with_context(|| format!("writing recording {}", path.display()))?;
         Ok(Recorder {
             writer: Some(writer),
+            path: path.to_path_buf(),
         })
     }
 
     pub fn socket(&mut self, s: &Socket) -> io::Result<()> {
         match &mut self.writer {
-            Some(w) => w.socket(s),
+            Some(w) => w
+                .socket(s)
+                .map_err(|e| self::recording_error(&self.path, e)),
             None => Ok(()),
         }
     }
 
     pub fn finish(self) -> Result<()> {
         if let Some(w) = self.writer {
-            w.finish().context("writing the recording")?;
+            w.finish()
+                .with_context(|| format!("writing recording {}", self.path.display()))?;
         }
         Ok(())
     }
+}
+
+/// An error writing the recording, naming it (its kind kept: a closed pipe stays one).
+fn recording_error(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("writing recording {}: {e}", path.display()),
+    )
 }
 
 /// Tell the user, on stderr, what they should know about how the sockets were read.

@@ -84,10 +84,11 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
             Some(_) if pat == "*" => true,
             Some(c) => c.id.starts_with(pat.as_str()) || c.pod_uid.as_deref() == Some(pat),
         }),
-        Pred::Netns(v) => s
-            .netns
-            .as_ref()
-            .is_some_and(|n| n.name.as_deref() == Some(v.as_str()) || n.inode.to_string() == *v),
+        Pred::Netns(v) => s.netns.as_ref().is_some_and(|n| {
+            n.name.as_deref() == Some(v.as_str())
+                || n.path.as_deref() == Some(v.as_str())
+                || n.inode.to_string() == *v
+        }),
         Pred::Timer(kind) => s.timer.map(|t| t.kind) == *kind,
     })
 }

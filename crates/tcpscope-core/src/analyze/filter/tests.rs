@@ -352,6 +352,39 @@ fn idle_conditions_match_no_listener() {
     assert_eq!(parse("state listening idle < 1s").states(), StateSet::EMPTY);
 }
 
+/// Regression (issue 11, defect 7): a filter error echoed a 100 KB filter on one line.
+#[test]
+fn a_long_filter_is_shown_around_the_mistake() {
+    let text = format!("{}bogus and sport = :1", "sport = :22 or ".repeat(7000));
+    let err = Filter::parse(&text).unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.len() < 600, "{} bytes:\n{shown}", shown.len());
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].contains(&format!("column {}", 15 * 7000 + 1)),
+        "{shown}"
+    );
+    assert!(lines[1].starts_with("  …"), "{shown}");
+    // The caret is under the bad word.
+    let caret = lines[2].find('^').unwrap();
+    let under: String = lines[1].chars().skip(caret).take(5).collect();
+    assert_eq!(under, "bogus", "{shown}");
+    assert!(lines[3].contains("characters long"), "{shown}");
+    // A short filter is shown whole, as before.
+    let err = Filter::parse("sport = :22 or bogus")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.lines().nth(1) == Some("  sport = :22 or bogus"),
+        "{err}"
+    );
+    // A huge word is cut short in the message too.
+    let err = Filter::parse(&format!("src {}", "a".repeat(5000)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 600, "{err}");
+}
+
 #[test]
 fn owner_conditions_wait_for_owners() {
     let s = sock(Established, "10.1.2.3:80", "10.0.0.2:1");
