@@ -90,6 +90,9 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
                 || n.inode.to_string() == *v
         }),
         Pred::Timer(kind) => s.timer.map(|t| t.kind) == *kind,
+        // Kernel-owned mini sockets (TIME-WAIT, request sockets) carry no cgroup: no match, as
+        // in the kernel, which compares their id 0.
+        Pred::Cgroup { id, .. } => s.cgroup_id == Some(*id),
     })
 }
 
@@ -110,7 +113,7 @@ fn endpoint(s: &Socket, side: Direction) -> &Endpoint {
 /// address must fall in one of the prefixes (if any). An IPv4 prefix matches IPv4 sockets and
 /// IPv4-mapped addresses of IPv6 sockets; an IPv6 prefix matches only IPv6 sockets.
 fn host_matches(cond: &HostCond, family: Family, ep: &Endpoint) -> bool {
-    if cond.port.is_some_and(|p| p != ep.port) {
+    if cond.port.is_some_and(|p| p != ep.port) || cond.family.is_some_and(|f| f != family) {
         return false;
     }
     cond.addrs.is_empty()

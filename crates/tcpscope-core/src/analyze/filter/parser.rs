@@ -124,6 +124,7 @@ const PREDICATE_WORDS: &[&str] = &[
     "sendq",
     "timer",
     "idle",
+    "cgroup",
 ];
 
 /// "a condition: src, dst, ... or idle", for error messages.
@@ -500,6 +501,18 @@ impl<'a> Parser<'a> {
                     _ => Pred::Netns(v),
                 };
                 return Ok(negated(p, negate));
+            }
+            "cgroup" => {
+                let negate = self.eq_op("'cgroup'")?;
+                let (v, col, len) =
+                    self.value(word, "a cgroup path like /system.slice/nginx.service")?;
+                let id = self.resolver.cgroup(&v).ok_or_else(|| {
+                    self.err_at(col, len, format!(
+                        "no cgroup '{v}'; give a cgroup v2 path, relative to its mount (e.g. \
+                         /system.slice/nginx.service, as `systemd-cgls` or /proc/PID/cgroup show it)"
+                    ))
+                })?;
+                return Ok(negated(Pred::Cgroup { path: v, id }, negate));
             }
             "timer" => {
                 let negate = self.eq_op("'timer'")?;

@@ -17,6 +17,9 @@ impl Resolver for TestResolver {
     fn user(&self, name: &str) -> Option<u32> {
         (name == "root").then_some(0)
     }
+    fn cgroup(&self, path: &str) -> Option<u64> {
+        (path == "/system.slice/nginx.service").then_some(291)
+    }
 }
 
 fn parse(s: &str) -> Filter {
@@ -256,6 +259,7 @@ fn evaluation_table() {
         }),
         unit: None,
     }];
+    est.cgroup_id = Some(291);
     let v6 = sock(Listen, "[::1]:22", "[::]:0");
     let mapped = sock(
         Established,
@@ -311,6 +315,16 @@ fn evaluation_table() {
         ("not not sport = :5555", &est, true),
         ("autobound", &est, false),
         ("autobound", &mapped, false),
+        ("cgroup /system.slice/nginx.service", &est, true),
+        ("cgroup /system.slice/nginx.service", &v6, false),
+        ("! cgroup /system.slice/nginx.service", &v6, true),
+        ("src inet:10.0.0.0/8", &est, true),
+        ("src inet:10.0.0.0/8", &mapped, false),
+        ("src inet6:[::ffff:10.0.0.0/104]", &mapped, true),
+        ("src inet:*", &est, true),
+        ("src inet6:*", &est, false),
+        ("src inet6:*:22", &v6, true),
+        ("src tcp:10.1.2.3", &est, true),
         (
             "state new-syn-recv",
             &sock(SynRecv, "10.0.0.1:80", "10.0.0.2:9"),
@@ -466,8 +480,9 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
         proptest::option::of(arb_prefix()),
         proptest::option::of(any::<u16>()),
         any::<bool>(),
+        proptest::option::of(prop_oneof![Just(Family::Inet), Just(Family::Inet6)]),
     )
-        .prop_map(|(side, p, port, localhost)| {
+        .prop_map(|(side, p, port, localhost, family)| {
             let cond = if localhost {
                 let addrs = NoResolver
                     .host("localhost")
@@ -478,12 +493,19 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
                     })
                     .collect();
                 HostCond {
+                    family: None,
                     name: Some("localhost".into()),
                     addrs,
                     port,
                 }
             } else {
+                // A family prefix only where the address (if any) is of that family.
+                let family = match (family, p) {
+                    (Some(f), Some(p)) if p.addr.is_ipv4() != (f == Family::Inet) => None,
+                    (f, _) => f,
+                };
                 HostCond {
+                    family,
                     name: None,
                     addrs: p.into_iter().collect(),
                     port,
@@ -539,6 +561,10 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
         arb_text().prop_map(Pred::Container),
         arb_text().prop_map(Pred::Netns),
         timer.prop_map(Pred::Timer),
+        Just(Pred::Cgroup {
+            path: "/system.slice/nginx.service".into(),
+            id: 291
+        }),
     ]
 }
 
@@ -607,6 +633,10 @@ const WORDS: &[&str] = &[
     "&&",
     "||",
     "timer",
+    "cgroup",
+    "inet:*:22",
+    "inet6:[::1]",
+    "unix:/x",
 ];
 
 proptest! {
@@ -627,7 +657,7 @@ proptest! {
     #[test]
     fn print_then_parse_gives_the_same_tree(f in arb_filter()) {
         let text = f.to_string();
-        let back = Filter::parse(&text);
+        let back = Filter::parse_with(&text, &TestResolver);
         prop_assert_eq!(back.as_ref().ok(), Some(&f), "text: {} -> {:?}", text, back);
     }
 }
