@@ -66,6 +66,8 @@ impl Resolver for SystemResolver {
     /// As ss: PATH is tried as a file first (when it is a cgroup v2 directory), then relative
     /// to the cgroup v2 mount. The id of a cgroup v2 directory is its inode number.
     fn cgroup(&self, path: &str) -> Option<u64> {
+        // f_type is i64 here, another integer type on other targets.
+        #[allow(clippy::unnecessary_cast)]
         let is_cgroup2 = |p: &std::path::Path| {
             rustix::fs::statfs(p).is_ok_and(|fs| fs.f_type as i64 == CGROUP2_SUPER_MAGIC)
         };
