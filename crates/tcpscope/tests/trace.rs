@@ -7,7 +7,7 @@
 mod common;
 
 use common::lab::Lab;
-use common::{bin, root_or_skip, unique_name, ChildGuard};
+use common::{bin, root_or_skip, unique_name, ChildGuard, HANG_GUARD};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -57,7 +57,7 @@ impl TraceRun {
             stderr,
             seen: Vec::new(),
         };
-        let until = Instant::now() + Duration::from_secs(60);
+        let until = Instant::now() + HANG_GUARD;
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match run.stderr.recv_timeout(left) {
@@ -65,12 +65,12 @@ impl TraceRun {
                     return run
                 }
                 Ok(_) => {}
-                Err(_) => panic!("trace {args:?} did not start within 60 s"),
+                Err(_) => panic!("trace {args:?} did not start (a hang: HANG_GUARD)"),
             }
         }
     }
 
-    /// Wait (at most 60 s) until trace prints a JSON line for which `what` holds.
+    /// Wait (up to the hang guard) until trace prints a JSON line for which `what` holds.
     fn wait_for(&mut self, why: &str, what: impl Fn(&Value) -> bool) {
         if self
             .seen
@@ -79,13 +79,12 @@ impl TraceRun {
         {
             return;
         }
-        let until = Instant::now() + Duration::from_secs(60);
+        let until = Instant::now() + HANG_GUARD;
         loop {
             let left = until.saturating_duration_since(Instant::now());
-            let line = self
-                .stdout
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("trace printed no line with {why} within 60 s"));
+            let line = self.stdout.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("trace printed no line with {why} (a hang: HANG_GUARD)")
+            });
             let hit = serde_json::from_str(&line).is_ok_and(|v| what(&v));
             self.seen.push(line);
             if hit {
@@ -98,13 +97,16 @@ impl TraceRun {
     fn stop(mut self) -> (Vec<Value>, String) {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(self.child.pid() as i32, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(60);
+        let until = Instant::now() + HANG_GUARD;
         loop {
             if let Some(status) = self.child.0.try_wait().expect("waiting for trace") {
                 assert!(status.success(), "trace exited with {status}");
                 break;
             }
-            assert!(Instant::now() < until, "trace did not exit within 60 s");
+            assert!(
+                Instant::now() < until,
+                "trace did not exit (a hang: HANG_GUARD)"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         // The reader threads end at EOF.
@@ -260,7 +262,7 @@ fn every_lab_scenario_passes_the_model_check_and_matches_tracefs() {
         if args[0] == "churn" {
             // Churn ends by itself after --duration.
             let mut lab = lab;
-            let until = Instant::now() + Duration::from_secs(60);
+            let until = Instant::now() + HANG_GUARD;
             while lab.child.0.try_wait().expect("waiting for lab").is_none() {
                 assert!(Instant::now() < until, "lab churn did not end");
                 std::thread::sleep(Duration::from_millis(50));
@@ -856,12 +858,12 @@ fn doctor_watch_ages_close_wait_exactly_from_the_trace() {
     );
     let stdout = line_channel(doctor.0.stdout.take().expect("stdout"));
     let stderr = line_channel(doctor.0.stderr.take().expect("stderr"));
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + HANG_GUARD;
     loop {
         let left = until.saturating_duration_since(Instant::now());
         let line = stderr
             .recv_timeout(left)
-            .expect("doctor --watch said nothing about tracing within 60 s");
+            .expect("doctor --watch said nothing about tracing (a hang: HANG_GUARD)");
         assert!(
             !line.contains("cannot read the tracepoint"),
             "as root the trace must start: {line}"
@@ -872,12 +874,12 @@ fn doctor_watch_ages_close_wait_exactly_from_the_trace() {
     }
     // The sockets enter CLOSE-WAIT after the trace started.
     let lab = Lab::start(&["close-wait", "--count", "2", "--port", &p.to_string()]);
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + HANG_GUARD;
     let evidence = loop {
         let left = until.saturating_duration_since(Instant::now());
-        let line = stdout
-            .recv_timeout(left)
-            .expect("no round of doctor --watch named a traced CLOSE-WAIT age within 60 s");
+        let line = stdout.recv_timeout(left).expect(
+            "no round of doctor --watch named a traced CLOSE-WAIT age (a hang: HANG_GUARD)",
+        );
         let report: Value = serde_json::from_str(&line).expect("one JSON report per round");
         let traced = report["findings"]
             .as_array()

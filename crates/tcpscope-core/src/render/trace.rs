@@ -313,6 +313,7 @@ mod tests {
                 name: None,
                 pid: None,
                 container: None,
+                path: None,
             }),
             cookie: Some(77),
             model: ModelCheck::Ok,

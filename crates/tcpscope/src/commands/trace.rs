@@ -165,6 +165,7 @@ fn collector(args: &TraceArgs, filter: &TraceFilter, polling: bool) -> Result<Co
         states: None,
         tcp_info: args.lifetimes,
         info_states: None,
+        memory: false,
         // The fallback's changes carry owners; the live trace looks up only the sockets whose
         // owner its records do not name.
         owners: if polling { Owners::All } else { Owners::None },

@@ -485,6 +485,7 @@ fn bare_netns(inode: u64) -> Netns {
         name: None,
         pid: None,
         container: None,
+        path: None,
     }
 }
 
