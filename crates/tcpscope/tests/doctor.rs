@@ -280,3 +280,34 @@ fn run_ok_or_findings(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Regression (issue 11, defect 4): `ls --record` (no -p) then `doctor --from` blamed "an
+/// unidentified process" and said "run as root"; the recording simply holds no owners.
+#[test]
+fn a_recording_without_owners_says_how_to_record_them() {
+    let lab = Lab::start(&["close-wait", "--count", "3"]);
+    let filter = port_filter(&lab);
+    let dir = std::env::temp_dir().join(unique_name("tcpscope-doctor-noowners"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("ls.json");
+    let rec_s = rec.to_str().unwrap();
+    let mut args = vec!["ls", "--record", rec_s];
+    let ns = own_netns();
+    args.extend(ns.iter().map(String::as_str));
+    args.push(&filter);
+    run_ok_or_findings(&args);
+    let (report, _) = doctor(&["--from", rec_s]);
+    let cw = findings(&report, "close-wait-leak");
+    assert_eq!(cw.len(), 1, "one finding for the lab's server: {report:#}");
+    let t = text(cw[0]);
+    assert!(
+        !t.contains("unidentified") && !t.contains("run as root"),
+        "{t}"
+    );
+    assert!(
+        t.contains("this recording holds no owning processes"),
+        "{t}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    lab.stop();
+}
