@@ -28,3 +28,60 @@ pub fn read_tcp_table(family: Family) -> Result<(Vec<Socket>, Vec<ParseError>)> 
     socks.retain(|s| seen.insert((s.local, s.peer, s.inode)));
     Ok((socks, errors))
 }
+
+/// How /proc hides other users' processes from this one, from its mount options: `Some` with
+/// the option (`hidepid=invisible`, `hidepid=2`, `hidepid=ptraceable`, `hidepid=4`) when
+/// processes are left out of /proc altogether (`hidepid=1`/`noaccess` shows them and denies
+/// their files, which the walk counts as denied). Root (CAP_SYS_PTRACE) sees them anyway.
+pub fn proc_hides_processes() -> Option<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    hidepid_of(&mountinfo)
+}
+
+/// The hiding `hidepid` option of the /proc mount in the text of /proc/self/mountinfo (the
+/// last mount on /proc wins, as the kernel stacks them).
+fn hidepid_of(mountinfo: &str) -> Option<String> {
+    let mut found = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        if fields.get(4) != Some(&"/proc") || fields.get(sep + 1) != Some(&"proc") {
+            continue;
+        }
+        let options = fields.get(sep + 3).copied().unwrap_or("");
+        found = options
+            .split(',')
+            .find(|o| {
+                matches!(
+                    *o,
+                    "hidepid=2" | "hidepid=invisible" | "hidepid=4" | "hidepid=ptraceable"
+                )
+            })
+            .map(str::to_string);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hidepid_of;
+
+    #[test]
+    fn hidepid_is_read_from_the_proc_mount() {
+        let plain = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n";
+        assert_eq!(hidepid_of(plain), None);
+        let hidden =
+            format!("{plain}99 22 0:50 / /proc rw,relatime - proc proc rw,hidepid=invisible\n");
+        assert_eq!(hidepid_of(&hidden).as_deref(), Some("hidepid=invisible"));
+        let elsewhere = "30 1 0:60 / /mnt/proc rw - proc proc rw,hidepid=2\n";
+        assert_eq!(hidepid_of(elsewhere), None);
+        let noaccess = "22 1 0:21 / /proc rw - proc proc rw,hidepid=noaccess\n";
+        assert_eq!(
+            hidepid_of(noaccess),
+            None,
+            "noaccess shows the processes: counted as denied"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::model::state::TcpState;
 use proptest::prelude::*;
 
 /// What the kernel knows of a socket when it runs the program.
-struct Entry {
+pub(crate) struct Entry {
     family: u8,
     saddr: [u8; 16],
     daddr: [u8; 16],
@@ -31,7 +31,7 @@ fn raw_addr(ep: &Endpoint, family: Family) -> [u8; 16] {
     b
 }
 
-fn entry(s: &Socket) -> Entry {
+pub(crate) fn entry(s: &Socket) -> Entry {
     Entry {
         family: if s.family == Family::Inet {
             AF_INET
@@ -63,7 +63,7 @@ fn u32_at(b: &[u8], o: usize) -> u32 {
 }
 
 /// The kernel's audit: every op known, lengths sane, every jump on an instruction boundary.
-fn audit(bc: &[u8]) -> Result<(), String> {
+pub(crate) fn audit(bc: &[u8]) -> Result<(), String> {
     if bc.len() < 4 {
         return Err("shorter than one op".into());
     }
@@ -119,7 +119,7 @@ fn audit(bc: &[u8]) -> Result<(), String> {
 }
 
 /// The kernel's interpreter.
-fn run(bc: &[u8], e: &Entry) -> bool {
+pub(crate) fn run(bc: &[u8], e: &Entry) -> bool {
     let mut off = 0usize;
     let mut len = bc.len() as i64;
     while len > 0 {
@@ -169,7 +169,7 @@ fn run(bc: &[u8], e: &Entry) -> bool {
     len == 0
 }
 
-fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
+pub(crate) fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
     let side = prop_oneof![Just(Direction::Src), Just(Direction::Dst)];
     let port = proptest::sample::select(vec![0u16, 22, 80, 1024, 5000, 65535]);
     let addr = proptest::sample::select(vec![
@@ -221,7 +221,7 @@ fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
     .boxed()
 }
 
-fn arb_socket() -> impl Strategy<Value = Socket> {
+pub(crate) fn arb_socket() -> impl Strategy<Value = Socket> {
     let v4 = proptest::sample::select(vec![
         "127.0.0.1",
         "10.1.2.3",
