@@ -69,9 +69,17 @@ pub enum Command {
 /// Where the sockets come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input).
+    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input), or a
+    /// capture of netstat, ss or Get-NetTCPConnection from any system: Windows, macOS/BSD,
+    /// Solaris, AIX, Linux (docs/import.md).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+
+    /// The format of the --from file, when detection guesses wrong: windows-netstat,
+    /// windows-powershell, bsd-netstat, aix-netstat, solaris-netstat, linux-netstat, linux-ss,
+    /// linux-proc-net-tcp, or tcpscope (a recording).
+    #[arg(long, value_name = "FORMAT", requires = "from")]
+    pub from_format: Option<crate::collect::replay::FromFormat>,
 
     /// Also save the snapshot taken to FILE, to replay later with --from.
     #[arg(long, value_name = "FILE")]
@@ -334,6 +342,7 @@ impl From<&InputArgs> for crate::collect::plan::InputSpec {
     fn from(a: &InputArgs) -> Self {
         Self {
             from: a.from.clone(),
+            from_format: a.from_format,
             record: a.record.clone(),
             source: a.source.into(),
             netns: a.netns.clone(),

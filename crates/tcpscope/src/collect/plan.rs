@@ -18,6 +18,8 @@ use tcpscope_core::{Family, Filter, StateSet, TcpState};
 #[derive(Debug, Clone, Default)]
 pub struct InputSpec {
     pub from: Option<PathBuf>,
+    /// `--from-format`: what the `--from` file is, when detection guesses wrong.
+    pub from_format: Option<super::replay::FromFormat>,
     pub record: Option<PathBuf>,
     pub source: LiveSource,
     pub netns: Option<String>,
@@ -85,8 +87,12 @@ impl Plan {
         } else {
             NetnsScope::Current
         };
+        let from = input.from.as_deref().map(|path| super::replay::Input {
+            path,
+            format: input.from_format,
+        });
         let mut source = Source::open(
-            input.from.as_deref(),
+            from,
             input.source,
             needs.counters || input.record.is_some(),
             &scope,

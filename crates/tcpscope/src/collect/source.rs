@@ -9,7 +9,6 @@ use super::query::Query;
 use super::{kernel, netlink, procfs, replay};
 use anyhow::{Context, Result};
 use std::io;
-use std::path::Path;
 use tcpscope_core::decode::inet_diag::Request;
 use tcpscope_core::model::snapshot::{Host, Snapshot, SourceKind};
 use tcpscope_core::{Socket, StateSet};
@@ -60,7 +59,7 @@ pub struct StreamReport {
 impl Source {
     /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.
     pub fn open(
-        from: Option<&Path>,
+        from: Option<replay::Input>,
         live: LiveSource,
         counters: bool,
         scope: &NetnsScope,
@@ -69,7 +68,7 @@ impl Source {
             Some(_) if *scope != NetnsScope::Current => anyhow::bail!(
                 "--netns and --all-netns read the live kernel; a recording (--from) already carries each socket's namespace"
             ),
-            Some(path) => Source::replay(path),
+            Some(input) => Source::replay(&input),
             None if *scope == NetnsScope::Current => Source::live_current(live, counters),
             None => Source::live_in(live, counters, scope),
         }
@@ -119,7 +118,7 @@ impl Source {
         let mut notes = Vec::new();
         if kind == SourceKind::ProcNet {
             notes.push(
-                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows 0), no cookies and no tcp_info"
+                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows '-'), no cookies and no tcp_info"
                     .to_string(),
             );
         }
@@ -135,9 +134,9 @@ impl Source {
         Ok(source)
     }
 
-    /// Open a recording made with `--record` (or `ls --json`).
-    pub fn replay(path: &Path) -> Result<Source> {
-        let snap = replay::load(path)?;
+    /// Open a recording made with `--record` (or `ls --json`), or a capture of another tool.
+    pub fn replay(input: &replay::Input) -> Result<Source> {
+        let snap = replay::load(input)?;
         let header = snap.clone_without_sockets();
         Ok(Source {
             backend: Backend::Replay(Box::new(snap)),
@@ -150,7 +149,7 @@ impl Source {
 
     /// Start a poll: a fresh header (time, counters). A recording keeps its own.
     pub fn begin_poll(&mut self) -> Result<()> {
-        let kind = self.header.source;
+        let kind = self.header.source.clone();
         let counters = match &self.backend {
             Backend::Replay(_) => return Ok(()),
             _ if !self.counters => Default::default(),
