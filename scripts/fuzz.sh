@@ -39,7 +39,7 @@ run_target() { # TARGET [extra env...]
 if [ $# -gt 0 ]; then
     TARGETS=("$@")
 else
-    read -r -a TARGETS <<<"$(run_target list | sed -n 's/^FUZZ-TARGETS //p')"
+    read -r -a TARGETS <<<"$(run_target list | sed -n 's/.*FUZZ-TARGETS //p')"
 fi
 
 fuzz_one() { # TARGET -> writes OUT/TARGET.log and OUT/TARGET.status
@@ -74,7 +74,7 @@ total=0
 failed=0
 printf '\n| target | inputs | seconds | inputs/s | result |\n|---|---:|---:|---:|---|\n'
 for t in "${TARGETS[@]}"; do
-    line=$(grep -a '^FUZZ-RESULT' "$OUT/$t.log" | tail -1 || true)
+    line=$(grep -ao 'FUZZ-RESULT.*' "$OUT/$t.log" | tail -1 || true)
     cases=$(sed -n 's/.* cases=\([0-9]*\).*/\1/p' <<<"$line")
     secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$line")
     rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")

@@ -1,5 +1,6 @@
 //! Fuzzing on stable Rust: every parser that sees untrusted bytes (the sock_diag decoder, /proc
-//! text, cgroup paths, the filter language and its kernel bytecode, recordings) is a *target*: a
+//! text, cgroup paths, the filter language and its kernel bytecode, recordings, the exact-socket
+//! replies `release` reads, foreign captures of netstat/ss/Get-NetTCPConnection) is a *target*: a
 //! proptest strategy that makes inputs — random bytes, but mostly valid encodings bent out of
 //! shape — and a check that the parser neither panics nor lies (round trips, oracles, the kernel
 //! bytecode model). Test-only code (`cfg(test)`).
@@ -22,6 +23,7 @@
 //! check and a raw form, listed in [`TARGETS`] and given a suite test with [`suite_test!`].
 
 mod filter;
+mod import;
 mod mutate;
 mod netlink;
 mod procfs;
@@ -40,8 +42,11 @@ pub const SUITE_CASES: u64 = 300;
 /// Inputs per proptest run in a long fuzz; the batch seed is logged before each.
 const BATCH: u32 = 5_000;
 
+/// A target's entry point: fuzz within the budget, say how many inputs ran and what failed.
+pub type Target = fn(&Budget) -> Outcome;
+
 /// Every target: name (as scripts/fuzz.sh and the failure files call it) and entry point.
-pub const TARGETS: &[(&str, fn(&Budget) -> Outcome)] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("inet_diag", netlink::inet_diag),
     ("inet_diag_exact", netlink::exact_reply),
     ("proc_net_tcp", procfs::proc_net_tcp),
@@ -51,6 +56,8 @@ pub const TARGETS: &[(&str, fn(&Budget) -> Outcome)] = &[
     ("filter_parse", filter::parse),
     ("filter_bytecode", filter::bytecode_agrees),
     ("recording", recording::recording),
+    ("import", import::captures),
+    ("import_rows", import::printed_rows),
 ];
 
 /// How long and how much to fuzz one target.
@@ -257,6 +264,8 @@ suite_test! {
     fuzz_filter_parse => filter::parse,
     fuzz_filter_bytecode => filter::bytecode_agrees,
     fuzz_recording => recording::recording,
+    fuzz_import => import::captures,
+    fuzz_import_rows => import::printed_rows,
 }
 
 #[test]

@@ -43,15 +43,15 @@ const RUNS: &[&[u8]] = &[
 fn arb_edit() -> impl Strategy<Value = Edit> {
     let at = any::<usize>();
     prop_oneof![
-        3 => (at.clone(), 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
-        3 => (at.clone(), prop::sample::select(INTERESTING)).prop_map(|(at, byte)| Edit::Set { at, byte }),
-        2 => (at.clone(), prop_oneof![
+        3 => (at, 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
+        3 => (at, prop::sample::select(INTERESTING)).prop_map(|(at, byte)| Edit::Set { at, byte }),
+        2 => (at, prop_oneof![
             prop::sample::select(RUNS).prop_map(|r| r.to_vec()),
             prop::collection::vec(any::<u8>(), 1..8),
         ])
         .prop_map(|(at, bytes)| Edit::Insert { at, bytes }),
-        2 => (at.clone(), 1usize..16).prop_map(|(at, len)| Edit::Delete { at, len }),
-        1 => (at.clone(), 1usize..64, 1usize..8).prop_map(|(at, len, times)| Edit::Repeat { at, len, times }),
+        2 => (at, 1usize..16).prop_map(|(at, len)| Edit::Delete { at, len }),
+        1 => (at, 1usize..64, 1usize..8).prop_map(|(at, len, times)| Edit::Repeat { at, len, times }),
         1 => at.prop_map(|at| Edit::Truncate { at }),
     ]
 }

@@ -155,7 +155,7 @@ fn header(out: &mut Vec<u8>, len: usize, kind: u16, flags: u16, seq: u32) {
 }
 
 fn pad4(b: &mut Vec<u8>) {
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }

@@ -97,10 +97,10 @@ fn arb_change() -> impl Strategy<Value = Change> {
         "listen",
     ]);
     prop_oneof![
-        4 => (at.clone(), edge).prop_map(|(a, e)| Change::Number(a, e)),
-        2 => (at.clone(), text).prop_map(|(a, t)| Change::Text(a, t)),
-        2 => at.clone().prop_map(Change::Remove),
-        1 => at.clone().prop_map(Change::Null),
+        4 => (at, edge).prop_map(|(a, e)| Change::Number(a, e)),
+        2 => (at, text).prop_map(|(a, t)| Change::Text(a, t)),
+        2 => at.prop_map(Change::Remove),
+        1 => at.prop_map(Change::Null),
         1 => (at, 1usize..50).prop_map(|(a, n)| Change::Repeat(a, n)),
     ]
 }
@@ -119,6 +119,9 @@ fn arb_input() -> impl Strategy<Value = Input> {
             edits,
         })
 }
+
+/// What a [`Change`] does to the node it picks.
+type NodeChange<'a> = dyn Fn(&mut Value) + 'a;
 
 /// Every node's path, depth first (the root is not a target).
 fn visit<'a>(v: &'a mut Value, index: &mut usize, want: usize) -> Option<&'a mut Value> {
@@ -160,7 +163,7 @@ fn build(i: &Input) -> Vec<u8> {
     }
     for c in &i.changes {
         let n = count(&v).max(2);
-        let (at, apply): (usize, Box<dyn Fn(&mut Value)>) = match c {
+        let (at, apply): (usize, Box<NodeChange<'_>>) = match c {
             Change::Number(a, e) => (*a, Box::new(move |x: &mut Value| *x = edge(*e))),
             Change::Text(a, t) => (*a, Box::new(move |x: &mut Value| *x = Value::from(*t))),
             Change::Null(a) => (*a, Box::new(|x: &mut Value| *x = Value::Null)),
@@ -198,7 +201,7 @@ fn build(i: &Input) -> Vec<u8> {
 }
 
 /// Everything a replay does with a recording, into memory.
-fn replay(snap: &Snapshot) -> Result<(), TestCaseError> {
+pub(super) fn replay(snap: &Snapshot) -> Result<(), TestCaseError> {
     let input = Digest::of_snapshot(snap);
     let report = diagnose(&Context::new(&input, None));
     let mut out = Vec::new();

@@ -19,6 +19,11 @@ pub(crate) struct Entry {
     dport: u16,
     ifindex: u32,
     mark: u32,
+    /// No port was bound explicitly (`!(userlocks & SOCK_BINDPORT_LOCK)`), which sock_diag does
+    /// not report. The model takes the case where the kernel and user space agree: a socket is
+    /// autobound exactly when its port is in the default ip_local_port_range. (When they do
+    /// not, both answers apply, as in ss: docs/filter.md, "Differences from ss".)
+    autobound: bool,
 }
 
 fn raw_addr(ep: &Endpoint, family: Family) -> [u8; 16] {
@@ -44,6 +49,10 @@ pub(crate) fn entry(s: &Socket) -> Entry {
         dport: s.peer.port,
         ifindex: s.ifindex,
         mark: s.mark.unwrap_or(0),
+        autobound: {
+            let (low, high) = crate::analyze::filter::DEFAULT_EPHEMERAL;
+            (low..=high).contains(&s.local.port)
+        },
     }
 }
 
@@ -156,6 +165,7 @@ pub(crate) fn run(bc: &[u8], e: &Entry) -> bool {
             }
             INET_DIAG_BC_DEV_COND => u32_at(op, 4) == e.ifindex,
             INET_DIAG_BC_MARK_COND => e.mark & u32_at(op, 8) == u32_at(op, 4),
+            INET_DIAG_BC_AUTO => e.autobound,
             _ => panic!("unknown op {code}"),
         };
         let step = if yes {
@@ -217,6 +227,7 @@ pub(crate) fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
         }),
         (0u32..4, proptest::sample::select(vec![u32::MAX, 1, 3]))
             .prop_map(|(mark, mask)| Pred::Fwmark { mark, mask }),
+        Just(Pred::Autobound),
     ]
     .boxed()
 }
@@ -237,7 +248,7 @@ pub(crate) fn arb_socket() -> impl Strategy<Value = Socket> {
         "2001:db8::5",
         "fe80::1",
     ]);
-    let port = proptest::sample::select(vec![0u16, 22, 80, 81, 1023, 1024, 5000, 65535]);
+    let port = proptest::sample::select(vec![0u16, 22, 80, 81, 1023, 1024, 5000, 40000, 65535]);
     let addrs = prop_oneof![
         (v4.clone(), v4).prop_map(|(a, b)| (Family::Inet, a, b)),
         (v6.clone(), v6).prop_map(|(a, b)| (Family::Inet6, a, b)),
@@ -314,6 +325,27 @@ fn known_programs() {
         .bytecode(Family::Inet)
         .unwrap();
     assert_eq!(code, [INET_DIAG_BC_JMP, 4, 8, 0]);
+    // Fuzz finding (filter_parse): the kernel model had no AUTO op. Where the kernel and user
+    // space agree on which sockets are autobound, `autobound` and its negation are exact.
+    let sock = |port: u16| {
+        Socket::new(
+            TcpState::Established,
+            Family::Inet,
+            Endpoint::new("127.0.0.1".parse().unwrap(), port),
+            Endpoint::new("127.0.0.1".parse().unwrap(), 22),
+        )
+    };
+    for t in ["autobound", "! ( autobound and ( dev 0 or dev 0 ) )"] {
+        let f = Filter::parse(t).unwrap();
+        let code = f.bytecode(Family::Inet).unwrap();
+        for port in [22, 40000] {
+            assert_eq!(
+                run(&code, &entry(&sock(port))),
+                f.matches(&sock(port)),
+                "{t} :{port}"
+            );
+        }
+    }
     for t in [
         "src 10.0.0.0/8 or dst 10.0.0.0/8 and ! sport < :1024",
         "fwmark 0x1/0x3",
