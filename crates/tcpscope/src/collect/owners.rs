@@ -94,7 +94,7 @@ impl ScanReport {
             notes.push(format!(
                 "{what}they belong to {} whose open files could not be read even as root \
                  (permission denied: another user namespace or a security module such as \
-                 SELinux/AppArmor hides them), or were closed before tcpscope found their owner",
+                 SELinux/AppArmor hides them), or were opened or closed while tcpscope read /proc",
                 if self.denied == 1 {
                     "the 1 process".to_string()
                 } else {
@@ -414,6 +414,10 @@ impl Walker<'_> {
                 }
                 Ok(None) => report.processes += 1,
                 Err(Errno::NOENT | Errno::SRCH) => report.vanished += 1,
+                // A process reaped while its links were read answers EACCES too.
+                Err(Errno::ACCESS | Errno::PERM) if super::procfs::exited(self.proc_dir, pid) => {
+                    report.vanished += 1
+                }
                 Err(Errno::ACCESS | Errno::PERM) => report.denied += 1,
                 Err(e) => {
                     report.failed += 1;

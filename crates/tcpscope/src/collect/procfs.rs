@@ -1,10 +1,15 @@
 //! The fallback socket source: /proc/net/tcp and /proc/net/tcp6, parsed by
 //! `tcpscope_core::decode::proc_net`. Slower than netlink and without cookies or tcp_info; used only
 //! when sock_diag is unavailable or when asked for with `--source proc`. Lines the kernel
-//! repeats while the table changes under the read are dropped.
+//! repeats while the table changes under the read are dropped. Also what /proc itself says about
+//! who may see what: hidepid, and whether a denied process has in fact exited.
 
 use anyhow::{Context, Result};
+use rustix::fs::{openat, Mode, OFlags};
+use rustix::io::Errno;
+use std::os::fd::BorrowedFd;
 use tcpscope_core::decode::proc_net::{parse_proc_net_tcp, ParseError};
+use tcpscope_core::decode::process_text::parse_stat;
 use tcpscope_core::{Family, Socket};
 
 /// Read and parse the table of one family. A missing tcp6 table (IPv6 disabled) is empty.
@@ -27,6 +32,29 @@ pub fn read_tcp_table(family: Family) -> Result<(Vec<Socket>, Vec<ParseError>)> 
     let mut seen = std::collections::HashSet::with_capacity(socks.len());
     socks.retain(|s| seen.insert((s.local, s.peer, s.inode)));
     Ok((socks, errors))
+}
+
+/// True when process `pid` has exited (reaped, or a zombie). The kernel answers EACCES, not
+/// ENOENT, for an fd or namespace link of a task reaped while the link was being read
+/// (`get_proc_task` finds nothing, and the permission check fails): a denial is believed only
+/// for a process that still runs. Its stat being unreadable for another reason (hidepid=1) is
+/// not an exit.
+pub fn exited(proc_dir: BorrowedFd<'_>, pid: u32) -> bool {
+    let fd = match openat(
+        proc_dir,
+        format!("{pid}/stat").as_str(),
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return matches!(e, Errno::NOENT | Errno::SRCH),
+    };
+    let mut buf = [0u8; 512];
+    match rustix::io::read(&fd, &mut buf) {
+        Ok(n) => parse_stat(&String::from_utf8_lossy(&buf[..n]))
+            .is_some_and(|(state, _)| matches!(state, 'Z' | 'X' | 'x')),
+        Err(e) => matches!(e, Errno::NOENT | Errno::SRCH),
+    }
 }
 
 /// How /proc hides other users' processes from this one, from its mount options: `Some` with
@@ -66,7 +94,31 @@ fn hidepid_of(mountinfo: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::hidepid_of;
+    use super::{exited, hidepid_of};
+
+    #[test]
+    fn a_running_process_has_not_exited_a_zombie_and_a_reaped_one_have() {
+        let proc_dir = std::fs::File::open("/proc").unwrap();
+        let proc_dir = std::os::fd::AsFd::as_fd(&proc_dir);
+        assert!(!exited(proc_dir, std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not reaped yet: a zombie once it has run (wait for that without reaping it).
+        let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+        // SAFETY: waitid writes into `info`; WNOWAIT leaves the child to be reaped below.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid,
+                info.as_mut_ptr(),
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        assert_eq!(r, 0);
+        assert!(exited(proc_dir, pid), "a zombie has exited");
+        child.wait().unwrap();
+        assert!(exited(proc_dir, pid), "a reaped process has exited");
+    }
 
     #[test]
     fn hidepid_is_read_from_the_proc_mount() {

@@ -7,7 +7,7 @@
 //! signal never interrupts the cleanup, and workers see nothing of it (std resets the signal
 //! mask of the processes it spawns).
 
-use super::netns::Netns;
+use super::netns::{self, Netns};
 use super::report::LabDoc;
 use super::{
     handshake, lossy, Scenario, WorkerReport, FDS_PER_WORKER, MAX_COUNT, MAX_DURATION_MS, MAX_RATE,
@@ -208,6 +208,15 @@ pub fn run(args: &LabRequest) -> Result<ExitCode> {
     let somaxconn = read_sysctl("/proc/sys/net/core/somaxconn", 128);
     let max_tw = read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", 4096);
     let jobs = plan(args, somaxconn, max_tw)?;
+    if rustix::process::geteuid().is_root() {
+        let (removed, failed) = netns::sweep_stale();
+        for name in removed {
+            eprintln!("tcpscope lab: removed network namespace {name}, left behind by a lab run that was killed (SIGKILL)");
+        }
+        for (name, why) in failed {
+            eprintln!("tcpscope lab: warning: could not remove {name}, left behind by a killed lab run: {why}; remove it with `ip netns del {name}`");
+        }
+    }
     let signals = Signals::block()?;
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .context("becoming the subreaper of lab's workers")?;
