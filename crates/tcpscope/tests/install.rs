@@ -4,26 +4,9 @@
 
 mod common;
 
-use common::{bin, root_or_skip, run_ok, NetnsGuard};
+use common::{bin, root_or_skip, run_ok, tool_or_skip, NetnsGuard};
 use std::path::Path;
 use std::process::Command;
-
-/// True when `program` exists. Without it the test says why it skips; in CI (which installs
-/// every tool, .ci/run) skipping is a failure.
-fn have(test: &str, program: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return true;
-    }
-    if std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test} needs {program} (Debian package {package}); CI installs it");
-    }
-    eprintln!("skipping {test}: {program} is not installed (apt-get install {package})");
-    false
-}
 
 fn script(shell: &str) -> String {
     String::from_utf8(run_ok(&["completions", shell]).stdout).expect("UTF-8 script")
@@ -86,7 +69,7 @@ fn version_names_the_commit_it_was_built_from() {
                 "built in a checkout at {commit}, but --version says: {line}"
             );
         }
-        // A build from a tarball says so (scripts/check-tarball-build.sh builds one).
+        // A build outside a git checkout (a tarball) says so.
         _ => assert!(line.contains("not built from a git checkout"), "{line}"),
     }
     // -V is the same line.
@@ -95,7 +78,11 @@ fn version_names_the_commit_it_was_built_from() {
 
 #[test]
 fn bash_completion_is_valid_and_completes_states_and_namespaces() {
-    if !have("bash completion", "bash", "bash") {
+    if !tool_or_skip(
+        "bash_completion_is_valid_and_completes_states_and_namespaces",
+        "bash",
+        "bash",
+    ) {
         return;
     }
     let file = write_temp("completion.bash", &script("bash"));
@@ -144,7 +131,11 @@ fn bash_completion_is_valid_and_completes_states_and_namespaces() {
 
 #[test]
 fn zsh_completion_is_valid_and_its_helpers_complete_states_and_namespaces() {
-    if !have("zsh completion", "zsh", "zsh") {
+    if !tool_or_skip(
+        "zsh_completion_is_valid_and_its_helpers_complete_states_and_namespaces",
+        "zsh",
+        "zsh",
+    ) {
         return;
     }
     let text = script("zsh");
@@ -162,7 +153,8 @@ fn zsh_completion_is_valid_and_its_helpers_complete_states_and_namespaces() {
     assert!(!netns.is_empty());
     for l in netns {
         assert!(
-            l.ends_with(":NAME|pid:PID:_tcpscope_netns_names' \\"),
+            l.ends_with(":NAME|pid:PID|PATH:_tcpscope_netns_names' \\")
+                || l.ends_with(":NAME|pid:PID:_tcpscope_netns_names' \\"),
             "{l}"
         );
     }
@@ -216,7 +208,11 @@ fn zsh_completion_is_valid_and_its_helpers_complete_states_and_namespaces() {
 
 #[test]
 fn fish_completion_is_valid_and_completes_states_namespaces_and_scenarios() {
-    if !have("fish completion", "fish", "fish") {
+    if !tool_or_skip(
+        "fish_completion_is_valid_and_completes_states_namespaces_and_scenarios",
+        "fish",
+        "fish",
+    ) {
         return;
     }
     let file = write_temp("tcpscope.fish", &script("fish"));
@@ -286,7 +282,15 @@ fn man_pages_one_per_visible_command_render_without_warnings() {
         let page = format!("tcpscope-{hidden}.1");
         assert!(!files.contains(&page), "hidden command has a page: {page}");
     }
-    if !have("man pages", "man", "man-db") || !have("man pages", "groff", "groff-base") {
+    if !tool_or_skip(
+        "man_pages_one_per_visible_command_render_without_warnings",
+        "man",
+        "man-db",
+    ) || !tool_or_skip(
+        "man_pages_one_per_visible_command_render_without_warnings",
+        "groff",
+        "groff-base",
+    ) {
         return;
     }
     for f in &files {

@@ -7,11 +7,12 @@
 use super::mutate::{apply, edits, Edit};
 use super::{drive, Budget, Outcome};
 use crate::decode::inet_diag::{
-    parse_buffer, parse_exact_reply, parse_tcp_info, ExactReply, Item, INET_DIAG_INFO,
-    INET_DIAG_MARK, INET_DIAG_SHUTDOWN, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_DUMP_INTR,
+    parse_buffer, parse_exact_reply, parse_tcp_info, ExactReply, Item, INET_DIAG_CGROUP_ID,
+    INET_DIAG_CONG, INET_DIAG_INFO, INET_DIAG_MARK, INET_DIAG_SHUTDOWN, INET_DIAG_SKMEMINFO,
+    INET_DIAG_SKV6ONLY, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_DUMP_INTR,
     SOCK_DIAG_BY_FAMILY,
 };
-use crate::model::socket::{Family, Socket, TimerKind};
+use crate::model::socket::{Family, Socket, SocketMemory, TcpInfo, TimerKind};
 use crate::model::state::TcpState;
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -59,6 +60,10 @@ fn arb_attr() -> impl Strategy<Value = (u16, Vec<u8>)> {
         4 => Just(INET_DIAG_INFO),
         2 => Just(INET_DIAG_SHUTDOWN),
         2 => Just(INET_DIAG_MARK),
+        1 => Just(INET_DIAG_CONG),
+        1 => Just(INET_DIAG_SKMEMINFO),
+        1 => Just(INET_DIAG_SKV6ONLY),
+        1 => Just(INET_DIAG_CGROUP_ID),
         1 => Just(INET_DIAG_INFO | 0x8000),
         2 => any::<u16>(),
     ];
@@ -256,7 +261,52 @@ fn expected_socket(m: &Msg) -> Option<Socket> {
             INET_DIAG_MARK if data.len() >= 4 => {
                 s.mark = Some(u32::from_ne_bytes([data[0], data[1], data[2], data[3]]))
             }
+            INET_DIAG_SKV6ONLY if !data.is_empty() => s.v6only = Some(data[0] != 0),
+            INET_DIAG_CGROUP_ID if data.len() >= 8 => {
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&data[..8]);
+                s.cgroup_id = Some(u64::from_ne_bytes(id));
+            }
+            // A C string: up to the first NUL; nothing (or not UTF-8) is no name.
+            INET_DIAG_CONG => {
+                let name = data.split(|b| *b == 0).next().unwrap_or_default();
+                s.congestion = std::str::from_utf8(name)
+                    .ok()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string);
+            }
+            // u32 meminfo[SK_MEMINFO_VARS]: 8 values, 9 since Linux 4.6 (drops).
+            INET_DIAG_SKMEMINFO => {
+                let v = |i: usize| {
+                    data.get(i * 4..i * 4 + 4)
+                        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                };
+                s.memory = (data.len() >= 32).then(|| SocketMemory {
+                    rmem_alloc: v(0).unwrap_or_default(),
+                    rcvbuf: v(1).unwrap_or_default(),
+                    wmem_alloc: v(2).unwrap_or_default(),
+                    sndbuf: v(3).unwrap_or_default(),
+                    fwd_alloc: v(4).unwrap_or_default(),
+                    wmem_queued: v(5).unwrap_or_default(),
+                    optmem: v(6).unwrap_or_default(),
+                    backlog: v(7).unwrap_or_default(),
+                    drops: v(8).unwrap_or_default(),
+                });
+            }
             _ => {}
+        }
+    }
+    // A listener's tcp_info holds settings, not measurements (no data flows): only those stay.
+    if s.state == TcpState::Listen {
+        if let Some(i) = &mut s.tcp_info {
+            *i = TcpInfo {
+                rto_us: i.rto_us,
+                snd_mss: i.snd_mss,
+                rcv_mss: i.rcv_mss,
+                advmss: i.advmss,
+                options: i.options,
+                ..TcpInfo::default()
+            };
         }
     }
     Some(s)

@@ -214,6 +214,8 @@ pub(super) fn replay(snap: &Snapshot) -> Result<(), TestCaseError> {
         processes: true,
         netns: true,
         no_header: false,
+        info: true,
+        memory: true,
     };
     let mut table = TableWriter::new(Vec::new(), opts, None);
     let mut counts = StateCounts::default();

@@ -71,7 +71,11 @@ _tcpscope_extra() {{
             return 0
             ;;
         --netns)
-            COMPREPLY=( $(compgen -W "$(_tcpscope_netns_names) pid:" -- "$cur") )
+            if [[ "$cur" == /* ]]; then
+                COMPREPLY=( $(compgen -f -- "$cur") )
+            else
+                COMPREPLY=( $(compgen -W "$(_tcpscope_netns_names) pid:" -- "$cur") )
+            fi
             return 0
             ;;
     esac
@@ -116,7 +120,7 @@ _tcpscope_state_words() {{
 _tcpscope_netns_names() {{
     local -a names
     names=(/run/netns/*(N:t))
-    _alternative 'netns:network namespace:compadd -a names' 'pid:namespace of a process:(pid\:)'
+    _alternative 'netns:network namespace:compadd -a names' 'pid:namespace of a process:(pid\:)' 'files:namespace file:_files'
 }}
 
 _tcpscope_filter_words() {{
@@ -147,7 +151,7 @@ fn zsh_action(line: &str) -> String {
         return line.to_string();
     };
     let trimmed = line.trim_start();
-    let action = if head.ends_with(":NAME|pid:PID") {
+    let action = if head.ends_with(":NAME|pid:PID") || head.ends_with(":NAME|pid:PID|PATH") {
         "_tcpscope_netns_names"
     } else if trimmed.starts_with("'::filter -- ") || trimmed.starts_with("'*::filter -- ") {
         "_tcpscope_filter_words"
@@ -209,7 +213,7 @@ end
 complete -c tcpscope -n __tcpscope_after_state_word -f -a "{states}"
 complete -c tcpscope -n "__fish_tcpscope_using_subcommand explain" -f -a "{states}"
 complete -c tcpscope -n "__fish_tcpscope_using_subcommand diagram" -l highlight -x -a "{states}"
-complete -c tcpscope -l netns -x -a "(__tcpscope_netns_names)"
+complete -c tcpscope -l netns -r -a "(__tcpscope_netns_names)"
 complete -c tcpscope -n "__fish_tcpscope_using_subcommand lab" -f -a "{scenarios}"
 "#,
         states = states.join("\n"),

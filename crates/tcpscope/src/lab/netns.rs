@@ -1,9 +1,8 @@
 //! A private network namespace for a lab run (`--own-netns`, `--lossy`): created with iproute2 so that
 //! `ip netns exec NAME ...` and `tcpscope ls --netns NAME` find it, entered by the workers with
 //! setns() before they exec, and deleted when the guard drops — on every exit but SIGKILL of the
-//! supervisor itself. What a killed run leaves (its namespace, and with it any nftables rules of
-//! `--lossy`, which live inside it; the workers die with the supervisor) is swept by the next
-//! lab run as root ([`sweep_stale`]): the name says which process made it.
+//! supervisor itself: then the next lab run removes it ([`sweep_stale`]; the name says which
+//! run made it, `ip netns del NAME` removes it by hand).
 
 use anyhow::{bail, Context, Result};
 use std::fs::File;
@@ -24,7 +23,7 @@ impl Netns {
         if !rustix::process::geteuid().is_root() {
             bail!("--own-netns and --lossy need root to create a network namespace; run as root (e.g. sudo tcpscope lab ...), or leave them out");
         }
-        let name = format!("{PREFIX}{}", std::process::id());
+        let name = format!("tcpscope-lab-{}", std::process::id());
         ip(&["netns", "add", &name])?;
         let file = match File::open(format!("/run/netns/{name}")) {
             Ok(f) => f,
@@ -60,52 +59,6 @@ impl Drop for Netns {
     }
 }
 
-/// Every lab namespace is `PREFIX` + the supervisor's pid.
-const PREFIX: &str = "tcpscope-lab-";
-
-/// Delete the namespaces of lab runs that are gone (killed with SIGKILL, so their guard never
-/// ran): a `tcpscope-lab-PID` in /run/netns whose PID is no longer a `tcpscope lab` process.
-/// Returns what was removed, and what could not be, with why. Needs root (not checked: `ip`
-/// says so and the name lands in the second list).
-pub fn sweep_stale() -> (Vec<String>, Vec<(String, String)>) {
-    let mut removed = Vec::new();
-    let mut failed = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/run/netns") else {
-        return (removed, failed);
-    };
-    for entry in dir.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() || is_lab_supervisor(pid) {
-            continue;
-        }
-        match ip(&["netns", "del", &name]) {
-            Ok(()) => removed.push(name),
-            Err(e) => failed.push((name, format!("{e:#}"))),
-        }
-    }
-    removed.sort();
-    (removed, failed)
-}
-
-/// True when `pid` runs `tcpscope lab` (its command line: an executable named tcpscope*, and a
-/// `lab` argument). A pid reused by any other program is not lab's; when in doubt the
-/// namespace is kept.
-fn is_lab_supervisor(pid: u32) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let mut args = cmdline.split(|b| *b == 0);
-    let exe = args.next().unwrap_or_default();
-    let base = exe.rsplit(|b| *b == b'/').next().unwrap_or_default();
-    base.starts_with(b"tcpscope") && args.any(|a| a == b"lab")
-}
-
 fn ip(args: &[&str]) -> Result<()> {
     let out = Command::new("ip")
         .args(args)
@@ -119,4 +72,55 @@ fn ip(args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The prefix of every lab namespace; the rest of the name is the lab process's pid.
+const PREFIX: &str = "tcpscope-lab-";
+
+/// Remove the namespaces of lab runs that are gone: a lab killed with SIGKILL cannot delete its
+/// own (`tcpscope-lab-PID`), so the next lab run does. A namespace is stale when no process
+/// PID exists or PID is no longer a tcpscope lab (the pid was reused). Root only (without root
+/// there is nothing lab could have made, or remove). Returns what was removed, in words.
+pub fn sweep_stale() -> Vec<String> {
+    if !rustix::process::geteuid().is_root() {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir(crate::collect::netns::NETNS_DIR) else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != me && is_lab(pid) {
+            continue;
+        }
+        match ip(&["netns", "del", &name]) {
+            Ok(()) => removed.push(format!(
+                "removed network namespace {name}, left by a lab run that was killed (no lab runs as pid {pid} now)"
+            )),
+            Err(e) => removed.push(format!(
+                "network namespace {name} was left by a lab run that was killed, and could not be removed: {e:#}"
+            )),
+        }
+    }
+    removed
+}
+
+/// True when `pid` is a running `tcpscope lab` process.
+fn is_lab(pid: u32) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let mut args = cmdline.split(|b| *b == 0);
+    let exe_is_tcpscope = args
+        .next()
+        .is_some_and(|a| a.ends_with(b"tcpscope") || a.windows(8).any(|w| w == b"tcpscope"));
+    exe_is_tcpscope && args.any(|a| a == b"lab")
 }
