@@ -1,6 +1,7 @@
 //! Fuzzing on stable Rust: every parser that sees untrusted bytes (the sock_diag decoder, /proc
 //! text, cgroup paths, the filter language and its kernel bytecode, recordings, the exact-socket
-//! replies `release` reads, foreign captures of netstat/ss/Get-NetTCPConnection) is a *target*: a
+//! replies `release` reads, foreign captures of netstat/ss/Get-NetTCPConnection, the tracepoint
+//! formats and perf records `trace` reads) is a *target*: a
 //! proptest strategy that makes inputs — random bytes, but mostly valid encodings bent out of
 //! shape — and a check that the parser neither panics nor lies (round trips, oracles, the kernel
 //! bytecode model). Test-only code (`cfg(test)`).
@@ -28,6 +29,7 @@ mod mutate;
 mod netlink;
 mod procfs;
 mod recording;
+mod trace;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -58,6 +60,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("recording", recording::recording),
     ("import", import::captures),
     ("import_rows", import::printed_rows),
+    ("tracepoint", trace::tracepoint),
+    ("perf_record", trace::perf_record),
 ];
 
 /// How long and how much to fuzz one target.
@@ -266,6 +270,8 @@ suite_test! {
     fuzz_recording => recording::recording,
     fuzz_import => import::captures,
     fuzz_import_rows => import::printed_rows,
+    fuzz_tracepoint => trace::tracepoint,
+    fuzz_perf_record => trace::perf_record,
 }
 
 #[test]
