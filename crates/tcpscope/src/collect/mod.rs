@@ -16,6 +16,7 @@ pub mod collector;
 pub mod facts;
 pub mod identities;
 pub mod kernel;
+pub mod limits;
 // Used by the live front ends (top, serve), which are being built on it.
 #[allow(dead_code)]
 pub mod live;
