@@ -5,10 +5,12 @@
 //! never keeps its sockets to group them.
 
 use crate::decode::cgroup::short_label;
+use crate::model::ids::IdMap;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// What sockets are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -94,6 +96,25 @@ impl GroupStats {
         self.states[state as usize]
     }
 
+    /// Add another group's counts (groups merged under one label, or into `other`). The
+    /// command and container stay this group's.
+    pub fn merge(&mut self, g: &GroupStats) {
+        self.sockets += g.sockets;
+        for (i, c) in g.states.iter().enumerate() {
+            self.states[i] += c;
+        }
+        self.recv_q += g.recv_q;
+        self.send_q += g.send_q;
+        self.oldest_close_wait_ms = match (self.oldest_close_wait_ms, g.oldest_close_wait_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if self.comm.is_none() {
+            self.comm = g.comm.clone();
+            self.container = g.container.clone();
+        }
+    }
+
     fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
         self.sockets += 1;
         self.states[s.state as usize] += 1;
@@ -159,36 +180,87 @@ pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
     }
 }
 
+/// What a socket is counted under while a poll runs: a number, not a label, so counting 100k
+/// sockets formats and hashes no strings (labels are made once per group, and groups that
+/// share a label — the processes of one container, `0.0.0.0` and `::` as `*` — are merged by
+/// [`Groups::top`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RawKey {
+    Pid(u32),
+    Port(u16),
+    Addr(IpAddr),
+    Netns(u64),
+    Kernel,
+    Unknown,
+}
+
+fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
+    let nobody = || {
+        if s.inode == 0 {
+            RawKey::Kernel
+        } else {
+            RawKey::Unknown
+        }
+    };
+    match by {
+        GroupBy::Process | GroupBy::Container => {
+            s.owners.first().map_or_else(nobody, |o| RawKey::Pid(o.pid))
+        }
+        GroupBy::LocalPort => RawKey::Port(s.local.port),
+        GroupBy::PeerHost => RawKey::Addr(s.peer.addr),
+        GroupBy::Netns => RawKey::Netns(s.netns.as_ref().map_or(0, |n| n.inode)),
+    }
+}
+
 /// Sockets grouped one way.
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: HashMap<GroupKey, GroupStats>,
+    map: IdMap<RawKey, (GroupKey, GroupStats)>,
 }
 
 impl Groups {
     pub fn new(by: GroupBy) -> Groups {
         Groups {
             by,
-            map: HashMap::new(),
+            map: IdMap::default(),
         }
     }
 
     /// Count one socket (with the tracker's CLOSE-WAIT age when known).
     pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
-        let key = key_of(self.by, s);
-        let stats = self.map.entry(key).or_default();
-        if stats.sockets == 0 && self.by == GroupBy::Process {
-            if let Some(o) = s.owners.first() {
-                stats.comm = Some(o.process.comm.clone());
-                stats.container = o.process.container.as_ref().map(short_label);
+        let by = self.by;
+        let (_, stats) = self.map.entry(raw_key(by, s)).or_insert_with(|| {
+            let mut stats = GroupStats::default();
+            if by == GroupBy::Process {
+                if let Some(o) = s.owners.first() {
+                    stats.comm = Some(o.process.comm.clone());
+                    stats.container = o.process.container.as_ref().map(short_label);
+                }
             }
-        }
+            (key_of(by, s), stats)
+        });
         stats.add(s, close_wait_age_ms);
     }
 
+    /// The groups by label (groups that share one merged).
+    fn merged(self) -> HashMap<GroupKey, GroupStats> {
+        let mut out: HashMap<GroupKey, GroupStats> = HashMap::with_capacity(self.map.len());
+        for (_, (key, stats)) in self.map {
+            match out.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(stats);
+                }
+            }
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
-        self.map.len()
+        let labels: std::collections::HashSet<&GroupKey> =
+            self.map.values().map(|(k, _)| k).collect();
+        labels.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -198,7 +270,7 @@ impl Groups {
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
     /// label), at most `n`; the rest are summed into one `other` group.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_iter().collect();
+        let mut v: Vec<(GroupKey, GroupStats)> = self.merged().into_iter().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
         v.sort_by(|a, b| {
             weight(&b.1)
@@ -210,19 +282,10 @@ impl Groups {
             let rest = v.split_off(n.saturating_sub(1));
             let mut other = GroupStats::default();
             for (_, g) in rest {
-                other.sockets += g.sockets;
-                for (i, c) in g.states.iter().enumerate() {
-                    other.states[i] += c;
-                }
-                other.recv_q += g.recv_q;
-                other.send_q += g.send_q;
-                other.oldest_close_wait_ms =
-                    match (other.oldest_close_wait_ms, g.oldest_close_wait_ms) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+                other.merge(&g);
             }
             other.comm = Some("other".to_string());
+            other.container = None;
             v.push((
                 GroupKey {
                     label: "other".to_string(),

@@ -9,10 +9,12 @@
 //! replayed sequence of snapshots gives the same answers as the live one did.
 
 use crate::analyze::duration::human_ms;
+use crate::model::ids::IdMap;
 use crate::model::snapshot::{KernelCounters, Snapshot};
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
 
 /// How many polls of counts are kept for growth rates.
 const HISTORY: usize = 120;
@@ -72,8 +74,10 @@ pub struct Changes {
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    tracks: HashMap<u64, Track>,
-    next: HashMap<u64, Track>,
+    /// Every tracked socket by cookie, with the number of the last poll that saw it: updated in
+    /// place (one lookup per socket) and swept at the end of a poll.
+    tracks: IdMap<u64, (u64, Track)>,
+    poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
     counts: BTreeMap<CountKey, u64>,
@@ -89,7 +93,7 @@ impl Tracker {
     /// Start a poll taken at `now_ms`.
     pub fn begin(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
-        self.next = HashMap::with_capacity(self.tracks.len());
+        self.poll += 1;
         self.counts.clear();
         self.changes = Changes::default();
     }
@@ -100,37 +104,41 @@ impl Tracker {
         if s.cookie == 0 {
             return;
         }
-        let now = self.now_ms;
-        let previous = self.last_poll_ms;
-        let track = match self.tracks.remove(&s.cookie) {
-            Some(t) if t.state == s.state => t,
-            Some(mut t) => {
-                self.changes.changed += 1;
-                t.past.push((t.state, t.state_seen_ms));
-                if t.past.len() > PAST_STATES {
-                    t.past.remove(0);
+        let (poll, now, previous) = (self.poll, self.now_ms, self.last_poll_ms);
+        match self.tracks.entry(s.cookie) {
+            Entry::Occupied(e) => {
+                let (seen, t) = e.into_mut();
+                if *seen == poll {
+                    return; // listed twice in one poll (a dump interrupted and repeated)
                 }
-                Track {
-                    state: s.state,
-                    state_seen_ms: now,
-                    state_after_ms: previous,
-                    ..t
+                *seen = poll;
+                if t.state != s.state {
+                    self.changes.changed += 1;
+                    t.past.push((t.state, t.state_seen_ms));
+                    if t.past.len() > PAST_STATES {
+                        t.past.remove(0);
+                    }
+                    t.state = s.state;
+                    t.state_seen_ms = now;
+                    t.state_after_ms = previous;
                 }
             }
-            None => {
+            Entry::Vacant(e) => {
                 if previous.is_some() {
                     self.changes.opened += 1;
                 }
-                Track {
-                    state: s.state,
-                    state_seen_ms: now,
-                    state_after_ms: previous,
-                    first_seen_ms: now,
-                    past: Vec::new(),
-                }
+                e.insert((
+                    poll,
+                    Track {
+                        state: s.state,
+                        state_seen_ms: now,
+                        state_after_ms: previous,
+                        first_seen_ms: now,
+                        past: Vec::new(),
+                    },
+                ));
             }
-        };
-        self.next.insert(s.cookie, track);
+        }
     }
 
     /// Add `n` to a count of this poll (e.g. CLOSE-WAIT sockets of one process).
@@ -140,10 +148,12 @@ impl Tracker {
 
     /// End the poll: what was not seen is gone; counts and counters join the history.
     pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
+        let before = self.tracks.len();
+        let poll = self.poll;
+        self.tracks.retain(|_, (seen, _)| *seen == poll);
         if self.last_poll_ms.is_some() {
-            self.changes.closed = self.tracks.len() as u64;
+            self.changes.closed = (before - self.tracks.len()) as u64;
         }
-        self.tracks = std::mem::take(&mut self.next);
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
                 self.counts.insert(CountKey::Counter(name), *v);
@@ -177,7 +187,7 @@ impl Tracker {
     /// How long `s` has been in its state as far as the polls tell: at least since the poll that
     /// first saw it there and, when an earlier poll did not see it there, at most since that one.
     pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
-        let t = self.tracks.get(&s.cookie)?;
+        let (_, t) = self.tracks.get(&s.cookie)?;
         if t.state != s.state {
             return None;
         }
@@ -189,7 +199,7 @@ impl Tracker {
 
     /// The track of one socket, by cookie.
     pub fn track(&self, cookie: u64) -> Option<&Track> {
-        self.tracks.get(&cookie)
+        self.tracks.get(&cookie).map(|(_, t)| t)
     }
 
     /// Sockets tracked now.

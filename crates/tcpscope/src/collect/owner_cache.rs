@@ -23,6 +23,7 @@ use super::identities::Identities;
 use super::owners::{self, InodeTable, ScanReport, Wanted};
 use std::collections::{HashMap, HashSet};
 use std::io;
+use tcpscope_core::model::ids::IdSet;
 use tcpscope_core::model::process::Owner;
 use tcpscope_core::Socket;
 
@@ -74,7 +75,7 @@ impl OwnerCache {
         self.polls_since_full = self.polls_since_full.map(|n| n + 1);
         self.used = vec![false; self.table.pairs()];
         if self.table.pairs() > 0 {
-            let pids: HashSet<u32> = self.table.entries().iter().map(|(_, h)| h.pid).collect();
+            let pids: IdSet<u32> = self.table.entries().iter().map(|(_, h)| h.pid).collect();
             self.identities.revalidate(|p| pids.contains(&p), false);
         }
     }

@@ -25,6 +25,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tcpscope_core::decode::process_text::{parse_decimal, socket_inode};
+use tcpscope_core::model::ids::IdMap;
 
 /// One descriptor through which a process holds a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,13 +117,32 @@ fn plural(n: u64, word: &str) -> String {
 }
 
 /// inode -> every (pid, fd) holding it: one vector sorted by inode (one allocation for 100k
-/// sockets, where a map of vectors would make 100k).
+/// sockets, where a map of vectors would make 100k), and an index from inode to its first pair
+/// (a binary search per socket cost ~17 cache misses: a quarter of a live poll at 100k).
 #[derive(Debug, Default)]
 pub struct InodeTable {
     entries: Vec<(u64, Holder)>,
+    starts: IdMap<u64, u32>,
 }
 
 impl InodeTable {
+    fn new(entries: Vec<(u64, Holder)>) -> InodeTable {
+        let mut t = InodeTable {
+            entries,
+            starts: IdMap::default(),
+        };
+        t.reindex();
+        t
+    }
+
+    fn reindex(&mut self) {
+        self.starts.clear();
+        self.starts.reserve(self.entries.len());
+        for (i, (inode, _)) in self.entries.iter().enumerate() {
+            self.starts.entry(*inode).or_insert(i as u32);
+        }
+    }
+
     /// Every (inode, holder) pair, sorted by inode.
     pub fn entries(&self) -> &[(u64, Holder)] {
         &self.entries
@@ -141,6 +161,7 @@ impl InodeTable {
         self.entries.extend(other.entries);
         self.entries.sort_unstable();
         self.entries.dedup();
+        self.reindex();
     }
 
     /// Keep only the pairs `keep` says yes to.
@@ -151,12 +172,20 @@ impl InodeTable {
             i += 1;
             k
         });
+        self.reindex();
     }
 
     /// The index range of `inode`'s pairs in [`InodeTable::entries`].
     pub fn range_of(&self, inode: u64) -> std::ops::Range<usize> {
-        let start = self.entries.partition_point(|(i, _)| *i < inode);
-        let len = self.entries[start..].partition_point(|(i, _)| *i == inode);
+        let Some(&start) = self.starts.get(&inode) else {
+            return 0..0;
+        };
+        let start = start as usize;
+        // Most inodes have one holder or a few (a forking server's listener).
+        let len = self.entries[start..]
+            .iter()
+            .take_while(|(i, _)| *i == inode)
+            .count();
         start..start + len
     }
 
@@ -248,7 +277,7 @@ pub fn scan_in(
         entries.extend(found);
     }
     entries.sort_unstable();
-    Ok((InodeTable { entries }, report))
+    Ok((InodeTable::new(entries), report))
 }
 
 /// The numeric entries of /proc, in ascending order.
