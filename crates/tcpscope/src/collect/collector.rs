@@ -31,6 +31,7 @@ use tcpscope_core::analyze::frame::{Frame, GROUPS_PER_FRAME};
 use tcpscope_core::analyze::groups::{GroupBy, Groups};
 use tcpscope_core::analyze::summary::StateCounts;
 use tcpscope_core::analyze::tracking::{CountKey, Track, Tracker};
+use tcpscope_core::model::ids::IdMap;
 use tcpscope_core::model::process::ProcessFacts;
 use tcpscope_core::{Filter, Snapshot, Socket, TcpState};
 
@@ -300,7 +301,7 @@ impl Collector {
         };
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
-        let mut by_netns: BTreeMap<String, StateCounts> = BTreeMap::new();
+        let mut ns_counts: IdMap<u64, (String, StateCounts)> = IdMap::default();
         let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
@@ -315,11 +316,19 @@ impl Collector {
                 tracker.count(CountKey::StateOfPid(s.state, o.pid), 1);
             }
             counts.add(s);
-            let ns = s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe());
-            by_netns.entry(ns).or_default().add(s);
+            // One label per namespace, not one string per socket.
+            let inode = s.netns.as_ref().map_or(0, |n| n.inode);
+            ns_counts
+                .entry(inode)
+                .or_insert_with(|| {
+                    let label = s
+                        .netns
+                        .as_ref()
+                        .map_or_else(|| "own".to_string(), |n| n.describe());
+                    (label, StateCounts::default())
+                })
+                .1
+                .add(s);
             for g in &mut groups {
                 g.add(s, None);
             }
@@ -340,6 +349,10 @@ impl Collector {
             self.source.stream(&self.query, &mut |s| take(&s))?
         };
         let changes = self.tracker.end(&header.kernel);
+        let mut by_netns: BTreeMap<String, StateCounts> = BTreeMap::new();
+        for (label, c) in ns_counts.into_values() {
+            by_netns.insert(label, c);
+        }
         if live {
             let pids: BTreeSet<u32> = digest
                 .kept()
@@ -356,6 +369,8 @@ impl Collector {
         header.notes.extend(stream.warnings);
         let input = digest.finish(header);
         let report = diagnose(&DiagnoseContext::new(&input, Some(&self.tracker)));
+        let time_wait_by_destination = input.time_wait_by_destination(GROUPS_PER_FRAME);
+        let (lo, hi) = input.port_range();
         let listeners = input
             .snapshot
             .sockets
@@ -377,6 +392,8 @@ impl Collector {
                 .map(|g| (g.by, g.top(GROUPS_PER_FRAME)))
                 .collect(),
             listeners,
+            time_wait_by_destination,
+            ephemeral_ports: u64::from(hi.saturating_sub(lo)) + 1,
             report,
             changes,
         })
