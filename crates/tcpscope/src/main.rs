@@ -5,6 +5,7 @@ mod cli;
 mod collect;
 mod commands;
 mod lab;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -5,6 +5,8 @@ pub mod diagram;
 pub mod doctor;
 pub mod explain;
 pub mod ladder;
+pub mod metrics;
+pub mod page;
 pub mod summary;
 pub mod svg;
 pub mod table;

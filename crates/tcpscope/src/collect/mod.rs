@@ -16,7 +16,7 @@ pub mod collector;
 pub mod facts;
 pub mod identities;
 pub mod kernel;
-// Used by the live front ends (top, serve), which are being built on it.
+// serve uses fresh/latest/list; the interval, pause and filter controls are for top.
 #[allow(dead_code)]
 pub mod live;
 pub mod netlink;

@@ -8,6 +8,7 @@ pub mod floor;
 pub mod lab;
 pub mod ls;
 pub mod output;
+pub mod serve;
 pub mod simulate;
 pub mod summary;
 
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),
     }
