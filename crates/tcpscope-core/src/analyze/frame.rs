@@ -28,7 +28,8 @@ pub struct Frame {
     pub counts: StateCounts,
     /// The same per network namespace (its label; `own` when only tcpscope's own was read).
     pub counts_by_netns: BTreeMap<String, StateCounts>,
-    /// Every grouping, largest groups first, at most [`GROUPS_PER_FRAME`] each.
+    /// The groupings the front end asked for (all by default), largest groups first, at most
+    /// [`GROUPS_PER_FRAME`] each.
     pub groups: BTreeMap<GroupBy, Vec<(GroupKey, GroupStats)>>,
     /// Listening sockets with their accept queue (Recv-Q) and backlog (Send-Q), owners attached.
     pub listeners: Vec<Socket>,

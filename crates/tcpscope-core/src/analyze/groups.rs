@@ -6,11 +6,13 @@
 
 use crate::decode::cgroup::short_label;
 use crate::model::ids::IdMap;
-use crate::model::socket::Socket;
+use crate::model::process::ProcessIdentity;
+use crate::model::socket::{Endpoint, Netns, Socket};
 use crate::model::state::TcpState;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What sockets are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -181,10 +183,10 @@ pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
 }
 
 /// What a socket is counted under while a poll runs: a number, not a label, so counting 100k
-/// sockets formats and hashes no strings (labels are made once per group, and groups that
-/// share a label — the processes of one container, `0.0.0.0` and `::` as `*` — are merged by
-/// [`Groups::top`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// sockets formats and hashes no strings. Labels are made by [`Groups::top`] for the groups it
+/// shows; groups that share a label — the processes of one container, `0.0.0.0` and `::` as
+/// `*` — are merged there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum RawKey {
     Pid(u32),
     Port(u16),
@@ -212,11 +214,56 @@ fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
     }
 }
 
+/// What a group's label is made from, kept from its first socket (cheap: a reference-counted
+/// identity, a namespace description only for the few namespace groups).
+#[derive(Debug, Clone)]
+enum LabelFrom {
+    Process(u32, Arc<ProcessIdentity>),
+    Container(Arc<ProcessIdentity>),
+    Netns(Option<Netns>),
+    Raw,
+}
+
+impl LabelFrom {
+    fn of(by: GroupBy, s: &Socket) -> LabelFrom {
+        match (by, s.owners.first()) {
+            (GroupBy::Process, Some(o)) => LabelFrom::Process(o.pid, o.process.clone()),
+            (GroupBy::Container, Some(o)) => LabelFrom::Container(o.process.clone()),
+            (GroupBy::Netns, _) => LabelFrom::Netns(s.netns.clone()),
+            _ => LabelFrom::Raw,
+        }
+    }
+
+    /// The same label [`key_of`] gives the group's sockets.
+    fn key(&self, raw: RawKey) -> GroupKey {
+        let label = |label: String| GroupKey { label, pid: None };
+        match (self, raw) {
+            (LabelFrom::Process(pid, p), _) => GroupKey {
+                label: format!("{}[{pid}]", p.comm),
+                pid: Some(*pid),
+            },
+            (LabelFrom::Container(p), _) => label(
+                p.container
+                    .as_ref()
+                    .map_or_else(|| "host".to_string(), short_label),
+            ),
+            (LabelFrom::Netns(n), _) => label(
+                n.as_ref()
+                    .map_or_else(|| "own".to_string(), Netns::describe),
+            ),
+            (LabelFrom::Raw, RawKey::Port(p)) => label(format!(":{p}")),
+            (LabelFrom::Raw, RawKey::Addr(a)) => label(Endpoint::new(a, 0).addr_text()),
+            (LabelFrom::Raw, RawKey::Kernel) => label("kernel".to_string()),
+            (LabelFrom::Raw, _) => label("unknown".to_string()),
+        }
+    }
+}
+
 /// Sockets grouped one way.
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: IdMap<RawKey, (GroupKey, GroupStats)>,
+    map: IdMap<RawKey, (LabelFrom, GroupStats)>,
 }
 
 impl Groups {
@@ -238,28 +285,39 @@ impl Groups {
                     stats.container = o.process.container.as_ref().map(short_label);
                 }
             }
-            (key_of(by, s), stats)
+            (LabelFrom::of(by, s), stats)
         });
         stats.add(s, close_wait_age_ms);
     }
 
-    /// The groups by label (groups that share one merged).
-    fn merged(self) -> HashMap<GroupKey, GroupStats> {
+    /// True when groups may share a label and must be merged before ranking.
+    fn merges(&self) -> bool {
+        matches!(self.by, GroupBy::Container | GroupBy::PeerHost)
+    }
+
+    /// Every group with its label, groups that share one merged.
+    fn labelled(self) -> Vec<(GroupKey, GroupStats)> {
         let mut out: HashMap<GroupKey, GroupStats> = HashMap::with_capacity(self.map.len());
-        for (_, (key, stats)) in self.map {
-            match out.entry(key) {
+        for (raw, (from, stats)) in self.map {
+            match out.entry(from.key(raw)) {
                 std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(stats);
                 }
             }
         }
-        out
+        out.into_iter().collect()
     }
 
     pub fn len(&self) -> usize {
-        let labels: std::collections::HashSet<&GroupKey> =
-            self.map.values().map(|(k, _)| k).collect();
+        if !self.merges() {
+            return self.map.len();
+        }
+        let labels: std::collections::HashSet<GroupKey> = self
+            .map
+            .iter()
+            .map(|(raw, (from, _))| from.key(*raw))
+            .collect();
         labels.len()
     }
 
@@ -268,34 +326,63 @@ impl Groups {
     }
 
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
-    /// label), at most `n`; the rest are summed into one `other` group.
+    /// label), at most `n`; the rest are summed into one `other` group. Only the groups shown
+    /// get a label: 50k client ports cost a partial sort, not 50k strings.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut v: Vec<(GroupKey, GroupStats)> = self.merged().into_iter().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
-        v.sort_by(|a, b| {
-            weight(&b.1)
-                .cmp(&weight(&a.1))
-                .then(b.1.sockets.cmp(&a.1.sockets))
-                .then(a.0.cmp(&b.0))
-        });
-        if v.len() > n {
-            let rest = v.split_off(n.saturating_sub(1));
-            let mut other = GroupStats::default();
-            for (_, g) in rest {
-                other.merge(&g);
+        let rank = |a: &GroupStats, b: &GroupStats| {
+            weight(b).cmp(&weight(a)).then(b.sockets.cmp(&a.sockets))
+        };
+        let mut v: Vec<(GroupKey, GroupStats)> = if self.merges() {
+            self.labelled()
+        } else {
+            let mut raw: Vec<(RawKey, (LabelFrom, GroupStats))> = self.map.into_iter().collect();
+            if raw.len() > n {
+                // The n best first (ties at the cut settled by key, so polls agree), the rest after.
+                raw.select_nth_unstable_by(n.saturating_sub(1), |a, b| {
+                    rank(&a.1 .1, &b.1 .1).then(a.0.cmp(&b.0))
+                });
             }
-            other.comm = Some("other".to_string());
-            other.container = None;
-            v.push((
-                GroupKey {
-                    label: "other".to_string(),
-                    pid: None,
-                },
-                other,
-            ));
+            let mut rest = GroupStats::default();
+            let mut shown = Vec::with_capacity(n.min(raw.len()));
+            let more = raw.len() > n;
+            for (i, (key, (from, stats))) in raw.into_iter().enumerate() {
+                if more && i + 1 >= n {
+                    rest.merge(&stats);
+                } else {
+                    shown.push((from.key(key), stats));
+                }
+            }
+            if more {
+                shown.sort_by(|a, b| rank(&a.1, &b.1).then(a.0.cmp(&b.0)));
+                shown.push((other_key(), other(rest)));
+                return shown;
+            }
+            shown
+        };
+        v.sort_by(|a, b| rank(&a.1, &b.1).then(a.0.cmp(&b.0)));
+        if v.len() > n {
+            let mut rest = GroupStats::default();
+            for (_, g) in v.split_off(n.saturating_sub(1)) {
+                rest.merge(&g);
+            }
+            v.push((other_key(), other(rest)));
         }
         v
     }
+}
+
+fn other_key() -> GroupKey {
+    GroupKey {
+        label: "other".to_string(),
+        pid: None,
+    }
+}
+
+fn other(mut rest: GroupStats) -> GroupStats {
+    rest.comm = Some("other".to_string());
+    rest.container = None;
+    rest
 }
 
 #[cfg(test)]
@@ -335,6 +422,46 @@ mod tests {
     }
 
     #[test]
+    fn many_groups_are_ranked_without_labelling_them_all() {
+        // 2000 client ports with one socket each, and ports 1..=5 with more.
+        let mut g = Groups::new(GroupBy::LocalPort);
+        for port in 1..=5u16 {
+            for i in 0..(10 * port) {
+                let s = sock(
+                    TcpState::CloseWait,
+                    &format!("127.0.0.1:{port}"),
+                    &format!("127.0.0.1:{}", 40000 + i),
+                );
+                g.add(&s, None);
+            }
+        }
+        for port in 30000..32000u16 {
+            g.add(
+                &sock(
+                    TcpState::TimeWait,
+                    &format!("127.0.0.1:{port}"),
+                    "127.0.0.1:80",
+                ),
+                None,
+            );
+        }
+        assert_eq!(g.len(), 2005);
+        let top = g.clone().top(4);
+        let labels: Vec<&str> = top.iter().map(|(k, _)| k.label.as_str()).collect();
+        assert_eq!(labels, vec![":5", ":4", ":3", "other"]);
+        assert_eq!(top[3].1.sockets, 20 + 10 + 2000);
+        // Ties at the cut are settled the same way every time.
+        let cut = |g: Groups| {
+            g.top(8)
+                .into_iter()
+                .map(|(k, _)| k.label)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cut(g.clone()), cut(g.clone()));
+        assert_eq!(cut(g)[5..7], [":30000".to_string(), ":30001".to_string()]);
+    }
+
+    #[test]
     fn keys_for_every_grouping() {
         let mut s = sock(TcpState::TimeWait, "10.0.0.1:40000", "10.0.0.9:443");
         s.inode = 0;
@@ -344,5 +471,30 @@ mod tests {
         assert_eq!(key_of(GroupBy::PeerHost, &s).label, "10.0.0.9");
         assert_eq!(key_of(GroupBy::Netns, &s).label, "own");
         assert_eq!(GroupBy::Netns.next(), GroupBy::Process);
+
+        // The labels groups get are the keys of their sockets.
+        let mut owned_s = sock(TcpState::CloseWait, "[::1]:80", "[::1]:4000");
+        owned(&mut owned_s, 7, "srv");
+        let mut in_ns = sock(TcpState::Listen, "0.0.0.0:22", "0.0.0.0:0");
+        in_ns.netns = Some(crate::model::socket::Netns {
+            inode: 9,
+            name: Some("blue".into()),
+            pid: None,
+            container: None,
+        });
+        let wild6 = sock(TcpState::Listen, "[::]:22", "[::]:0");
+        let socks = [s, owned_s, in_ns, wild6];
+        for by in GroupBy::ALL {
+            let mut g = Groups::new(by);
+            for x in &socks {
+                g.add(x, None);
+            }
+            let mut got: Vec<GroupKey> = g.top(100).into_iter().map(|(k, _)| k).collect();
+            let mut want: Vec<GroupKey> = socks.iter().map(|x| key_of(by, x)).collect();
+            got.sort();
+            want.sort();
+            want.dedup();
+            assert_eq!(got, want, "{by:?}");
+        }
     }
 }

@@ -65,6 +65,8 @@ pub struct Collector {
     record: Option<PathBuf>,
     cache: OwnerCache,
     tracker: Tracker,
+    /// The groupings a frame carries (all of them unless a front end asks for fewer).
+    groupings: Vec<GroupBy>,
     polls: u64,
 }
 
@@ -78,6 +80,7 @@ impl Collector {
             record: plan.record,
             cache: OwnerCache::new(),
             tracker: Tracker::new(),
+            groupings: GroupBy::ALL.to_vec(),
             polls: 0,
         }
     }
@@ -99,6 +102,12 @@ impl Collector {
     /// Ages and growth across the polls made so far.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Group sockets in frames only these ways (serve exports per-process series only; a
+    /// grouping costs a hash update per socket, and by local port one group per client port).
+    pub fn set_groupings(&mut self, groupings: &[GroupBy]) {
+        self.groupings = groupings.to_vec();
     }
 
     /// Change the filter between polls (a live screen's filter prompt).
@@ -302,7 +311,7 @@ impl Collector {
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
         let mut ns_counts: IdMap<u64, (String, StateCounts)> = IdMap::default();
-        let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
+        let mut groups: Vec<Groups> = self.groupings.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
         self.tracker.begin(header.taken_at_unix_ms);

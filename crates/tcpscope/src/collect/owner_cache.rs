@@ -160,22 +160,8 @@ impl OwnerCache {
         if table.pairs() == 0 {
             return;
         }
-        // Keep the marks of entries already used this poll across the merge.
-        let used: HashSet<(u64, u32, u32)> = self
-            .table
-            .entries()
-            .iter()
-            .zip(&self.used)
-            .filter(|(_, u)| **u)
-            .map(|((i, h), _)| (*i, h.pid, h.fd))
-            .collect();
-        self.table.merge(table);
-        self.used = self
-            .table
-            .entries()
-            .iter()
-            .map(|(i, h)| used.contains(&(*i, h.pid, h.fd)))
-            .collect();
+        // The marks of entries already used this poll move with them.
+        self.table.merge(table, &mut self.used);
     }
 
     /// True when the table knows a holder of `inode` (or a walk already failed to find one).

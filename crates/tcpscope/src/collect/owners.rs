@@ -28,7 +28,7 @@ use tcpscope_core::decode::process_text::{parse_decimal, socket_inode};
 use tcpscope_core::model::ids::IdMap;
 
 /// One descriptor through which a process holds a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Holder {
     pub pid: u32,
     pub fd: u32,
@@ -154,13 +154,42 @@ impl InodeTable {
     }
 
     /// Add another table's pairs (a later, partial walk), keeping the order and no duplicates.
-    pub fn merge(&mut self, other: InodeTable) {
+    /// `marks` (one per pair of this table; missing ones count as false) follow their pairs;
+    /// the pairs added are unmarked. One pass over both sorted tables.
+    pub fn merge(&mut self, other: InodeTable, marks: &mut Vec<bool>) {
         if other.entries.is_empty() {
             return;
         }
-        self.entries.extend(other.entries);
-        self.entries.sort_unstable();
-        self.entries.dedup();
+        let old = std::mem::take(&mut self.entries);
+        let old_marks = std::mem::take(marks);
+        let total = old.len() + other.entries.len();
+        let mut entries: Vec<(u64, Holder)> = Vec::with_capacity(total);
+        let mut out: Vec<bool> = Vec::with_capacity(total);
+        let mut a = old
+            .into_iter()
+            .zip(old_marks.into_iter().chain(std::iter::repeat(false)))
+            .peekable();
+        let mut b = other.entries.into_iter().peekable();
+        loop {
+            let (pair, mark) = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => a.next().unwrap_or_default(),
+                (None, Some(_)) => (b.next().unwrap_or_default(), false),
+                (Some((x, _)), Some(y)) if x <= y => {
+                    if x == y {
+                        b.next();
+                    }
+                    a.next().unwrap_or_default()
+                }
+                (Some(_), Some(_)) => (b.next().unwrap_or_default(), false),
+            };
+            if entries.last() != Some(&pair) {
+                entries.push(pair);
+                out.push(mark);
+            }
+        }
+        self.entries = entries;
+        *marks = out;
         self.reindex();
     }
 
@@ -508,6 +537,26 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_merge_keeps_order_marks_and_no_duplicates() {
+        let h = |pid, fd| Holder { pid, fd };
+        let mut t = InodeTable::new(vec![(10, h(1, 3)), (20, h(1, 4)), (30, h(2, 5))]);
+        let mut marks = vec![true, false, true];
+        let other = InodeTable::new(vec![
+            (5, h(3, 3)),
+            (20, h(1, 4)),
+            (20, h(4, 9)),
+            (40, h(2, 6)),
+        ]);
+        t.merge(other, &mut marks);
+        let inodes: Vec<u64> = t.entries().iter().map(|(i, _)| *i).collect();
+        assert_eq!(inodes, vec![5, 10, 20, 20, 30, 40]);
+        assert_eq!(marks, vec![false, true, false, false, true, false]);
+        assert_eq!(t.holders(20).len(), 2);
+        assert_eq!(t.holders(40), &[(40, h(2, 6))]);
+        assert!(t.holders(15).is_empty());
+    }
 
     fn inode_of(fd: i32) -> u64 {
         let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();

@@ -11,6 +11,7 @@ use crate::serve::{self, ServeConfig};
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 use std::time::Duration;
+use tcpscope_core::analyze::groups::GroupBy;
 use tcpscope_core::Family;
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
@@ -29,7 +30,9 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         counters: true,
         scope: DefaultScope::EveryAsRoot,
     };
-    let collector = Collector::new(Plan::new(&(&args.input).into(), filter, needs)?);
+    let mut collector = Collector::new(Plan::new(&(&args.input).into(), filter, needs)?);
+    // The metrics and the page show processes; counts per namespace come with every frame.
+    collector.set_groupings(&[GroupBy::Process]);
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
         format!(
             "listening on {}; another program may use the port (choose one with --listen ADDR)",

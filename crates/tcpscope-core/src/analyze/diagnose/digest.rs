@@ -12,6 +12,7 @@
 //! as the live run did.
 
 use super::netns_id;
+use crate::model::ids::{IdMap, IdSet};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket, TimerKind};
 use crate::model::state::TcpState;
@@ -39,8 +40,8 @@ pub struct Digest {
     time_wait: Vec<TimeWaitEnd>,
     syn_recv: HashMap<Endpoint, u64>,
     orphans: BTreeMap<TcpState, u64>,
-    watched: HashSet<u32>,
-    held: HashMap<u32, BTreeMap<TcpState, u64>>,
+    watched: IdSet<u32>,
+    held: IdMap<u32, BTreeMap<TcpState, u64>>,
     total: u64,
 }
 
@@ -127,7 +128,7 @@ impl Digest {
             syn_recv: HashMap::new(),
             orphans: BTreeMap::new(),
             watched: watched.into_iter().collect(),
-            held: HashMap::new(),
+            held: IdMap::default(),
             total: 0,
         }
     }
@@ -179,14 +180,13 @@ impl Digest {
     fn count(&mut self, s: &Socket) -> bool {
         self.total += 1;
         if !self.watched.is_empty() {
-            let mut pids: Vec<u32> = s
-                .owners
-                .iter()
-                .map(|o| o.pid)
-                .filter(|p| self.watched.contains(p))
-                .collect();
-            pids.dedup();
-            for pid in pids {
+            // Each watched process once per socket (it may hold it through several fds).
+            let mut last = None;
+            for pid in s.owners.iter().map(|o| o.pid) {
+                if last == Some(pid) || !self.watched.contains(&pid) {
+                    continue;
+                }
+                last = Some(pid);
                 *self
                     .held
                     .entry(pid)
@@ -248,7 +248,7 @@ impl Digest {
             time_wait: self.time_wait,
             syn_recv: self.syn_recv,
             orphans: self.orphans,
-            held: self.held,
+            held: self.held.into_iter().collect(),
             total: self.total,
         }
     }
