@@ -4,15 +4,11 @@
 //! per-process metrics are both made of these. Built one socket at a time, so a live poll
 //! never keeps its sockets to group them.
 
+use crate::analyze::fasthash::FastMap;
 use crate::decode::cgroup::short_label;
-use crate::model::ids::IdMap;
-use crate::model::process::ProcessIdentity;
-use crate::model::socket::{Endpoint, Netns, Socket};
+use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Arc;
 
 /// What sockets are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -98,8 +94,8 @@ impl GroupStats {
         self.states[state as usize]
     }
 
-    /// Add another group's counts (groups merged under one label, or into `other`). The
-    /// command and container stay this group's.
+    /// Add another group's counts (groups summed into `other`, or per-process groups merged
+    /// under one label by an exporter). The command and container stay this group's.
     pub fn merge(&mut self, g: &GroupStats) {
         self.sockets += g.sockets;
         for (i, c) in g.states.iter().enumerate() {
@@ -140,121 +136,74 @@ impl GroupStats {
 
 /// The group `s` belongs to under `by`.
 pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
-    let owner = s.owners.first();
-    let nobody = || GroupKey {
-        label: if s.inode == 0 { "kernel" } else { "unknown" }.to_string(),
-        pid: None,
-    };
-    match by {
-        GroupBy::Process => match owner {
-            Some(o) => GroupKey {
-                label: format!("{}[{}]", o.process.comm, o.pid),
-                pid: Some(o.pid),
-            },
-            None => nobody(),
-        },
-        GroupBy::Container => match owner {
-            Some(o) => GroupKey {
-                label: o
-                    .process
-                    .container
-                    .as_ref()
-                    .map_or_else(|| "host".to_string(), short_label),
-                pid: None,
-            },
-            None => nobody(),
-        },
-        GroupBy::LocalPort => GroupKey {
-            label: format!(":{}", s.local.port),
-            pid: None,
-        },
-        GroupBy::PeerHost => GroupKey {
-            label: s.peer.addr_text(),
-            pid: None,
-        },
-        GroupBy::Netns => GroupKey {
-            label: s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe()),
-            pid: None,
-        },
-    }
+    raw_key(by, s).label(s)
 }
 
-/// What a socket is counted under while a poll runs: a number, not a label, so counting 100k
-/// sockets formats and hashes no strings. Labels are made by [`Groups::top`] for the groups it
-/// shows; groups that share a label — the processes of one container, `0.0.0.0` and `::` as
-/// `*` — are merged there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A group's identity, cheap to compute for every socket of a poll (no allocation); the label is
+/// made once per group. A container is keyed by a 64-bit hash of its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum RawKey {
-    Pid(u32),
-    Port(u16),
-    Addr(IpAddr),
-    Netns(u64),
     Kernel,
     Unknown,
+    Pid(u32),
+    Host,
+    Container(u64),
+    Port(u16),
+    Peer(std::net::IpAddr),
+    Netns(u64),
 }
 
 fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
-    let nobody = || {
-        if s.inode == 0 {
-            RawKey::Kernel
-        } else {
-            RawKey::Unknown
-        }
+    use std::hash::{Hash, Hasher};
+    let owner = s.owners.first();
+    let nobody = if s.inode == 0 {
+        RawKey::Kernel
+    } else {
+        RawKey::Unknown
     };
     match by {
-        GroupBy::Process | GroupBy::Container => {
-            s.owners.first().map_or_else(nobody, |o| RawKey::Pid(o.pid))
-        }
+        GroupBy::Process => owner.map_or(nobody, |o| RawKey::Pid(o.pid)),
+        GroupBy::Container => owner.map_or(nobody, |o| {
+            o.process.container.as_ref().map_or(RawKey::Host, |c| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                c.id.hash(&mut h);
+                RawKey::Container(h.finish())
+            })
+        }),
         GroupBy::LocalPort => RawKey::Port(s.local.port),
-        GroupBy::PeerHost => RawKey::Addr(s.peer.addr),
+        GroupBy::PeerHost => RawKey::Peer(s.peer.addr),
         GroupBy::Netns => RawKey::Netns(s.netns.as_ref().map_or(0, |n| n.inode)),
     }
 }
 
-/// What a group's label is made from, kept from its first socket (cheap: a reference-counted
-/// identity, a namespace description only for the few namespace groups).
-#[derive(Debug, Clone)]
-enum LabelFrom {
-    Process(u32, Arc<ProcessIdentity>),
-    Container(Arc<ProcessIdentity>),
-    Netns(Option<Netns>),
-    Raw,
-}
-
-impl LabelFrom {
-    fn of(by: GroupBy, s: &Socket) -> LabelFrom {
-        match (by, s.owners.first()) {
-            (GroupBy::Process, Some(o)) => LabelFrom::Process(o.pid, o.process.clone()),
-            (GroupBy::Container, Some(o)) => LabelFrom::Container(o.process.clone()),
-            (GroupBy::Netns, _) => LabelFrom::Netns(s.netns.clone()),
-            _ => LabelFrom::Raw,
-        }
-    }
-
-    /// The same label [`key_of`] gives the group's sockets.
-    fn key(&self, raw: RawKey) -> GroupKey {
-        let label = |label: String| GroupKey { label, pid: None };
-        match (self, raw) {
-            (LabelFrom::Process(pid, p), _) => GroupKey {
-                label: format!("{}[{pid}]", p.comm),
+impl RawKey {
+    /// The label people see, from the first socket of the group.
+    fn label(&self, s: &Socket) -> GroupKey {
+        let plain = |label: String| GroupKey { label, pid: None };
+        match self {
+            RawKey::Kernel => plain("kernel".into()),
+            RawKey::Unknown => plain("unknown".into()),
+            RawKey::Pid(pid) => GroupKey {
+                label: format!(
+                    "{}[{pid}]",
+                    s.owners.first().map_or("?", |o| o.process.comm.as_str())
+                ),
                 pid: Some(*pid),
             },
-            (LabelFrom::Container(p), _) => label(
-                p.container
+            RawKey::Host => plain("host".into()),
+            RawKey::Container(_) => plain(
+                s.owners
+                    .first()
+                    .and_then(|o| o.process.container.as_ref())
+                    .map_or_else(|| "?".to_string(), short_label),
+            ),
+            RawKey::Port(p) => plain(format!(":{p}")),
+            RawKey::Peer(_) => plain(s.peer.addr_text()),
+            RawKey::Netns(_) => plain(
+                s.netns
                     .as_ref()
-                    .map_or_else(|| "host".to_string(), short_label),
+                    .map_or_else(|| "own".to_string(), |n| n.describe()),
             ),
-            (LabelFrom::Netns(n), _) => label(
-                n.as_ref()
-                    .map_or_else(|| "own".to_string(), Netns::describe),
-            ),
-            (LabelFrom::Raw, RawKey::Port(p)) => label(format!(":{p}")),
-            (LabelFrom::Raw, RawKey::Addr(a)) => label(Endpoint::new(a, 0).addr_text()),
-            (LabelFrom::Raw, RawKey::Kernel) => label("kernel".to_string()),
-            (LabelFrom::Raw, _) => label("unknown".to_string()),
         }
     }
 }
@@ -263,21 +212,22 @@ impl LabelFrom {
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: IdMap<RawKey, (LabelFrom, GroupStats)>,
+    map: FastMap<RawKey, (GroupKey, GroupStats)>,
 }
 
 impl Groups {
     pub fn new(by: GroupBy) -> Groups {
         Groups {
             by,
-            map: IdMap::default(),
+            map: FastMap::default(),
         }
     }
 
     /// Count one socket (with the tracker's CLOSE-WAIT age when known).
     pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
+        let raw = raw_key(self.by, s);
         let by = self.by;
-        let (_, stats) = self.map.entry(raw_key(by, s)).or_insert_with(|| {
+        let (_, stats) = self.map.entry(raw).or_insert_with(|| {
             let mut stats = GroupStats::default();
             if by == GroupBy::Process {
                 if let Some(o) = s.owners.first() {
@@ -285,40 +235,13 @@ impl Groups {
                     stats.container = o.process.container.as_ref().map(short_label);
                 }
             }
-            (LabelFrom::of(by, s), stats)
+            (raw.label(s), stats)
         });
         stats.add(s, close_wait_age_ms);
     }
 
-    /// True when groups may share a label and must be merged before ranking.
-    fn merges(&self) -> bool {
-        matches!(self.by, GroupBy::Container | GroupBy::PeerHost)
-    }
-
-    /// Every group with its label, groups that share one merged.
-    fn labelled(self) -> Vec<(GroupKey, GroupStats)> {
-        let mut out: HashMap<GroupKey, GroupStats> = HashMap::with_capacity(self.map.len());
-        for (raw, (from, stats)) in self.map {
-            match out.entry(from.key(raw)) {
-                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(stats);
-                }
-            }
-        }
-        out.into_iter().collect()
-    }
-
     pub fn len(&self) -> usize {
-        if !self.merges() {
-            return self.map.len();
-        }
-        let labels: std::collections::HashSet<GroupKey> = self
-            .map
-            .iter()
-            .map(|(raw, (from, _))| from.key(*raw))
-            .collect();
-        labels.len()
+        self.map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -326,63 +249,34 @@ impl Groups {
     }
 
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
-    /// label), at most `n`; the rest are summed into one `other` group. Only the groups shown
-    /// get a label: 50k client ports cost a partial sort, not 50k strings.
+    /// label), at most `n`; the rest are summed into one `other` group.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
+        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_values().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
-        let rank = |a: &GroupStats, b: &GroupStats| {
-            weight(b).cmp(&weight(a)).then(b.sockets.cmp(&a.sockets))
-        };
-        let mut v: Vec<(GroupKey, GroupStats)> = if self.merges() {
-            self.labelled()
-        } else {
-            let mut raw: Vec<(RawKey, (LabelFrom, GroupStats))> = self.map.into_iter().collect();
-            if raw.len() > n {
-                // The n best first (ties at the cut settled by key, so polls agree), the rest after.
-                raw.select_nth_unstable_by(n.saturating_sub(1), |a, b| {
-                    rank(&a.1 .1, &b.1 .1).then(a.0.cmp(&b.0))
-                });
-            }
-            let mut rest = GroupStats::default();
-            let mut shown = Vec::with_capacity(n.min(raw.len()));
-            let more = raw.len() > n;
-            for (i, (key, (from, stats))) in raw.into_iter().enumerate() {
-                if more && i + 1 >= n {
-                    rest.merge(&stats);
-                } else {
-                    shown.push((from.key(key), stats));
-                }
-            }
-            if more {
-                shown.sort_by(|a, b| rank(&a.1, &b.1).then(a.0.cmp(&b.0)));
-                shown.push((other_key(), other(rest)));
-                return shown;
-            }
-            shown
-        };
-        v.sort_by(|a, b| rank(&a.1, &b.1).then(a.0.cmp(&b.0)));
+        v.sort_by(|a, b| {
+            weight(&b.1)
+                .cmp(&weight(&a.1))
+                .then(b.1.sockets.cmp(&a.1.sockets))
+                .then(a.0.cmp(&b.0))
+        });
         if v.len() > n {
-            let mut rest = GroupStats::default();
-            for (_, g) in v.split_off(n.saturating_sub(1)) {
-                rest.merge(&g);
+            let rest = v.split_off(n.saturating_sub(1));
+            let mut other = GroupStats::default();
+            for (_, g) in rest {
+                other.merge(&g);
             }
-            v.push((other_key(), other(rest)));
+            other.comm = Some("other".to_string());
+            other.container = None;
+            v.push((
+                GroupKey {
+                    label: "other".to_string(),
+                    pid: None,
+                },
+                other,
+            ));
         }
         v
     }
-}
-
-fn other_key() -> GroupKey {
-    GroupKey {
-        label: "other".to_string(),
-        pid: None,
-    }
-}
-
-fn other(mut rest: GroupStats) -> GroupStats {
-    rest.comm = Some("other".to_string());
-    rest.container = None;
-    rest
 }
 
 #[cfg(test)]
@@ -422,46 +316,6 @@ mod tests {
     }
 
     #[test]
-    fn many_groups_are_ranked_without_labelling_them_all() {
-        // 2000 client ports with one socket each, and ports 1..=5 with more.
-        let mut g = Groups::new(GroupBy::LocalPort);
-        for port in 1..=5u16 {
-            for i in 0..(10 * port) {
-                let s = sock(
-                    TcpState::CloseWait,
-                    &format!("127.0.0.1:{port}"),
-                    &format!("127.0.0.1:{}", 40000 + i),
-                );
-                g.add(&s, None);
-            }
-        }
-        for port in 30000..32000u16 {
-            g.add(
-                &sock(
-                    TcpState::TimeWait,
-                    &format!("127.0.0.1:{port}"),
-                    "127.0.0.1:80",
-                ),
-                None,
-            );
-        }
-        assert_eq!(g.len(), 2005);
-        let top = g.clone().top(4);
-        let labels: Vec<&str> = top.iter().map(|(k, _)| k.label.as_str()).collect();
-        assert_eq!(labels, vec![":5", ":4", ":3", "other"]);
-        assert_eq!(top[3].1.sockets, 20 + 10 + 2000);
-        // Ties at the cut are settled the same way every time.
-        let cut = |g: Groups| {
-            g.top(8)
-                .into_iter()
-                .map(|(k, _)| k.label)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(cut(g.clone()), cut(g.clone()));
-        assert_eq!(cut(g)[5..7], [":30000".to_string(), ":30001".to_string()]);
-    }
-
-    #[test]
     fn keys_for_every_grouping() {
         let mut s = sock(TcpState::TimeWait, "10.0.0.1:40000", "10.0.0.9:443");
         s.inode = 0;
@@ -471,30 +325,5 @@ mod tests {
         assert_eq!(key_of(GroupBy::PeerHost, &s).label, "10.0.0.9");
         assert_eq!(key_of(GroupBy::Netns, &s).label, "own");
         assert_eq!(GroupBy::Netns.next(), GroupBy::Process);
-
-        // The labels groups get are the keys of their sockets.
-        let mut owned_s = sock(TcpState::CloseWait, "[::1]:80", "[::1]:4000");
-        owned(&mut owned_s, 7, "srv");
-        let mut in_ns = sock(TcpState::Listen, "0.0.0.0:22", "0.0.0.0:0");
-        in_ns.netns = Some(crate::model::socket::Netns {
-            inode: 9,
-            name: Some("blue".into()),
-            pid: None,
-            container: None,
-        });
-        let wild6 = sock(TcpState::Listen, "[::]:22", "[::]:0");
-        let socks = [s, owned_s, in_ns, wild6];
-        for by in GroupBy::ALL {
-            let mut g = Groups::new(by);
-            for x in &socks {
-                g.add(x, None);
-            }
-            let mut got: Vec<GroupKey> = g.top(100).into_iter().map(|(k, _)| k).collect();
-            let mut want: Vec<GroupKey> = socks.iter().map(|x| key_of(by, x)).collect();
-            got.sort();
-            want.sort();
-            want.dedup();
-            assert_eq!(got, want, "{by:?}");
-        }
     }
 }

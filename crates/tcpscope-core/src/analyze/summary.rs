@@ -9,8 +9,8 @@ use crate::model::state::TcpState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Sockets per state, split by family: a counter per (kernel state number, family), so counting
-/// 100k sockets is 100k increments.
+/// Sockets per state, split by family: a fixed array indexed by the kernel's state number, so
+/// counting a socket is two additions (a live poll counts every socket several times).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateCounts {
     counts: [[u64; 2]; 16],
@@ -41,7 +41,7 @@ impl StateCounts {
         a + b
     }
 
-    /// States with sockets, in kernel order.
+    /// States present, in kernel order.
     pub fn states(&self) -> impl Iterator<Item = TcpState> + '_ {
         TcpState::ALL
             .into_iter()

@@ -9,11 +9,10 @@
 //! replayed sequence of snapshots gives the same answers as the live one did.
 
 use crate::analyze::duration::human_ms;
-use crate::model::ids::IdMap;
+use crate::analyze::fasthash::FastMap;
 use crate::model::snapshot::{KernelCounters, Snapshot};
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 /// How many polls of counts are kept for growth rates.
@@ -46,6 +45,9 @@ pub struct Track {
     pub state_after_ms: Option<u64>,
     /// The poll that first saw the socket at all.
     pub first_seen_ms: u64,
+    /// The number of the last poll that saw it (entries the current poll did not see are gone
+    /// at its end).
+    last_seen_poll: u64,
     /// Earlier states, oldest first: (state, the poll that first saw it there).
     pub past: Vec<(TcpState, u64)>,
 }
@@ -74,16 +76,12 @@ pub struct Changes {
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    /// Every tracked socket by cookie, with the number of the last poll that saw it: updated in
-    /// place (one lookup per socket) and swept at the end of a poll.
-    tracks: IdMap<u64, (u64, Track)>,
+    tracks: FastMap<u64, Track>,
+    /// Polls begun so far.
     poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
-    /// This poll's counts, gathered in a hash map (one update per socket) and kept in order
-    /// once the poll ends.
-    counts: IdMap<CountKey, u64>,
-    states: [u64; 16],
+    counts: BTreeMap<CountKey, u64>,
     changes: Changes,
     history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
 }
@@ -98,24 +96,25 @@ impl Tracker {
         self.now_ms = now_ms;
         self.poll += 1;
         self.counts.clear();
-        self.states = [0; 16];
         self.changes = Changes::default();
     }
 
     /// Count `s` in its state and, when it has a cookie, track it.
     pub fn see(&mut self, s: &Socket) {
-        self.states[s.state as usize] += 1;
+        *self.counts.entry(CountKey::State(s.state)).or_default() += 1;
         if s.cookie == 0 {
             return;
         }
-        let (poll, now, previous) = (self.poll, self.now_ms, self.last_poll_ms);
+        let now = self.now_ms;
+        let poll = self.poll;
+        let previous = self.last_poll_ms;
         match self.tracks.entry(s.cookie) {
-            Entry::Occupied(e) => {
-                let (seen, t) = e.into_mut();
-                if *seen == poll {
-                    return; // listed twice in one poll (a dump interrupted and repeated)
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let t = e.get_mut();
+                if t.last_seen_poll == poll {
+                    return; // the same socket twice in one poll (a dump that was interrupted)
                 }
-                *seen = poll;
+                t.last_seen_poll = poll;
                 if t.state != s.state {
                     self.changes.changed += 1;
                     t.past.push((t.state, t.state_seen_ms));
@@ -127,20 +126,18 @@ impl Tracker {
                     t.state_after_ms = previous;
                 }
             }
-            Entry::Vacant(e) => {
+            std::collections::hash_map::Entry::Vacant(e) => {
                 if previous.is_some() {
                     self.changes.opened += 1;
                 }
-                e.insert((
-                    poll,
-                    Track {
-                        state: s.state,
-                        state_seen_ms: now,
-                        state_after_ms: previous,
-                        first_seen_ms: now,
-                        past: Vec::new(),
-                    },
-                ));
+                e.insert(Track {
+                    state: s.state,
+                    state_seen_ms: now,
+                    state_after_ms: previous,
+                    first_seen_ms: now,
+                    last_seen_poll: poll,
+                    past: Vec::new(),
+                });
             }
         }
     }
@@ -152,29 +149,23 @@ impl Tracker {
 
     /// End the poll: what was not seen is gone; counts and counters join the history.
     pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
-        let before = self.tracks.len();
         let poll = self.poll;
-        self.tracks.retain(|_, (seen, _)| *seen == poll);
+        let before = self.tracks.len();
+        self.tracks.retain(|_, t| t.last_seen_poll == poll);
         if self.last_poll_ms.is_some() {
             self.changes.closed = (before - self.tracks.len()) as u64;
         }
-        let mut counts: BTreeMap<CountKey, u64> = self.counts.drain().collect();
-        for state in TcpState::ALL {
-            let n = self.states[state as usize];
-            if n > 0 {
-                *counts.entry(CountKey::State(state)).or_default() += n;
-            }
-        }
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
-                counts.insert(CountKey::Counter(name), *v);
+                self.counts.insert(CountKey::Counter(name), *v);
             }
         }
         self.changes.interval_ms = self
             .last_poll_ms
             .map_or(0, |t| self.now_ms.saturating_sub(t));
         self.last_poll_ms = Some(self.now_ms);
-        self.history.push_back((self.now_ms, counts));
+        self.history
+            .push_back((self.now_ms, std::mem::take(&mut self.counts)));
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
@@ -197,7 +188,7 @@ impl Tracker {
     /// How long `s` has been in its state as far as the polls tell: at least since the poll that
     /// first saw it there and, when an earlier poll did not see it there, at most since that one.
     pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
-        let (_, t) = self.tracks.get(&s.cookie)?;
+        let t = self.tracks.get(&s.cookie)?;
         if t.state != s.state {
             return None;
         }
@@ -209,7 +200,7 @@ impl Tracker {
 
     /// The track of one socket, by cookie.
     pub fn track(&self, cookie: u64) -> Option<&Track> {
-        self.tracks.get(&cookie).map(|(_, t)| t)
+        self.tracks.get(&cookie)
     }
 
     /// Sockets tracked now.

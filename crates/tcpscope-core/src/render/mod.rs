@@ -7,6 +7,7 @@ pub mod explain;
 pub mod ladder;
 pub mod metrics;
 pub mod page;
+pub mod release;
 pub mod summary;
 pub mod svg;
 pub mod table;

@@ -162,7 +162,10 @@ pub fn page_data<'a>(frame: Option<&'a Frame>, error: Option<&'a str>) -> PageDa
                 .map_or_else(|| "own".to_string(), |n| netns_label(&n.describe())),
             queue: l.recv_q,
             backlog: l.send_q,
-            owner: l.owners.first().map(|o| format!("{}[{}]", o.comm(), o.pid)),
+            owner: l
+                .owners
+                .first()
+                .map(|o| format!("{}[{}]", o.process.comm, o.pid)),
         })
         .collect();
     let fill = |l: &ListenerRow| {

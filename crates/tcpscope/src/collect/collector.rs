@@ -31,7 +31,6 @@ use tcpscope_core::analyze::frame::{Frame, GROUPS_PER_FRAME};
 use tcpscope_core::analyze::groups::{GroupBy, Groups};
 use tcpscope_core::analyze::summary::StateCounts;
 use tcpscope_core::analyze::tracking::{CountKey, Track, Tracker};
-use tcpscope_core::model::ids::IdMap;
 use tcpscope_core::model::process::ProcessFacts;
 use tcpscope_core::{Filter, Snapshot, Socket, TcpState};
 
@@ -157,12 +156,14 @@ impl Collector {
         };
         let live = !self.source.is_replay();
         let mut unattributed = 0usize;
-        let stream = if live && self.owners == Owners::All {
+        let attributing = matches!(self.owners, Owners::All | Owners::AllHolders);
+        let stream = if live && attributing {
             attributed(
                 &mut self.source,
                 &self.query,
                 &mut self.cache,
                 self.polls == 0,
+                self.owners == Owners::AllHolders,
                 &mut unattributed,
                 &mut deliver,
             )?
@@ -182,7 +183,7 @@ impl Collector {
             );
         }
         let mut processes = BTreeMap::new();
-        if live && self.owners == Owners::All {
+        if live && attributing {
             report.notes = self.cache.notes(Some(unattributed));
             self.cache.clear_report();
             if recording {
@@ -310,7 +311,8 @@ impl Collector {
         };
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
-        let mut ns_counts: IdMap<u64, (String, StateCounts)> = IdMap::default();
+        let mut by_netns: std::collections::HashMap<u64, (String, StateCounts)> =
+            Default::default();
         let mut groups: Vec<Groups> = self.groupings.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
@@ -325,9 +327,8 @@ impl Collector {
                 tracker.count(CountKey::StateOfPid(s.state, o.pid), 1);
             }
             counts.add(s);
-            // One label per namespace, not one string per socket.
             let inode = s.netns.as_ref().map_or(0, |n| n.inode);
-            ns_counts
+            by_netns
                 .entry(inode)
                 .or_insert_with(|| {
                     let label = s
@@ -344,24 +345,29 @@ impl Collector {
             digest.add_ref(s);
             Ok(())
         };
+        // tcp_info only where the rules and the groupings read it (CLOSE-WAIT ages, ...).
+        let query = Query {
+            info_states: self
+                .query
+                .info_states
+                .or((!filter.needs_info()).then_some(Digest::INFO_STATES)),
+            ..self.query.clone()
+        };
         let mut unattributed = 0usize;
         let stream = if live && self.owners == Owners::All {
             attributed(
                 &mut self.source,
-                &self.query,
+                &query,
                 &mut self.cache,
                 self.polls == 0,
+                false,
                 &mut unattributed,
                 &mut take,
             )?
         } else {
-            self.source.stream(&self.query, &mut |s| take(&s))?
+            self.source.stream(&query, &mut |s| take(&s))?
         };
         let changes = self.tracker.end(&header.kernel);
-        let mut by_netns: BTreeMap<String, StateCounts> = BTreeMap::new();
-        for (label, c) in ns_counts.into_values() {
-            by_netns.insert(label, c);
-        }
         if live {
             let pids: BTreeSet<u32> = digest
                 .kept()
@@ -395,7 +401,7 @@ impl Collector {
             header,
             poll_ms: started.elapsed().as_millis() as u64,
             counts,
-            counts_by_netns: by_netns,
+            counts_by_netns: by_netns.into_values().collect(),
             groups: groups
                 .into_iter()
                 .map(|g| (g.by, g.top(GROUPS_PER_FRAME)))
@@ -476,6 +482,7 @@ fn attributed(
     query: &Query,
     cache: &mut OwnerCache,
     first: bool,
+    every_holder: bool,
     unattributed: &mut usize,
     deliver: &mut dyn FnMut(&Socket) -> io::Result<()>,
 ) -> Result<StreamReport> {
@@ -497,7 +504,7 @@ fn attributed(
             all.push(s);
             Ok(())
         })?;
-        let shared = all.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || all.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(all.iter().map(|s| s.inode), shared)
             .context(WALK)?;
@@ -520,7 +527,7 @@ fn attributed(
             pending.push(s);
             Ok(())
         })?;
-        let shared = pending.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || pending.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(pending.iter().map(|s| s.inode), shared)
             .context(WALK)?;

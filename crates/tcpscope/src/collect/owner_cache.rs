@@ -23,7 +23,6 @@ use super::identities::Identities;
 use super::owners::{self, InodeTable, ScanReport, Wanted};
 use std::collections::{HashMap, HashSet};
 use std::io;
-use tcpscope_core::model::ids::IdSet;
 use tcpscope_core::model::process::Owner;
 use tcpscope_core::Socket;
 
@@ -75,7 +74,7 @@ impl OwnerCache {
         self.polls_since_full = self.polls_since_full.map(|n| n + 1);
         self.used = vec![false; self.table.pairs()];
         if self.table.pairs() > 0 {
-            let pids: IdSet<u32> = self.table.entries().iter().map(|(_, h)| h.pid).collect();
+            let pids: HashSet<u32> = self.table.entries().iter().map(|(_, h)| h.pid).collect();
             self.identities.revalidate(|p| pids.contains(&p), false);
         }
     }
@@ -160,8 +159,22 @@ impl OwnerCache {
         if table.pairs() == 0 {
             return;
         }
-        // The marks of entries already used this poll move with them.
-        self.table.merge(table, &mut self.used);
+        // Keep the marks of entries already used this poll across the merge.
+        let used: HashSet<(u64, u32, u32)> = self
+            .table
+            .entries()
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, u)| **u)
+            .map(|((i, h), _)| (*i, h.pid, h.fd))
+            .collect();
+        self.table.merge(table);
+        self.used = self
+            .table
+            .entries()
+            .iter()
+            .map(|(i, h)| used.contains(&(*i, h.pid, h.fd)))
+            .collect();
     }
 
     /// True when the table knows a holder of `inode` (or a walk already failed to find one).

@@ -26,6 +26,8 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         families: vec![Family::Inet, Family::Inet6],
         states: None,
         tcp_info: true,
+        // Frames ask only in the states the rules read; /api/snapshot lists every socket's.
+        info_states: None,
         owners: Owners::All,
         counters: true,
         scope: DefaultScope::EveryAsRoot,

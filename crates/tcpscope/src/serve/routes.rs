@@ -223,7 +223,7 @@ impl App {
         let mut notes = Vec::new();
         if let Some(f) = self.live.latest().frame {
             header.host = f.header.host.clone();
-            header.source = f.header.source;
+            header.source = f.header.source.clone();
             header.kernel = f.header.kernel.clone();
             notes = f.header.notes.clone();
         }

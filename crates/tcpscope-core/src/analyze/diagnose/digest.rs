@@ -12,10 +12,10 @@
 //! as the live run did.
 
 use super::netns_id;
-use crate::model::ids::{IdMap, IdSet};
+use crate::analyze::fasthash::{FastMap, FastSet};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket, TimerKind};
-use crate::model::state::TcpState;
+use crate::model::state::{StateSet, TcpState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Send-Q from which a connection counts as stalled (send-queue-stall).
@@ -40,8 +40,8 @@ pub struct Digest {
     time_wait: Vec<TimeWaitEnd>,
     syn_recv: HashMap<Endpoint, u64>,
     orphans: BTreeMap<TcpState, u64>,
-    watched: IdSet<u32>,
-    held: IdMap<u32, BTreeMap<TcpState, u64>>,
+    watched: FastSet<u32>,
+    held: FastMap<u32, BTreeMap<TcpState, u64>>,
     total: u64,
 }
 
@@ -78,15 +78,15 @@ impl TimeWaitSides {
 }
 
 impl Diagnosable {
-    /// (low, high) of net.ipv4.ip_local_port_range as read with the counters, or the kernel's
-    /// default.
+    /// (low, high) of net.ipv4.ip_local_port_range as read with the counters, or the default of
+    /// the system the sockets were read on.
     pub fn port_range(&self) -> (u16, u16) {
         self.snapshot
             .kernel
             .sysctls
             .get("net.ipv4.ip_local_port_range")
             .and_then(|v| crate::decode::proc_net::parse_port_range(v))
-            .unwrap_or(crate::analyze::filter::DEFAULT_EPHEMERAL)
+            .unwrap_or(super::systems::facts(self.snapshot.source.system()).ephemeral)
     }
 
     /// How to tell a client's TIME-WAIT from a server's in this digest.
@@ -128,10 +128,22 @@ impl Digest {
             syn_recv: HashMap::new(),
             orphans: BTreeMap::new(),
             watched: watched.into_iter().collect(),
-            held: IdMap::default(),
+            held: FastMap::default(),
             total: 0,
         }
     }
+
+    /// The states whose tcp_info the rules read (idle times of CLOSE-WAIT and FIN-WAIT-2,
+    /// ...): a diagnosis asks the kernel for tcp_info of these only.
+    pub const INFO_STATES: StateSet = StateSet::of_const(&[
+        TcpState::CloseWait,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::LastAck,
+        TcpState::Closing,
+        TcpState::SynSent,
+        TcpState::Listen,
+    ]);
 
     /// True when some rule may name this socket: it is kept whole, and its owner is worth
     /// looking up.
