@@ -300,6 +300,9 @@ pub struct PollBenchArgs {
     /// Polls as a live view makes them (counts, groups, doctor report).
     #[arg(long)]
     pub frame: bool,
+    /// Polls as `serve` makes them: frames grouped by process only.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// Options of `tcpscope explain`.

@@ -11,7 +11,6 @@ use crate::serve::{self, ServeConfig};
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 use std::time::Duration;
-use tcpscope_core::analyze::groups::GroupBy;
 use tcpscope_core::Family;
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
@@ -33,8 +32,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         scope: DefaultScope::EveryAsRoot,
     };
     let mut collector = Collector::new(Plan::new(&(&args.input).into(), filter, needs)?);
-    // The metrics and the page show processes; counts per namespace come with every frame.
-    collector.set_groupings(&[GroupBy::Process]);
+    collector.set_groupings(serve::GROUPINGS);
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| {
         format!(
             "listening on {}; another program may use the port (choose one with --listen ADDR)",

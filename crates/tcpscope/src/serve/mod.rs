@@ -31,6 +31,11 @@ use tokio::sync::Semaphore;
 
 /// A request whose head (request line and headers) is not complete after this is dropped; so is
 /// a keep-alive connection that sends nothing for this long.
+/// The groupings serve's frames carry: the metrics and the page show processes only (counts
+/// per namespace come with every frame), and each grouping costs a hash update per socket.
+pub const GROUPINGS: &[tcpscope_core::analyze::groups::GroupBy] =
+    &[tcpscope_core::analyze::groups::GroupBy::Process];
+
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that reads none of an answer for this long is dropped.
 pub const WRITE_STALL: Duration = Duration::from_secs(30);
