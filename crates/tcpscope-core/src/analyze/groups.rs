@@ -387,6 +387,7 @@ mod tests {
             name: Some("blue".into()),
             pid: None,
             container: None,
+            path: None,
         });
         let wild6 = sock(TcpState::Listen, "[::]:22", "[::]:0");
         let socks = [kernel, held, in_ns, wild6];

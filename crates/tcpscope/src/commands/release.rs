@@ -112,6 +112,7 @@ fn select(args: &ReleaseArgs) -> Result<(Vec<Socket>, Vec<String>)> {
         states: None,
         tcp_info: true,
         info_states: None,
+        memory: false,
         owners: Owners::AllHolders,
         counters: false,
         scope: DefaultScope::Own,

@@ -27,6 +27,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         tcp_info: true,
         // Frames ask only in the states the rules read; /api/snapshot lists every socket's.
         info_states: None,
+        memory: false,
         owners: Owners::All,
         counters: true,
         scope: DefaultScope::EveryAsRoot,

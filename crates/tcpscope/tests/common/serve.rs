@@ -303,8 +303,9 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The tool, or `None` after saying on stderr why the test skips — unless
-/// TCPSCOPE_REQUIRE_ROOT_TESTS=1 (CI, which installs every tool), where a missing tool fails.
+/// The tool (from target/tools or PATH), or `None` after [`super::skip`] said why the test
+/// skips — a failure under TCPSCOPE_REQUIRE_ROOT_TESTS=1 or TCPSCOPE_FORBID_SKIPS=1 (CI, whose
+/// `.ci/run` installs every tool).
 pub fn tool_or_skip(test: &str, name: &str) -> Option<PathBuf> {
     if let Some(p) = tool(name) {
         return Some(p);
@@ -314,7 +315,7 @@ pub fn tool_or_skip(test: &str, name: &str) -> Option<PathBuf> {
     if std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
         panic!("{test} needs {name}, and TCPSCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping: {how}");
     }
-    eprintln!("skipping {test}: {name} not found ({how})");
+    super::skip(test, &format!("{name} not found ({how})"));
     None
 }
 
