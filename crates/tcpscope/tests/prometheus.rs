@@ -9,7 +9,7 @@ mod common;
 
 use common::lab::Lab;
 use common::serve::{get, tool_or_skip, Serve};
-use common::{bin, root_or_skip, unique_name, ChildGuard};
+use common::{bin, root_or_skip, unique_name, ChildGuard, HANG_GUARD};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -168,14 +168,18 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// Wait (at most three minutes: Prometheus needs a few scrapes, rates a few more) for `check`.
+/// Wait for `check` to give a value: Prometheus needs a few scrapes, rates a few more. The
+/// limit is only a guard against a hang ([`HANG_GUARD`]).
 fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let until = Instant::now() + Duration::from_secs(180);
+    let until = Instant::now() + HANG_GUARD;
     loop {
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < until, "gave up waiting for {what}");
+        assert!(
+            Instant::now() < until,
+            "{what}: still not there after {HANG_GUARD:?} (a hang)"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }

@@ -4,14 +4,13 @@
 //! the Prometheus text format. Also where the external tools (Prometheus, promtool, Chromium)
 //! are found.
 
-use super::{bin, ChildGuard};
+use super::{bin, ChildGuard, HANG_GUARD};
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
 /// A running `tcpscope serve` and the address it listens on.
 pub struct Serve {
@@ -48,9 +47,9 @@ impl Serve {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("serve {args:?} did not say where it listens within 60 s"));
+        let addr = rx.recv_timeout(HANG_GUARD).unwrap_or_else(|_| {
+            panic!("serve {args:?} did not say where it listens (a hang, or it failed)")
+        });
         Serve {
             child,
             addr: addr.parse().expect("an address"),
@@ -102,7 +101,7 @@ impl Http {
 /// One request on a new connection (`Connection: close`), read to the end.
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> io::Result<Http> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    s.set_read_timeout(Some(HANG_GUARD))?;
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -123,7 +122,7 @@ pub struct KeepAlive {
 impl KeepAlive {
     pub fn connect(addr: SocketAddr) -> io::Result<KeepAlive> {
         let s = TcpStream::connect(addr)?;
-        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+        s.set_read_timeout(Some(HANG_GUARD))?;
         Ok(KeepAlive {
             stream: BufReader::new(s),
             addr,
