@@ -15,4 +15,5 @@ pub mod summary;
 pub mod svg;
 pub mod table;
 pub mod time;
+pub mod trace;
 pub mod wrap;
