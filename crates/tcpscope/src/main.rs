@@ -6,6 +6,7 @@ mod cli;
 mod collect;
 mod commands;
 mod lab;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -6,7 +6,7 @@
 
 use crate::analyze::fasthash::FastMap;
 use crate::decode::cgroup::short_label;
-use crate::model::socket::Socket;
+use crate::model::socket::{Endpoint, Socket};
 use crate::model::state::TcpState;
 use serde::Serialize;
 
@@ -94,6 +94,25 @@ impl GroupStats {
         self.states[state as usize]
     }
 
+    /// Add another group's counts (groups summed into `other`, or per-process groups merged
+    /// under one label by an exporter). The command and container stay this group's.
+    pub fn merge(&mut self, g: &GroupStats) {
+        self.sockets += g.sockets;
+        for (i, c) in g.states.iter().enumerate() {
+            self.states[i] += c;
+        }
+        self.recv_q += g.recv_q;
+        self.send_q += g.send_q;
+        self.oldest_close_wait_ms = match (self.oldest_close_wait_ms, g.oldest_close_wait_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if self.comm.is_none() {
+            self.comm = g.comm.clone();
+            self.container = g.container.clone();
+        }
+    }
+
     fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
         self.sockets += 1;
         self.states[s.state as usize] += 1;
@@ -120,9 +139,11 @@ pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
     raw_key(by, s).label(s)
 }
 
-/// A group's identity, cheap to compute for every socket of a poll (no allocation); the label is
-/// made once per group. A container is keyed by a 64-bit hash of its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A group's identity, cheap to compute for every socket of a poll (no allocation). A container
+/// is keyed by a 64-bit hash of its id. Labels are made only for the groups [`Groups::top`]
+/// shows (50k client ports cost a partial selection, not 50k strings), except those of
+/// containers and namespaces, which need the socket (and are few).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum RawKey {
     Kernel,
     Unknown,
@@ -158,6 +179,24 @@ fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
 }
 
 impl RawKey {
+    /// The label of a group whose key alone says it (with the command a process group keeps);
+    /// `None` for containers and namespaces, labelled from their first socket.
+    fn label_of_group(&self, stats: &GroupStats) -> Option<GroupKey> {
+        let plain = |label: String| Some(GroupKey { label, pid: None });
+        match self {
+            RawKey::Kernel => plain("kernel".into()),
+            RawKey::Unknown => plain("unknown".into()),
+            RawKey::Pid(pid) => Some(GroupKey {
+                label: format!("{}[{pid}]", stats.comm.as_deref().unwrap_or("?")),
+                pid: Some(*pid),
+            }),
+            RawKey::Host => plain("host".into()),
+            RawKey::Port(p) => plain(format!(":{p}")),
+            RawKey::Peer(a) => plain(Endpoint::new(*a, 0).addr_text()),
+            RawKey::Container(_) | RawKey::Netns(_) => None,
+        }
+    }
+
     /// The label people see, from the first socket of the group.
     fn label(&self, s: &Socket) -> GroupKey {
         let plain = |label: String| GroupKey { label, pid: None };
@@ -193,7 +232,8 @@ impl RawKey {
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: FastMap<RawKey, (GroupKey, GroupStats)>,
+    /// Each group's counts, with its label when that needed the socket.
+    map: FastMap<RawKey, (Option<GroupKey>, GroupStats)>,
 }
 
 impl Groups {
@@ -216,7 +256,11 @@ impl Groups {
                     stats.container = o.process.container.as_ref().map(short_label);
                 }
             }
-            (raw.label(s), stats)
+            let label = match raw {
+                RawKey::Container(_) | RawKey::Netns(_) => Some(raw.label(s)),
+                _ => None,
+            };
+            (label, stats)
         });
         stats.add(s, close_wait_age_ms);
     }
@@ -230,33 +274,47 @@ impl Groups {
     }
 
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
-    /// label), at most `n`; the rest are summed into one `other` group.
+    /// label), at most `n`; the rest are summed into one `other` group (ties at the cut are
+    /// settled by key, so every poll cuts alike). Only the groups shown get a label.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_values().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
-        v.sort_by(|a, b| {
-            weight(&b.1)
-                .cmp(&weight(&a.1))
-                .then(b.1.sockets.cmp(&a.1.sockets))
-                .then(a.0.cmp(&b.0))
-        });
-        if v.len() > n {
-            let rest = v.split_off(n.saturating_sub(1));
+        let rank = |a: &GroupStats, b: &GroupStats| {
+            weight(b).cmp(&weight(a)).then(b.sockets.cmp(&a.sockets))
+        };
+        let mut groups: Vec<(RawKey, (Option<GroupKey>, GroupStats))> =
+            self.map.into_iter().collect();
+        let more = groups.len() > n;
+        let keep = if more {
+            n.saturating_sub(1)
+        } else {
+            groups.len()
+        };
+        if more && keep > 0 {
+            groups.select_nth_unstable_by(keep - 1, |a, b| {
+                rank(&a.1 .1, &b.1 .1).then(a.0.cmp(&b.0))
+            });
+        }
+        let rest = groups.split_off(keep);
+        let mut v: Vec<(GroupKey, GroupStats)> = groups
+            .into_iter()
+            .map(|(raw, (label, stats))| {
+                let key = label
+                    .or_else(|| raw.label_of_group(&stats))
+                    .unwrap_or_else(|| GroupKey {
+                        label: "?".to_string(),
+                        pid: None,
+                    });
+                (key, stats)
+            })
+            .collect();
+        v.sort_by(|a, b| rank(&a.1, &b.1).then(a.0.cmp(&b.0)));
+        if more {
             let mut other = GroupStats::default();
-            for (_, g) in rest {
-                other.sockets += g.sockets;
-                for (i, c) in g.states.iter().enumerate() {
-                    other.states[i] += c;
-                }
-                other.recv_q += g.recv_q;
-                other.send_q += g.send_q;
-                other.oldest_close_wait_ms =
-                    match (other.oldest_close_wait_ms, g.oldest_close_wait_ms) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+            for (_, (_, g)) in rest {
+                other.merge(&g);
             }
             other.comm = Some("other".to_string());
+            other.container = None;
             v.push((
                 GroupKey {
                     label: "other".to_string(),
@@ -315,5 +373,67 @@ mod tests {
         assert_eq!(key_of(GroupBy::PeerHost, &s).label, "10.0.0.9");
         assert_eq!(key_of(GroupBy::Netns, &s).label, "own");
         assert_eq!(GroupBy::Netns.next(), GroupBy::Process);
+    }
+
+    #[test]
+    fn groups_are_labelled_as_their_sockets_are_keyed() {
+        let mut kernel = sock(TcpState::TimeWait, "10.0.0.1:40000", "10.0.0.9:443");
+        kernel.inode = 0;
+        let mut held = sock(TcpState::CloseWait, "[::1]:80", "[::1]:4000");
+        owned(&mut held, 7, "srv");
+        let mut in_ns = sock(TcpState::Listen, "0.0.0.0:22", "0.0.0.0:0");
+        in_ns.netns = Some(crate::model::socket::Netns {
+            inode: 9,
+            name: Some("blue".into()),
+            pid: None,
+            container: None,
+            path: None,
+        });
+        let wild6 = sock(TcpState::Listen, "[::]:22", "[::]:0");
+        let socks = [kernel, held, in_ns, wild6];
+        for by in GroupBy::ALL {
+            let mut g = Groups::new(by);
+            for s in &socks {
+                g.add(s, None);
+            }
+            let mut got: Vec<GroupKey> = g.top(100).into_iter().map(|(k, _)| k).collect();
+            let mut want: Vec<GroupKey> = socks.iter().map(|s| key_of(by, s)).collect();
+            got.sort();
+            want.sort();
+            // 0.0.0.0 and :: are two groups both shown as `*`.
+            if by != GroupBy::PeerHost {
+                want.dedup();
+            }
+            assert_eq!(got, want, "{by:?}");
+        }
+    }
+
+    #[test]
+    fn many_groups_are_ranked_and_cut_alike_every_time() {
+        // Ports 1..=5 with 10..50 CLOSE-WAIT sockets, and 2000 client ports with one TIME-WAIT.
+        let mut g = Groups::new(GroupBy::LocalPort);
+        for port in 1..=5u16 {
+            for i in 0..(10 * port) {
+                let peer = format!("127.0.0.1:{}", 40000 + i);
+                g.add(
+                    &sock(TcpState::CloseWait, &format!("127.0.0.1:{port}"), &peer),
+                    None,
+                );
+            }
+        }
+        for port in 30000..32000u16 {
+            let local = format!("127.0.0.1:{port}");
+            g.add(&sock(TcpState::TimeWait, &local, "127.0.0.1:80"), None);
+        }
+        assert_eq!(g.len(), 2005);
+        let labels =
+            |g: Groups, n| -> Vec<String> { g.top(n).into_iter().map(|(k, _)| k.label).collect() };
+        assert_eq!(labels(g.clone(), 4), [":5", ":4", ":3", "other"]);
+        assert_eq!(g.clone().top(4)[3].1.sockets, 20 + 10 + 2000);
+        // Ties at the cut go by port, the same way on every poll.
+        assert_eq!(labels(g.clone(), 8), labels(g.clone(), 8));
+        assert_eq!(labels(g.clone(), 8)[5..7], [":30000", ":30001"]);
+        assert_eq!(labels(g.clone(), 1), ["other"]);
+        assert_eq!(g.top(0).len(), 1);
     }
 }

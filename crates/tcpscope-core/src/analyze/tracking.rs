@@ -109,7 +109,10 @@ pub struct Tracker {
     poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
-    counts: BTreeMap<CountKey, u64>,
+    /// This poll's counts: per state in an array, the rest in a hash map (one update per socket
+    /// each, where a BTreeMap cost two ordered searches per socket); ordered when the poll ends.
+    counts: FastMap<CountKey, u64>,
+    states: [u64; 16],
     changes: Changes,
     history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
     entered: FastMap<Ends, Entered>,
@@ -125,12 +128,13 @@ impl Tracker {
         self.now_ms = now_ms;
         self.poll += 1;
         self.counts.clear();
+        self.states = [0; 16];
         self.changes = Changes::default();
     }
 
     /// Count `s` in its state and, when it has a cookie, track it.
     pub fn see(&mut self, s: &Socket) {
-        *self.counts.entry(CountKey::State(s.state)).or_default() += 1;
+        self.states[s.state as usize] += 1;
         if s.cookie == 0 {
             return;
         }
@@ -237,9 +241,16 @@ impl Tracker {
         if self.last_poll_ms.is_some() {
             self.changes.closed = (before - self.tracks.len()) as u64;
         }
+        let mut counts: BTreeMap<CountKey, u64> = self.counts.drain().collect();
+        for state in TcpState::ALL {
+            let n = self.states[state as usize];
+            if n > 0 {
+                *counts.entry(CountKey::State(state)).or_default() += n;
+            }
+        }
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
-                self.counts.insert(CountKey::Counter(name), *v);
+                counts.insert(CountKey::Counter(name), *v);
             }
         }
         // Traced entries from before the previous poll that no poll has claimed since were of
@@ -252,8 +263,7 @@ impl Tracker {
             .last_poll_ms
             .map_or(0, |t| self.now_ms.saturating_sub(t));
         self.last_poll_ms = Some(self.now_ms);
-        self.history
-            .push_back((self.now_ms, std::mem::take(&mut self.counts)));
+        self.history.push_back((self.now_ms, counts));
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }

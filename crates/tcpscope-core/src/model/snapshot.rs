@@ -63,6 +63,9 @@ pub struct KernelCounters {
     /// The TcpExt section of /proc/net/netstat (ListenOverflows, TCPTimeWaitOverflow, ...).
     #[serde(default)]
     pub tcp_ext: BTreeMap<String, u64>,
+    /// The Tcp section of /proc/net/snmp (ActiveOpens, EstabResets, RetransSegs, OutRsts, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tcp: BTreeMap<String, u64>,
     /// Sysctls by dotted name (`net.ipv4.tcp_fin_timeout` -> "60").
     #[serde(default)]
     pub sysctls: BTreeMap<String, String>,

@@ -7,6 +7,8 @@ pub mod diagram;
 pub mod doctor;
 pub mod explain;
 pub mod ladder;
+pub mod metrics;
+pub mod page;
 pub mod release;
 pub mod safe;
 pub mod summary;

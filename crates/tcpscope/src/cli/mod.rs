@@ -54,6 +54,9 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Draw the whole TCP state machine (text, Graphviz dot or SVG).
     Diagram(DiagramArgs),
+    /// Serve Prometheus metrics, a live web page and JSON over HTTP (127.0.0.1:9983 by default):
+    /// sockets per state and process, doctor's findings, listener queues, kernel counters.
+    Serve(ServeArgs),
     /// Every TCP state change as it happens, with the process that owns the socket, checked
     /// against the state machine model (root: the sock:inet_sock_set_state tracepoint; else polling).
     Trace(trace::TraceArgs),
@@ -291,6 +294,57 @@ pub struct DoctorArgs {
     pub filter: Vec<String>,
 }
 
+/// Options of `tcpscope serve`.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Endpoints:\n  /                 live page: the state diagram with counts, findings, top processes, a filter box\n  \
+/metrics          Prometheus text format or OpenMetrics (by the Accept header), docs/metrics.md\n  \
+/api/frame        the page's data (JSON)\n  \
+/api/doctor       the `doctor --json` document\n  \
+/api/snapshot     the `ls --json` document: ?filter=FILTER (ss language) &limit=N\n  \
+/healthz          200 when the last poll succeeded, 503 and why otherwise\n\n\
+Read-only: GET and HEAD only. Without --netns/--all-netns it reads every network namespace as\n\
+root (containers too), its own otherwise. Scrapes within --cache of the last poll share it.\n\n\
+Examples:\n  tcpscope serve                               http://127.0.0.1:9983/\n  \
+tcpscope serve --listen 0.0.0.0:9983         reachable from the network: anyone who can reach it sees\n                                               this host's connections and processes\n  \
+tcpscope serve --top 50 exclude time-wait    more processes per metric; a filter for everything"
+)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Loopback by default; another address exposes the host's
+    /// connections and processes to whoever can reach it.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9983")]
+    pub listen: std::net::SocketAddr,
+
+    /// Scrapes (and page refreshes) within this age of the last poll share it, so many scrapers
+    /// cost one poll (e.g. 2s, 500ms, 0 to poll for every scrape).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub cache: u64,
+
+    /// Processes (and TIME-WAIT destinations, and listeners) exported per metric; the rest are
+    /// summed as comm="other" (peer="other").
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub top: u32,
+
+    /// The most sockets /api/snapshot lists in one answer (its `limit` is capped here).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_list: u32,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets to count and export (same language as `ls`); by default all of them.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
+/// A duration in milliseconds (0 allowed).
+fn parse_duration(s: &str) -> Result<u64, String> {
+    if s == "0" {
+        return Ok(0);
+    }
+    tcpscope_core::analyze::duration::parse_duration_ms(s)
+}
+
 /// A --watch interval in milliseconds (at least 100 ms).
 fn parse_interval(s: &str) -> Result<u64, String> {
     let ms = tcpscope_core::analyze::duration::parse_duration_ms(s)?;
@@ -312,6 +366,9 @@ pub struct PollBenchArgs {
     /// Polls as a live view makes them (counts, groups, doctor report).
     #[arg(long)]
     pub frame: bool,
+    /// Polls as `serve` makes them: frames grouped by process only.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// A --count of --watch rounds: at least one.

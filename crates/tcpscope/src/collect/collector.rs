@@ -68,6 +68,8 @@ pub struct Collector {
     record: Option<PathBuf>,
     cache: OwnerCache,
     tracker: Tracker,
+    /// The groupings a frame carries (all of them unless a front end asks for fewer).
+    groupings: Vec<GroupBy>,
     polls: u64,
     /// When a lookup last made the source look at the namespace set again.
     namespaces_looked: Option<Instant>,
@@ -83,6 +85,7 @@ impl Collector {
             record: plan.record,
             cache: OwnerCache::new(),
             tracker: Tracker::new(),
+            groupings: GroupBy::ALL.to_vec(),
             polls: 0,
             namespaces_looked: None,
         }
@@ -105,6 +108,12 @@ impl Collector {
     /// Ages and growth across the polls made so far.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
+    }
+
+    /// Group sockets in frames only these ways (serve exports per-process series only; a
+    /// grouping costs a hash update per socket, and by local port one group per client port).
+    pub fn set_groupings(&mut self, groupings: &[GroupBy]) {
+        self.groupings = groupings.to_vec();
     }
 
     /// Change the filter between polls (a live screen's filter prompt).
@@ -320,7 +329,7 @@ impl Collector {
         let mut counts = StateCounts::default();
         let mut by_netns: std::collections::HashMap<u64, (String, StateCounts)> =
             Default::default();
-        let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
+        let mut groups: Vec<Groups> = self.groupings.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
         self.tracker.begin(header.taken_at_unix_ms);
@@ -391,6 +400,8 @@ impl Collector {
         header.notes.extend(stream.warnings);
         let input = digest.finish(header);
         let report = diagnose(&DiagnoseContext::new(&input, Some(&self.tracker)));
+        let time_wait_by_destination = input.time_wait_by_destination(GROUPS_PER_FRAME);
+        let (lo, hi) = input.port_range();
         let listeners = input
             .snapshot
             .sockets
@@ -412,6 +423,8 @@ impl Collector {
                 .map(|g| (g.by, g.top(GROUPS_PER_FRAME)))
                 .collect(),
             listeners,
+            time_wait_by_destination,
+            ephemeral_ports: u64::from(hi.saturating_sub(lo)) + 1,
             report,
             changes,
         })

@@ -1,6 +1,7 @@
 //! Host facts and kernel counters that explain socket states: /proc/net/sockstat, the TcpExt
-//! counters of /proc/net/netstat, and the sysctls that bound TIME_WAIT, orphans, ports and
-//! accept queues. Each file is tiny; a missing one is left out, never an error.
+//! counters of /proc/net/netstat, the Tcp counters of /proc/net/snmp (EstabResets, OutRsts, ...),
+//! and the sysctls that bound TIME_WAIT, orphans, ports and accept queues. Each file is tiny; a
+//! missing one is left out, never an error.
 
 use std::collections::BTreeMap;
 use tcpscope_core::decode::proc_net::{parse_netstat_section, parse_sockstat};
@@ -60,6 +61,10 @@ pub fn counters() -> KernelCounters {
     let tcp_ext = read("/proc/thread-self/net/netstat")
         .map(|t| parse_netstat_section(&t, "TcpExt"))
         .unwrap_or_default();
+    // MaxConn is -1 (signed) and is left out; every other Tcp counter is unsigned.
+    let tcp = read("/proc/thread-self/net/snmp")
+        .map(|t| parse_netstat_section(&t, "Tcp"))
+        .unwrap_or_default();
     let sysctls: BTreeMap<String, String> = SYSCTLS
         .iter()
         .filter_map(|name| {
@@ -75,6 +80,7 @@ pub fn counters() -> KernelCounters {
     KernelCounters {
         sockstat,
         tcp_ext,
+        tcp,
         sysctls,
     }
 }

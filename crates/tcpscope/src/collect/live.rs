@@ -40,7 +40,9 @@ impl Update {
 }
 
 enum Cmd {
-    PollNow,
+    /// Poll now — unless, with `Some(n)`, a poll has completed since the asker saw `n` of them
+    /// (scrapes that queued while a poll ran are answered by it, not by another).
+    PollNow(Option<u64>),
     SetInterval(Option<Duration>),
     Pause(bool),
     SetFilter(Filter),
@@ -77,7 +79,7 @@ impl Live {
             .name("tcpscope-collector".into())
             .spawn(move || run(collector, interval, rx, s))
             .ok();
-        let _ = tx.send(Cmd::PollNow);
+        let _ = tx.send(Cmd::PollNow(None));
         Live {
             shared,
             cmds: Some(tx),
@@ -116,13 +118,13 @@ impl Live {
         if u.at.is_some_and(|t| t.elapsed() <= max_age) {
             return u;
         }
-        self.send(Cmd::PollNow);
+        self.send(Cmd::PollNow(Some(u.polls)));
         self.wait_after(u.polls, timeout)
     }
 
     /// Poll now, whatever the interval.
     pub fn poll_now(&self) {
-        self.send(Cmd::PollNow);
+        self.send(Cmd::PollNow(None));
     }
 
     /// Poll every `interval` from now on (`None`: only when asked).
@@ -138,7 +140,7 @@ impl Live {
     /// Use `filter` from the next poll on (and poll now).
     pub fn set_filter(&self, filter: Filter) {
         self.send(Cmd::SetFilter(filter));
-        self.send(Cmd::PollNow);
+        self.send(Cmd::PollNow(None));
     }
 
     /// The sockets `filter` selects now, at most `limit`, read on the collector's thread.
@@ -189,6 +191,8 @@ fn run(
     let mut paused = false;
     let mut next = Instant::now();
     let mut seq = 0u64;
+    // Polls completed (failed ones too): what `Update::polls` says.
+    let mut polls = 0u64;
     let mut deferred: std::collections::VecDeque<Cmd> = Default::default();
     loop {
         let wait = match (interval, paused) {
@@ -200,7 +204,7 @@ fn run(
             None => cmds.recv_timeout(wait),
         };
         let poll = match cmd {
-            Ok(Cmd::PollNow) => true,
+            Ok(Cmd::PollNow(seen)) => seen.is_none_or(|n| polls <= n),
             Ok(Cmd::SetInterval(i)) => {
                 interval = i;
                 next = Instant::now() + i.unwrap_or_default();
@@ -230,15 +234,16 @@ fn run(
         }
         // Several scrapers asking at once cost one poll.
         while let Ok(c) = cmds.try_recv() {
-            if !matches!(c, Cmd::PollNow) {
+            if !matches!(c, Cmd::PollNow(_)) {
                 deferred.push_back(c);
             }
         }
         let result = collector
             .next_poll()
             .and_then(|()| collector.frame(seq + 1));
+        polls += 1;
         let mut u = lock(&shared);
-        u.polls += 1;
+        u.polls = polls;
         u.at = Some(Instant::now());
         match result {
             Ok(frame) => {

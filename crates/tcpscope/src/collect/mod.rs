@@ -17,7 +17,7 @@ pub mod facts;
 pub mod identities;
 pub mod kernel;
 pub mod limits;
-// Used by the live front ends (top, serve), which are being built on it.
+// serve uses fresh/latest/list; the interval, pause and filter controls are for top.
 #[allow(dead_code)]
 pub mod live;
 pub mod netlink;

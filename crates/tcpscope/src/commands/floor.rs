@@ -30,15 +30,19 @@ pub fn run() -> Result<ExitCode> {
 
 /// `tcpscope poll-bench` (hidden): the cost of repeated polls of one collector, the number behind
 /// "a repeated poll costs at most half a cold one" (scripts/bench-scale.sh). Prints one JSON line
-/// per poll: {"poll": N, "ms": WALL, "cpu_ms": CPU, "sockets": S}.
+/// per poll: {"poll": N, "ms": WALL, "cpu_ms": CPU, "sockets": S}. `--serve` polls as serve
+/// does (frames grouped by process only). CPU time here is noisy on a shared host; to compare
+/// builds, count instructions instead: `valgrind --tool=cachegrind --cache-sim=no` over 3 and 7
+/// polls, the difference over 4 is one steady poll (the kernel's share is not counted).
 pub fn run_poll_bench(args: &crate::cli::PollBenchArgs) -> Result<ExitCode> {
     use crate::collect::collector::Collector;
     use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
     use std::time::Instant;
+    let frame = args.frame || args.serve;
     let needs = Needs {
         families: vec![Family::Inet, Family::Inet6],
         states: None,
-        tcp_info: args.frame,
+        tcp_info: frame,
         info_states: None,
         memory: false,
         owners: if args.no_owners {
@@ -46,7 +50,7 @@ pub fn run_poll_bench(args: &crate::cli::PollBenchArgs) -> Result<ExitCode> {
         } else {
             Owners::All
         },
-        counters: args.frame,
+        counters: frame,
         scope: DefaultScope::Own,
     };
     let input = InputSpec {
@@ -54,13 +58,16 @@ pub fn run_poll_bench(args: &crate::cli::PollBenchArgs) -> Result<ExitCode> {
         ..InputSpec::default()
     };
     let mut collector = Collector::new(Plan::new(&input, Filter::all(), needs)?);
+    if args.serve {
+        collector.set_groupings(crate::serve::GROUPINGS);
+    }
     for poll in 1..=args.polls {
         if poll > 1 {
             collector.next_poll()?;
         }
         let started = Instant::now();
         let cpu_before = cpu_ms();
-        let sockets = if args.frame {
+        let sockets = if frame {
             collector.frame(poll)?.counts.total()
         } else {
             let mut n = 0u64;

@@ -11,6 +11,7 @@ pub mod ls;
 pub mod man;
 pub mod output;
 pub mod release;
+pub mod serve;
 pub mod simulate;
 pub mod summary;
 pub mod trace;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),

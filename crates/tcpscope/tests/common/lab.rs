@@ -16,9 +16,19 @@ pub struct Lab {
 
 impl Lab {
     pub fn start(args: &[&str]) -> Lab {
+        Lab::start_with(bin(), args)
+    }
+
+    /// `tcpscope lab ARGS...` inside network namespace `netns` (another lab's, say).
+    pub fn start_in(netns: &str, args: &[&str]) -> Lab {
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_tcpscope")]);
+        Lab::start_with(cmd, args)
+    }
+
+    fn start_with(mut cmd: std::process::Command, args: &[&str]) -> Lab {
         let mut child = ChildGuard(
-            bin()
-                .arg("lab")
+            cmd.arg("lab")
                 .args(args)
                 .arg("--json")
                 .stdout(Stdio::piped())

@@ -12,6 +12,7 @@
 //! as the live run did.
 
 use super::netns_id;
+use crate::analyze::fasthash::{FastMap, FastSet};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket, TimerKind};
 use crate::model::state::{StateSet, TcpState};
@@ -39,8 +40,8 @@ pub struct Digest {
     time_wait: Vec<TimeWaitEnd>,
     syn_recv: HashMap<Endpoint, u64>,
     orphans: BTreeMap<TcpState, u64>,
-    watched: HashSet<u32>,
-    held: HashMap<u32, BTreeMap<TcpState, u64>>,
+    watched: FastSet<u32>,
+    held: FastMap<u32, BTreeMap<TcpState, u64>>,
     total: u64,
 }
 
@@ -61,6 +62,62 @@ pub struct Diagnosable {
     pub total: u64,
 }
 
+/// Which TIME-WAIT ends are a client's: the local port is ephemeral (inside
+/// ip_local_port_range) and no listener of the namespace holds it. Those pin a port towards
+/// their destination; the others are a server's, towards many clients' ports.
+pub struct TimeWaitSides {
+    range: (u16, u16),
+    listening: HashSet<(u64, u16)>,
+}
+
+impl TimeWaitSides {
+    pub fn is_client(&self, s: &TimeWaitEnd) -> bool {
+        (self.range.0..=self.range.1).contains(&s.local.port)
+            && !self.listening.contains(&(s.netns, s.local.port))
+    }
+}
+
+impl Diagnosable {
+    /// (low, high) of net.ipv4.ip_local_port_range as read with the counters, or the default of
+    /// the system the sockets were read on.
+    pub fn port_range(&self) -> (u16, u16) {
+        self.snapshot
+            .kernel
+            .sysctls
+            .get("net.ipv4.ip_local_port_range")
+            .and_then(|v| crate::decode::proc_net::parse_port_range(v))
+            .unwrap_or(super::systems::facts(self.snapshot.source.system()).ephemeral)
+    }
+
+    /// How to tell a client's TIME-WAIT from a server's in this digest.
+    pub fn time_wait_sides(&self) -> TimeWaitSides {
+        TimeWaitSides {
+            range: self.port_range(),
+            listening: self
+                .snapshot
+                .sockets
+                .iter()
+                .filter(|s| s.state == TcpState::Listen)
+                .map(|s| (netns_id(s), s.local.port))
+                .collect(),
+        }
+    }
+
+    /// Client-side TIME-WAIT sockets per destination (the peer's ip:port, summed over local
+    /// addresses and namespaces), most first, at most `n`: what runs a client out of ports.
+    pub fn time_wait_by_destination(&self, n: usize) -> Vec<(Endpoint, u64)> {
+        let sides = self.time_wait_sides();
+        let mut by: HashMap<Endpoint, u64> = HashMap::new();
+        for s in self.time_wait.iter().filter(|s| sides.is_client(s)) {
+            *by.entry(s.peer).or_default() += 1;
+        }
+        let mut v: Vec<(Endpoint, u64)> = by.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+}
+
 impl Digest {
     /// A digest that counts the sockets held by the `watched` processes (those near their
     /// descriptor limit: fd-exhaustion says what they hold).
@@ -71,7 +128,7 @@ impl Digest {
             syn_recv: HashMap::new(),
             orphans: BTreeMap::new(),
             watched: watched.into_iter().collect(),
-            held: HashMap::new(),
+            held: FastMap::default(),
             total: 0,
         }
     }
@@ -135,14 +192,13 @@ impl Digest {
     fn count(&mut self, s: &Socket) -> bool {
         self.total += 1;
         if !self.watched.is_empty() {
-            let mut pids: Vec<u32> = s
-                .owners
-                .iter()
-                .map(|o| o.pid)
-                .filter(|p| self.watched.contains(p))
-                .collect();
-            pids.dedup();
-            for pid in pids {
+            // Each watched process once per socket (it may hold it through several fds).
+            let mut last = None;
+            for pid in s.owners.iter().map(|o| o.pid) {
+                if last == Some(pid) || !self.watched.contains(&pid) {
+                    continue;
+                }
+                last = Some(pid);
                 *self
                     .held
                     .entry(pid)
@@ -204,7 +260,7 @@ impl Digest {
             time_wait: self.time_wait,
             syn_recv: self.syn_recv,
             orphans: self.orphans,
-            held: self.held,
+            held: self.held.into_iter().collect(),
             total: self.total,
         }
     }

@@ -9,21 +9,11 @@
 //! port range, the TIME-WAIT length and the settings are that system's ([`super::systems`]:
 //! Windows' dynamic ports and TcpTimedWaitDelay, Solaris' tcp_time_wait_interval, ...).
 
-use super::digest::TimeWaitEnd;
-use super::{netns_id, Context, Finding, Severity, Subject};
+use super::{Context, Finding, Severity, Subject};
 use crate::analyze::tracking::CountKey;
 use crate::model::snapshot::System;
 use crate::model::socket::Endpoint;
-use crate::model::state::TcpState;
 use std::collections::BTreeMap;
-
-/// (low, high) of net.ipv4.ip_local_port_range, or the default of the system the sockets were
-/// read on.
-fn port_range(ctx: &Context) -> (u16, u16) {
-    ctx.sysctl("net.ipv4.ip_local_port_range")
-        .and_then(crate::decode::proc_net::parse_port_range)
-        .unwrap_or(ctx.facts().ephemeral)
-}
 
 /// How long TIME-WAIT lasts where the sockets were read (60 s on Linux).
 fn time_wait_ms(ctx: &Context) -> u64 {
@@ -36,26 +26,15 @@ fn time_wait_secs(ctx: &Context) -> String {
 }
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
-    let (lo, hi) = port_range(ctx);
+    let (lo, hi) = ctx.input.port_range();
     let range = u64::from(hi.saturating_sub(lo)) + 1;
-    let listening: std::collections::HashSet<(u64, u16)> = ctx
-        .snapshot
-        .sockets
-        .iter()
-        .filter(|s| s.state == TcpState::Listen)
-        .map(|s| (netns_id(s), s.local.port))
-        .collect();
-    let tw = &ctx.input.time_wait;
-    // Client side: the local port is ephemeral and not a listener's.
-    let is_client = |s: &TimeWaitEnd| {
-        (lo..=hi).contains(&s.local.port) && !listening.contains(&(s.netns, s.local.port))
-    };
+    let sides = ctx.input.time_wait_sides();
     let mut out = Vec::new();
     // Ports are per namespace: the same addresses in two namespaces are two port pools.
     let mut clients: BTreeMap<(u64, String, Endpoint), u64> = BTreeMap::new();
     let mut servers: BTreeMap<(u64, Endpoint), u64> = BTreeMap::new();
-    for s in tw {
-        if is_client(s) {
+    for s in &ctx.input.time_wait {
+        if sides.is_client(s) {
             *clients
                 .entry((s.netns, s.local.addr_text(), s.peer))
                 .or_default() += 1;
