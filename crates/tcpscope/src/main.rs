@@ -5,6 +5,7 @@ mod cli;
 mod collect;
 mod commands;
 mod lab;
+mod top;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -9,4 +9,5 @@ pub mod summary;
 pub mod svg;
 pub mod table;
 pub mod time;
+pub mod top;
 pub mod wrap;

@@ -16,8 +16,6 @@ pub mod collector;
 pub mod facts;
 pub mod identities;
 pub mod kernel;
-// Used by the live front ends (top, serve), which are being built on it.
-#[allow(dead_code)]
 pub mod live;
 pub mod netlink;
 pub mod netns;

@@ -10,6 +10,7 @@ pub mod ls;
 pub mod output;
 pub mod simulate;
 pub mod summary;
+pub mod top;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
+        Some(Command::Top(args)) => top::run(&args),
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),
     }

@@ -1,0 +1,53 @@
+//! `tcpscope top`: a plan that wants everything a live screen shows (tcp_info, every socket's
+//! owner, kernel counters; every namespace as root), a [`Live`](crate::collect::live::Live)
+//! collector polling it on its own thread, and the screen in [`crate::top`] reading its frames.
+//! `--once` draws one screen as text after the first poll.
+
+use super::output::parse_filter;
+use crate::cli::TopArgs;
+use crate::collect::collector::Collector;
+use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+use tcpscope_core::render::top::Options;
+use tcpscope_core::Family;
+
+pub fn run(args: &TopArgs) -> Result<ExitCode> {
+    if args.input.record.is_some() {
+        bail!(
+            "top does not record; record a snapshot with `tcpscope ls -p --record FILE` and \
+             replay it with `tcpscope top --from FILE`"
+        );
+    }
+    let filter = parse_filter(&args.filter)?;
+    let needs = Needs {
+        families: vec![Family::Inet, Family::Inet6],
+        states: None,
+        tcp_info: true,
+        owners: Owners::All,
+        counters: true,
+        scope: DefaultScope::EveryAsRoot,
+    };
+    let input: InputSpec = (&args.input).into();
+    let source = input.from.as_ref().map(|p| {
+        let name = p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        format!("recording {name}")
+    });
+    let collector = Collector::new(Plan::new(&input, filter.clone(), needs)?);
+    let opts = Options {
+        interval_ms: args.interval,
+        group_by: args.group_by.into(),
+        sort: args.sort,
+        filter,
+        source,
+    };
+    if args.once {
+        crate::top::once(collector, opts, args.size)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::top::interactive(collector, opts)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,175 @@
+//! `tcpscope top` on a terminal: read keys, draw the screen core lays out
+//! ([`TopApp`](tcpscope_core::render::top::TopApp)), and carry out what keys ask for on the
+//! [`Live`] collector — which polls on its own thread, so this thread never touches the kernel
+//! and answers a key at once even while a poll runs. Drill-down listings are asked for without
+//! waiting ([`Live::request_list`]) and picked up when they arrive.
+//!
+//! * [`terminal`]: raw mode and the alternate screen, restored on exit, on panic and on
+//!   SIGTERM/SIGHUP/SIGINT;
+//! * [`draw`]: core's lines onto ratatui's buffer, tones to styles (`NO_COLOR` respected);
+//! * [`keys`]: crossterm's key events to core's [`Key`].
+
+pub mod draw;
+pub mod keys;
+pub mod terminal;
+
+#[cfg(test)]
+mod tests;
+
+use crate::collect::collector::{Collector, SocketDetail};
+use crate::collect::live::Live;
+use crate::collect::resolve::SystemResolver;
+use anyhow::{anyhow, bail, Context, Result};
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Duration;
+use tcpscope_core::render::top::{Effect, Key, Options, TopApp};
+
+/// How long the first poll may take before `--once` gives up.
+const FIRST_POLL: Duration = Duration::from_secs(600);
+
+/// `--once`: the first poll's screen as text on standard output.
+pub fn once(collector: Collector, opts: Options, size: Option<(u16, u16)>) -> Result<()> {
+    let (w, h) = size.unwrap_or_else(|| {
+        if std::io::stdout().is_terminal() {
+            ratatui::crossterm::terminal::size().unwrap_or((120, 40))
+        } else {
+            (120, 40)
+        }
+    });
+    let live = Live::start(collector, None);
+    let u = live.wait_after(0, FIRST_POLL);
+    if u.frame.is_none() {
+        bail!(
+            "the first poll failed: {}",
+            u.error.as_deref().unwrap_or("it did not finish in time")
+        );
+    }
+    let mut app = TopApp::new(opts);
+    app.on_update(u.frame, u.error, u.errors_total);
+    let text = app.screen(usize::from(w), usize::from(h)).text();
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The live screen, until `q`, Ctrl-C or a signal.
+pub fn interactive(collector: Collector, opts: Options) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "top draws on a terminal and standard output is not one; use `tcpscope top --once` \
+             for one screen as text"
+        );
+    }
+    let stop = terminal::stop_on_signals().context("installing signal handlers")?;
+    let live = Live::start(collector, Some(Duration::from_millis(opts.interval_ms)));
+    let colours = draw::colours_wanted();
+    let mut app = TopApp::new(opts);
+    let mut term = terminal::Screen::enter().context("preparing the terminal")?;
+    let result = run_loop(&mut term, &live, &mut app, &stop, colours);
+    // Restore the terminal before waiting for a poll in progress to end.
+    drop(term);
+    drop(live);
+    result
+}
+
+fn run_loop(
+    term: &mut terminal::Screen,
+    live: &Live,
+    app: &mut TopApp,
+    stop: &std::sync::atomic::AtomicBool,
+    colours: bool,
+) -> Result<()> {
+    let resolver = SystemResolver;
+    let mut seen = 0u64;
+    let mut pending: Option<Receiver<Result<Vec<SocketDetail>>>> = None;
+    let mut dirty = true;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let u = live.latest();
+        if u.polls != seen {
+            seen = u.polls;
+            let effects = app.on_update(u.frame, u.error, u.errors_total);
+            if apply(effects, live, &mut pending) {
+                return Ok(());
+            }
+            dirty = true;
+        }
+        if let Some(rx) = &pending {
+            match rx.try_recv() {
+                Ok(r) => {
+                    app.on_sockets(r.map_err(|e| format!("{e:#}")));
+                    pending = None;
+                    dirty = true;
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => {
+                    app.on_sockets(Err("the collector stopped".to_string()));
+                    pending = None;
+                    dirty = true;
+                }
+            }
+        }
+        if dirty {
+            term.draw(app, colours)?;
+            dirty = false;
+        }
+        // Wait for input; a new frame is looked for at least ten times a second.
+        let mut wait = Duration::from_millis(100);
+        while event::poll(wait).map_err(|e| anyhow!("reading the terminal: {e}"))? {
+            wait = Duration::ZERO;
+            match event::read().map_err(|e| anyhow!("reading the terminal: {e}"))? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    if let Some(key) = keys::key(k) {
+                        if handle(app, key, &resolver, live, &mut pending) {
+                            return Ok(());
+                        }
+                        dirty = true;
+                    }
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One key; true when it asks to quit.
+fn handle(
+    app: &mut TopApp,
+    key: Key,
+    resolver: &SystemResolver,
+    live: &Live,
+    pending: &mut Option<Receiver<Result<Vec<SocketDetail>>>>,
+) -> bool {
+    let effects = app.on_key(key, resolver);
+    apply(effects, live, pending)
+}
+
+/// Carry out effects on the collector; true when one is `Quit`.
+fn apply(
+    effects: Vec<Effect>,
+    live: &Live,
+    pending: &mut Option<Receiver<Result<Vec<SocketDetail>>>>,
+) -> bool {
+    for e in effects {
+        match e {
+            Effect::Quit => return true,
+            Effect::SetInterval(ms) => live.set_interval(Some(Duration::from_millis(ms))),
+            Effect::Pause(p) => live.pause(p),
+            Effect::SetFilter(f) => live.set_filter(f),
+            // A newer listing replaces one still on its way (its answer is dropped).
+            Effect::List {
+                filter,
+                group,
+                limit,
+            } => *pending = Some(live.request_list(filter, Some(group), limit)),
+        }
+    }
+    false
+}
