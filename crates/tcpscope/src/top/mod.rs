@@ -27,6 +27,10 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 use tcpscope_core::render::top::{Effect, Key, Options, TopApp};
 
+/// Set in the environment, top panics once it has drawn a frame: the end-to-end tests check
+/// that a panic leaves the terminal as it found it.
+const TEST_PANIC: &str = "TCPSCOPE_TEST_PANIC_IN_TOP";
+
 /// How long the first poll may take before `--once` gives up.
 const FIRST_POLL: Duration = Duration::from_secs(600);
 
@@ -118,6 +122,9 @@ fn run_loop(
         if dirty {
             term.draw(app, colours)?;
             dirty = false;
+            if app.frame().is_some() && std::env::var_os(TEST_PANIC).is_some() {
+                panic!("{TEST_PANIC} is set: panicking on purpose (a test checks that the terminal is restored)");
+            }
         }
         // Wait for input; a new frame is looked for at least ten times a second.
         let mut wait = Duration::from_millis(100);

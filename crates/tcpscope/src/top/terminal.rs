@@ -11,7 +11,7 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::Terminal;
 use std::io::{self, Stdout};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use tcpscope_core::render::top::TopApp;
 
@@ -24,6 +24,7 @@ impl Screen {
     pub fn enter() -> io::Result<Screen> {
         install_panic_hook();
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let entered = execute!(io::stdout(), EnterAlternateScreen, Hide)
             .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
         match entered {
@@ -48,10 +49,17 @@ impl Drop for Screen {
     }
 }
 
-/// Leave raw mode and the alternate screen, show the cursor. Safe to call more than once.
+/// True while the terminal is in top's mode.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Leave raw mode and the alternate screen, show the cursor — once: a second "leave the
+/// alternate screen" (the panic hook, then the guard while unwinding) makes terminals restore
+/// the saved cursor again, and the shell's prompt would land above the panic message.
 pub fn restore() {
-    let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    }
 }
 
 fn install_panic_hook() {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod tmux;
 
 use serde_json::Value;
 use std::process::{Child, Command, Output};

@@ -1,0 +1,247 @@
+//! `tcpscope top` in a real terminal (tmux): beside a `tcpscope lab close-wait --count 7`, the
+//! screen shows the 7 CLOSE-WAIT sockets and the process holding them; keys drive the grouping,
+//! the sort, the filter prompt (a mistake pointed at in place) and the drill-down to one socket;
+//! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal.
+//! `--once` and `--from` are checked without a terminal. None of this needs root: lab
+//! close-wait builds its sockets on loopback, and without root top reads its own namespace.
+
+mod common;
+
+use common::lab::Lab;
+use common::tmux::Tmux;
+use common::{bin, run_ok};
+use std::path::PathBuf;
+
+fn golden(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn top_bin() -> String {
+    env!("CARGO_BIN_EXE_tcpscope").to_string()
+}
+
+/// The line of `screen` holding `what`.
+fn line_with<'a>(screen: &'a str, what: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what:?}:\n{screen}"))
+}
+
+/// True when the header shows `n` sockets in `state` (its name, then the count).
+fn header_count(screen: &str, state: &str, n: u64) -> bool {
+    screen.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        while let Some(w) = words.next() {
+            if w == state {
+                return words.next() == Some(&n.to_string());
+            }
+        }
+        false
+    })
+}
+
+#[test]
+fn top_shows_a_close_wait_leak_and_is_driven_by_keys() {
+    let lab = Lab::start(&["close-wait", "--count", "7"]);
+    let port = lab.doc["listeners"][0]["port"]
+        .as_u64()
+        .expect("lab's port");
+    let pid = lab.pids()[0];
+    let owner = format!("tcpscope[{pid}]");
+    let t = Tmux::start(160, 45);
+    t.run(&format!(
+        "{} top --interval 500ms 'sport = :{port} or dport = :{port}'",
+        top_bin()
+    ));
+
+    // The 7 CLOSE-WAIT sockets, their process, and doctor's verdict about it.
+    let s = t.wait_for("7 CLOSE-WAIT sockets of the lab's process", |s| {
+        header_count(s, "CLOSE-WAIT", 7) && s.contains(&owner)
+    });
+    let row = line_with(&s, &owner);
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[1], "15",
+        "7 CLOSE-WAIT + 7 FIN-WAIT-2 + the listener: {row}"
+    );
+    let head: Vec<&str> = line_with(&s, "Total").split_whitespace().collect();
+    let cw = head
+        .iter()
+        .position(|c| *c == "CLOSE-W")
+        .expect("a CLOSE-W column");
+    assert_eq!(cells[cw], "7", "the CLOSE-W column of {row}\n{s}");
+    assert!(
+        s.contains(&format!("pid {pid} (tcpscope) is not closing 7 socket(s)")),
+        "{s}"
+    );
+
+    // Grouping: a key cycles process -> container -> local port -> peer host -> namespace.
+    t.keys(&["g"]);
+    let s = t.wait_text("Sockets by container");
+    assert!(line_with(&s, "host").contains("15"), "{s}");
+    t.keys(&["g"]);
+    let s = t.wait_text("Sockets by local port");
+    assert!(s.contains(&format!(":{port}")), "{s}");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by peer host");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by namespace");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by process");
+
+    // Sorting: the next column, then reversed.
+    t.keys(&["s"]);
+    t.wait_text("sorted by Group ▲");
+    t.keys(&["s"]);
+    t.wait_text("sorted by Total ▼");
+    t.keys(&["r"]);
+    t.wait_text("sorted by Total ▲");
+
+    // The filter prompt: a mistake is pointed at, then a good filter applies.
+    t.keys(&["/"]);
+    t.wait_text(&format!("/ sport = :{port} or dport = :{port}"));
+    t.keys(&["C-u"]);
+    t.type_text("state clos-wait");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("invalid filter at column 7");
+    let caret = line_with(&s, "^^^^^^^^^");
+    assert_eq!(
+        caret.find('^'),
+        Some(2 + 6),
+        "under 'clos-wait': {caret:?}\n{s}"
+    );
+    t.keys(&["C-u"]);
+    t.type_text(&format!("state close-wait sport = :{port}"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the new filter's counts", |s| {
+        s.contains(&format!("filter: state close-wait sport = :{port}"))
+            && line_with(s, &owner).split_whitespace().nth(1) == Some("7")
+    });
+    assert!(
+        !header_count(&s, "FIN-WAIT-2", 7),
+        "FIN-WAIT-2 filtered out:\n{s}"
+    );
+
+    // Drill down: the group's 7 sockets, then one socket in full.
+    t.keys(&["Enter"]);
+    let s = t.wait_text(&format!("process {owner}: 7 socket(s) now"));
+    let rows = s
+        .lines()
+        .filter(|l| l.contains("CLOSE-WAIT") && l.contains(&format!("127.0.0.1:{port}")))
+        .count();
+    assert_eq!(rows, 7, "{s}");
+    assert!(s.contains(&format!("{owner}/fd")), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("What CLOSE-WAIT means");
+    assert!(s.contains(&format!("pid {pid} (tcpscope), fd")), "{s}");
+    assert!(s.contains("command line:"), "{s}");
+    assert!(s.contains("tcp_info"), "{s}");
+    assert!(s.contains("in CLOSE-WAIT for at least"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_text(&format!("process {owner}: 7 socket(s) now"));
+    t.keys(&["Escape"]);
+    t.wait_text("Sockets by process");
+
+    // q: back to a clean shell prompt.
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+    lab.stop();
+}
+
+#[test]
+fn sigterm_and_a_panic_restore_the_terminal() {
+    let t = Tmux::start(120, 30);
+    t.run(&format!(
+        "{} top --from {}",
+        top_bin(),
+        golden("mixed.json")
+    ));
+    t.wait_text("Sockets by process");
+    let pid = t.child_pid().expect("top's pid");
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    t.wait_prompt();
+    t.assert_restored();
+
+    t.run(&format!(
+        "TCPSCOPE_TEST_PANIC_IN_TOP=1 {} top --from {}",
+        top_bin(),
+        golden("mixed.json")
+    ));
+    let s = t.wait_for("the panic message and the prompt", |s| {
+        s.contains("panicking on purpose")
+            && s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == common::tmux::PROMPT)
+    });
+    assert!(
+        !s.contains("Sockets by process"),
+        "the screen was left:\n{s}"
+    );
+    t.assert_restored();
+}
+
+#[test]
+fn once_draws_one_screen_of_a_recording_without_a_terminal() {
+    let out = run_ok(&[
+        "top",
+        "--once",
+        "--size",
+        "100x30",
+        "--from",
+        &golden("mixed.json"),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 30, "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    assert!(text.contains("● CRITICAL"), "{text}");
+    assert!(text.contains("tcpscope[26446]"), "{text}");
+    assert!(text.contains("recording mixed.json"), "{text}");
+    // Options choose the grouping and the sort; a narrow screen still shows the groups.
+    let out = run_ok(&[
+        "top",
+        "--once",
+        "--size",
+        "60x20",
+        "-g",
+        "local-port",
+        "-s",
+        "close-wait",
+        "--from",
+        &golden("mixed.json"),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Sockets by local port"), "{text}");
+    assert!(text.contains("sorted by CLOSE-W"), "{text}");
+    assert!(text.contains(":43129"), "{text}");
+}
+
+#[test]
+fn top_refuses_what_it_cannot_do_with_a_clear_error() {
+    let out = bin()
+        .args(["top", "--from", &golden("mixed.json")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "not a terminal");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--once"), "{err}");
+    let out = bin()
+        .args(["top", "--record", "/tmp/x.json", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not record"));
+    let out = bin()
+        .args(["top", "--once", "-s", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a column"));
+}
