@@ -33,7 +33,17 @@ source "$(dirname "$0")/bench-lib.sh"
 bench_init
 
 TMUX_SOCK=tcpscope-bench-top-$$
-tmux_stop() { tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true; lab_stop_all; }
+TOP_PID=
+PEER_PID=
+tmux_stop() {
+    # Stopped processes would not see their terminal go: let them run, then close it.
+    [ -n "$TOP_PID$PEER_PID" ] && kill -CONT $TOP_PID $PEER_PID 2>/dev/null
+    local path
+    path=$(tmux -L "$TMUX_SOCK" display-message -p '#{socket_path}' 2>/dev/null || true)
+    tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+    [ -n "$path" ] && rm -f "$path"
+    lab_stop_all
+}
 trap tmux_stop EXIT
 
 lab_start est established --count "$ESTAB"
@@ -45,6 +55,7 @@ tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s top -x 160 -y 45 \
 tmux -L "$TMUX_SOCK" new-window -d -t top:1 -n peer \
     ip netns exec "$NS" watch -n 1 'ss -tanp state close-wait | wc -l'
 # The peer waits (SIGSTOP) while top is measured, and the other way round.
+TOP_PID=$(tmux -L "$TMUX_SOCK" display-message -p -t top:0 '#{pane_pid}')
 PEER_PID=$(tmux -L "$TMUX_SOCK" display-message -p -t top:1 '#{pane_pid}')
 kill -STOP "$PEER_PID"
 
@@ -104,16 +115,18 @@ def measure(pid, children, label):
     c1, t1 = cpu_ticks(pid, children), time.monotonic()
     cpu = (c1 - c0) / tick / (t1 - t0) * 100
     hwm = status(pid, "VmHWM")
-    return cpu, hwm, statistics.mean(rss), polls
+    return cpu, hwm, statistics.mean(rss), polls, (c1 - c0) / tick
+
+load0 = os.getloadavg()[0]
 
 pid = top_pid()
 wait(lambda s: "Sockets by process" in s and "100," in s, "top's first frame")
 print(screen().split("\n")[0])
 print("\n".join(screen().split("\n")[1:12]))
-cpu, hwm, rss, polls = measure(pid, False, "top")
+cpu, hwm, rss, polls, cpu_s = measure(pid, False, "top")
 os.kill(pid, 19)  # SIGSTOP top while the peer runs
 os.kill(peer, 18)  # SIGCONT
-pcpu, phwm, prss, _ = measure(peer, True, "peer")
+pcpu, phwm, prss, _, _ = measure(peer, True, "peer")
 os.kill(peer, 19)
 os.kill(pid, 18)
 
@@ -156,7 +169,10 @@ def p(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
-print(f"\npolls seen: {len(polls)}, poll duration (title) median {statistics.median(polls) if polls else 0:.0f} ms, max {max(polls) if polls else 0} ms")
+print(f"\nload average: {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (2 cores)")
+if polls:
+    print(f"top: {len(polls)} polls in {seconds} s, each taking {statistics.median(polls):.0f} ms (median of the title's 'poll N ms', max {max(polls)}); "
+          f"{cpu_s / len(polls):.3f} CPU-seconds per poll (the interval counts from the end of a poll, like watch -n)")
 print("\n| what | CPU, % of one core (avg) | peak RSS (MiB) | avg RSS (MiB) |")
 print("|---|---:|---:|---:|")
 print(f"| `tcpscope top --interval 1s` | {cpu:.1f} | {hwm/1024:.1f} | {rss/1024:.1f} |")

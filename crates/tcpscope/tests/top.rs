@@ -1,7 +1,8 @@
 //! `tcpscope top` in a real terminal (tmux): beside a `tcpscope lab close-wait --count 7`, the
 //! screen shows the 7 CLOSE-WAIT sockets and the process holding them; keys drive the grouping,
 //! the sort, the filter prompt (a mistake pointed at in place) and the drill-down to one socket;
-//! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal.
+//! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal;
+//! a terminal that goes away ends top.
 //! `--once` and `--from` are checked without a terminal. None of this needs root: lab
 //! close-wait builds its sockets on loopback, and without root top reads its own namespace.
 
@@ -186,6 +187,37 @@ fn sigterm_and_a_panic_restore_the_terminal() {
         "the screen was left:\n{s}"
     );
     t.assert_restored();
+}
+
+/// Regression: crossterm reads a hung-up terminal in an endless loop; top polled the closed
+/// pty at 100% CPU forever after its tmux was killed.
+#[test]
+fn top_ends_when_its_terminal_goes_away() {
+    let mixed = golden("mixed.json");
+    let bin = top_bin();
+    let t = Tmux::start_program(100, 30, &[bin.as_str(), "top", "--from", mixed.as_str()]);
+    t.wait_text("Sockets by process");
+    let pid = t.var("pane_pid");
+    assert!(!pid.is_empty());
+    t.kill();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie has ended; tmux is gone, so nobody reaps it but init.
+        if state
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) };
+            panic!("top (pid {pid}) still runs 60 s after its terminal went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

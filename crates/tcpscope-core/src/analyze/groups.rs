@@ -95,6 +95,20 @@ impl GroupStats {
         self.states[state as usize]
     }
 
+    /// Add another group's counts (the comm and container of `self` stay).
+    fn merge(&mut self, g: &GroupStats) {
+        self.sockets += g.sockets;
+        for (i, c) in g.states.iter().enumerate() {
+            self.states[i] += c;
+        }
+        self.recv_q += g.recv_q;
+        self.send_q += g.send_q;
+        self.oldest_close_wait_ms = match (self.oldest_close_wait_ms, g.oldest_close_wait_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
     fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
         self.sockets += 1;
         self.states[s.state as usize] += 1;
@@ -211,34 +225,74 @@ pub fn drill_filter(base: &Filter, by: GroupBy, key: &GroupKey) -> Filter {
     }
 }
 
+/// What a socket is counted under while a poll streams: a few bytes, no allocation — the label
+/// ([`key_of`]) is made once per group, not once per socket. Several raw keys can share a label
+/// (the processes of one container); [`Groups::top`] merges them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RawKey {
+    Pid(u32),
+    /// No owner: inode 0 (kernel-owned) or not (holder unseen).
+    Nobody {
+        kernel: bool,
+    },
+    Port(u16),
+    Addr(std::net::IpAddr),
+    Netns(u64),
+    OwnNetns,
+}
+
+fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
+    let owner = || match s.owners.first() {
+        Some(o) => RawKey::Pid(o.pid),
+        None => RawKey::Nobody {
+            kernel: s.inode == 0,
+        },
+    };
+    match by {
+        // A process is in one container: its pid stands for its container's label.
+        GroupBy::Process | GroupBy::Container => owner(),
+        GroupBy::LocalPort => RawKey::Port(s.local.port),
+        GroupBy::PeerHost => RawKey::Addr(s.peer.addr),
+        GroupBy::Netns => s
+            .netns
+            .as_ref()
+            .map_or(RawKey::OwnNetns, |n| RawKey::Netns(n.inode)),
+    }
+}
+
 /// Sockets grouped one way.
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    map: HashMap<GroupKey, GroupStats>,
+    /// foldhash (keyed per process, like std's, but cheaper): five lookups per socket per poll.
+    map: HashMap<RawKey, (GroupKey, GroupStats), foldhash::fast::RandomState>,
 }
 
 impl Groups {
     pub fn new(by: GroupBy) -> Groups {
         Groups {
             by,
-            map: HashMap::new(),
+            map: HashMap::default(),
         }
     }
 
     /// Count one socket (with the tracker's CLOSE-WAIT age when known).
     pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
-        let key = key_of(self.by, s);
-        let stats = self.map.entry(key).or_default();
-        if stats.sockets == 0 && self.by == GroupBy::Process {
-            if let Some(o) = s.owners.first() {
-                stats.comm = Some(o.process.comm.clone());
-                stats.container = o.process.container.as_ref().map(short_label);
+        let by = self.by;
+        let (_, stats) = self.map.entry(raw_key(by, s)).or_insert_with(|| {
+            let mut stats = GroupStats::default();
+            if by == GroupBy::Process {
+                if let Some(o) = s.owners.first() {
+                    stats.comm = Some(o.process.comm.clone());
+                    stats.container = o.process.container.as_ref().map(short_label);
+                }
             }
-        }
+            (key_of(by, s), stats)
+        });
         stats.add(s, close_wait_age_ms);
     }
 
+    /// Groups so far (before merging those that share a label).
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -250,7 +304,16 @@ impl Groups {
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
     /// label), at most `n`; the rest are summed into one `other` group.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_iter().collect();
+        let mut merged: HashMap<GroupKey, GroupStats> = HashMap::with_capacity(self.map.len());
+        for (_, (key, stats)) in self.map {
+            match merged.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(stats);
+                }
+            }
+        }
+        let mut v: Vec<(GroupKey, GroupStats)> = merged.into_iter().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
         v.sort_by(|a, b| {
             weight(&b.1)
@@ -262,17 +325,7 @@ impl Groups {
             let rest = v.split_off(n.saturating_sub(1));
             let mut other = GroupStats::default();
             for (_, g) in rest {
-                other.sockets += g.sockets;
-                for (i, c) in g.states.iter().enumerate() {
-                    other.states[i] += c;
-                }
-                other.recv_q += g.recv_q;
-                other.send_q += g.send_q;
-                other.oldest_close_wait_ms =
-                    match (other.oldest_close_wait_ms, g.oldest_close_wait_ms) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+                other.merge(&g);
             }
             other.comm = Some("other".to_string());
             v.push((
@@ -365,6 +418,35 @@ mod tests {
             let reparsed = Filter::parse(&f.to_string()).unwrap();
             assert_eq!(reparsed, f, "{by:?} prints back");
         }
+    }
+
+    #[test]
+    fn processes_of_one_container_are_one_group() {
+        use crate::model::process::{Container, ProcessIdentity};
+        let mut g = Groups::new(GroupBy::Container);
+        for pid in [10u32, 11] {
+            let mut s = sock(
+                TcpState::CloseWait,
+                "10.0.0.1:80",
+                &format!("10.0.0.9:{pid}"),
+            );
+            owned(&mut s, pid, "srv");
+            let id = ProcessIdentity {
+                comm: "srv".into(),
+                container: Some(Container {
+                    runtime: "docker".into(),
+                    id: "0123456789abcdef".into(),
+                    pod_uid: None,
+                }),
+                ..ProcessIdentity::default()
+            };
+            s.owners[0].process = std::sync::Arc::new(id);
+            g.add(&s, None);
+        }
+        let top = g.top(10);
+        assert_eq!(top.len(), 1, "{top:?}");
+        assert_eq!(top[0].0.label, "docker:0123456789ab");
+        assert_eq!(top[0].1.in_state(TcpState::CloseWait), 2);
     }
 
     #[test]

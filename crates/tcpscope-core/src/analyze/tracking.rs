@@ -69,13 +69,28 @@ pub struct Changes {
     pub interval_ms: u64,
 }
 
+/// Cookie -> track. foldhash rather than std's SipHash: at 100k sockets per poll the hashing
+/// cost more than the tracking itself.
+type CookieMap<V> = HashMap<u64, V, foldhash::fast::RandomState>;
+
+/// A track and the poll that last saw it.
+#[derive(Debug)]
+struct Seen {
+    track: Track,
+    poll: u64,
+}
+
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    tracks: HashMap<u64, Track>,
-    next: HashMap<u64, Track>,
+    /// Every socket seen by the last poll (and, during a poll, by this one so far).
+    tracks: CookieMap<Seen>,
+    /// Polls begun: the current poll's number.
+    poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
+    /// Sockets per kernel state number in this poll.
+    states: [u64; 15],
     counts: BTreeMap<CountKey, u64>,
     changes: Changes,
     history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
@@ -88,49 +103,51 @@ impl Tracker {
 
     /// Start a poll taken at `now_ms`.
     pub fn begin(&mut self, now_ms: u64) {
+        self.poll += 1;
         self.now_ms = now_ms;
-        self.next = HashMap::with_capacity(self.tracks.len());
+        self.states = [0; 15];
         self.counts.clear();
         self.changes = Changes::default();
     }
 
     /// Count `s` in its state and, when it has a cookie, track it.
     pub fn see(&mut self, s: &Socket) {
-        *self.counts.entry(CountKey::State(s.state)).or_default() += 1;
+        self.states[s.state as usize] += 1;
         if s.cookie == 0 {
             return;
         }
-        let now = self.now_ms;
-        let previous = self.last_poll_ms;
-        let track = match self.tracks.remove(&s.cookie) {
-            Some(t) if t.state == s.state => t,
-            Some(mut t) => {
-                self.changes.changed += 1;
-                t.past.push((t.state, t.state_seen_ms));
-                if t.past.len() > PAST_STATES {
-                    t.past.remove(0);
-                }
-                Track {
-                    state: s.state,
-                    state_seen_ms: now,
-                    state_after_ms: previous,
-                    ..t
+        let (now, poll, previous) = (self.now_ms, self.poll, self.last_poll_ms);
+        match self.tracks.get_mut(&s.cookie) {
+            // Seen twice in one poll: the first sighting counts.
+            Some(seen) if seen.poll == poll => {}
+            Some(seen) => {
+                seen.poll = poll;
+                let t = &mut seen.track;
+                if t.state != s.state {
+                    self.changes.changed += 1;
+                    t.past.push((t.state, t.state_seen_ms));
+                    if t.past.len() > PAST_STATES {
+                        t.past.remove(0);
+                    }
+                    t.state = s.state;
+                    t.state_seen_ms = now;
+                    t.state_after_ms = previous;
                 }
             }
             None => {
                 if previous.is_some() {
                     self.changes.opened += 1;
                 }
-                Track {
+                let track = Track {
                     state: s.state,
                     state_seen_ms: now,
                     state_after_ms: previous,
                     first_seen_ms: now,
                     past: Vec::new(),
-                }
+                };
+                self.tracks.insert(s.cookie, Seen { track, poll });
             }
-        };
-        self.next.insert(s.cookie, track);
+        }
     }
 
     /// Add `n` to a count of this poll (e.g. CLOSE-WAIT sockets of one process).
@@ -140,10 +157,18 @@ impl Tracker {
 
     /// End the poll: what was not seen is gone; counts and counters join the history.
     pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
+        let poll = self.poll;
+        let before = self.tracks.len();
+        self.tracks.retain(|_, seen| seen.poll == poll);
         if self.last_poll_ms.is_some() {
-            self.changes.closed = self.tracks.len() as u64;
+            self.changes.closed = (before - self.tracks.len()) as u64;
         }
-        self.tracks = std::mem::take(&mut self.next);
+        for st in TcpState::ALL {
+            let n = self.states[st as usize];
+            if n > 0 {
+                *self.counts.entry(CountKey::State(st)).or_default() += n;
+            }
+        }
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
                 self.counts.insert(CountKey::Counter(name), *v);
@@ -177,7 +202,7 @@ impl Tracker {
     /// How long `s` has been in its state as far as the polls tell: at least since the poll that
     /// first saw it there and, when an earlier poll did not see it there, at most since that one.
     pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
-        let t = self.tracks.get(&s.cookie)?;
+        let t = &self.tracks.get(&s.cookie)?.track;
         if t.state != s.state {
             return None;
         }
@@ -189,7 +214,7 @@ impl Tracker {
 
     /// The track of one socket, by cookie.
     pub fn track(&self, cookie: u64) -> Option<&Track> {
-        self.tracks.get(&cookie)
+        self.tracks.get(&cookie).map(|s| &s.track)
     }
 
     /// Sockets tracked now.

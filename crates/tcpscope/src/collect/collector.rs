@@ -20,7 +20,7 @@ use super::query::Query;
 use super::record::Recorder;
 use super::source::{Source, StreamReport};
 use anyhow::{Context, Result};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -295,7 +295,7 @@ impl Collector {
         };
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
-        let mut by_netns: BTreeMap<String, StateCounts> = BTreeMap::new();
+        let mut by_netns: HashMap<Option<u64>, (String, StateCounts)> = HashMap::new();
         let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
@@ -310,11 +310,19 @@ impl Collector {
                 tracker.count(CountKey::StateOfPid(s.state, o.pid), 1);
             }
             counts.add(s);
-            let ns = s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe());
-            by_netns.entry(ns).or_default().add(s);
+            // Labelled once per namespace, not once per socket.
+            let ns = s.netns.as_ref().map(|n| n.inode);
+            by_netns
+                .entry(ns)
+                .or_insert_with(|| {
+                    let label = s
+                        .netns
+                        .as_ref()
+                        .map_or_else(|| "own".to_string(), |n| n.describe());
+                    (label, StateCounts::default())
+                })
+                .1
+                .add(s);
             for g in &mut groups {
                 g.add(s, None);
             }
@@ -366,7 +374,7 @@ impl Collector {
             header,
             poll_ms: started.elapsed().as_millis() as u64,
             counts,
-            counts_by_netns: by_netns,
+            counts_by_netns: by_netns.into_values().collect(),
             groups: groups
                 .into_iter()
                 .map(|g| (g.by, g.top(GROUPS_PER_FRAME)))

@@ -88,6 +88,7 @@ fn run_loop(
     colours: bool,
 ) -> Result<()> {
     let resolver = SystemResolver;
+    let input = terminal::Input::open().context("opening the terminal for keys")?;
     let mut seen = 0u64;
     let mut pending: Option<Receiver<Result<Vec<SocketDetail>>>> = None;
     let mut dirty = true;
@@ -126,10 +127,20 @@ fn run_loop(
                 panic!("{TEST_PANIC} is set: panicking on purpose (a test checks that the terminal is restored)");
             }
         }
-        // Wait for input; a new frame is looked for at least ten times a second.
-        let mut wait = Duration::from_millis(100);
-        while event::poll(wait).map_err(|e| anyhow!("reading the terminal: {e}"))? {
-            wait = Duration::ZERO;
+        // Wait for input; a new frame (and a signal) is looked for at least ten times a second.
+        match input
+            .wait(Duration::from_millis(100))
+            .map_err(|e| anyhow!("reading the terminal: {e}"))?
+        {
+            terminal::Waited::Gone => return Ok(()),
+            terminal::Waited::Ready | terminal::Waited::Timeout => {}
+        }
+        // Keys waiting, or a resize (crossterm learns of those from SIGWINCH); a bounded number
+        // per round, so the flags and frames are looked at between bursts.
+        for _ in 0..256 {
+            if !event::poll(Duration::ZERO).map_err(|e| anyhow!("reading the terminal: {e}"))? {
+                break;
+            }
             match event::read().map_err(|e| anyhow!("reading the terminal: {e}"))? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     if let Some(key) = keys::key(k) {

@@ -2,6 +2,11 @@
 //! three undone whatever way top ends: on return (the guard's drop), on a panic (a hook restores
 //! the terminal before the panic message prints), and on SIGTERM, SIGHUP or SIGINT (a flag the
 //! loop checks at least ten times a second, so it ends through the guard as on `q`).
+//!
+//! [`Input`] waits for keys on the terminal itself before crossterm reads them: crossterm 0.29
+//! reads a terminal that hung up (its window closed, tmux killed) in an endless loop of empty
+//! reads, at 100% CPU, never returning; polling the descriptor first sees the hang-up and top
+//! ends instead.
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
@@ -10,9 +15,12 @@ use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::Terminal;
-use std::io::{self, Stdout};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use std::io::{self, IsTerminal, Stdout};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
+use std::time::Duration;
 use tcpscope_core::render::top::TopApp;
 
 /// The terminal in top's mode; restored when dropped.
@@ -84,4 +92,58 @@ pub fn stop_on_signals() -> io::Result<Arc<AtomicBool>> {
         signal_hook::flag::register(sig, flag.clone())?;
     }
     Ok(flag)
+}
+
+/// The terminal's input, as crossterm reads it: standard input when it is a terminal, else
+/// /dev/tty.
+pub struct Input {
+    tty: Option<OwnedFd>,
+}
+
+/// What [`Input::wait`] saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// Bytes to read: crossterm's turn.
+    Ready,
+    Timeout,
+    /// The terminal hung up or went away: nothing will ever come.
+    Gone,
+}
+
+impl Input {
+    pub fn open() -> io::Result<Input> {
+        let tty = if io::stdin().is_terminal() {
+            None
+        } else {
+            Some(std::fs::File::open("/dev/tty")?.into())
+        };
+        Ok(Input { tty })
+    }
+
+    /// Wait up to `timeout` for input.
+    pub fn wait(&self, timeout: Duration) -> io::Result<Waited> {
+        let stdin = io::stdin();
+        let fd = match &self.tty {
+            Some(t) => t.as_fd(),
+            None => stdin.as_fd(),
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        let ts = Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => Ok(Waited::Timeout),
+            Ok(_) => {
+                let r = fds[0].revents();
+                if r.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                    Ok(Waited::Gone)
+                } else {
+                    Ok(Waited::Ready)
+                }
+            }
+            Err(rustix::io::Errno::INTR) => Ok(Waited::Timeout),
+            Err(e) => Err(e.into()),
+        }
+    }
 }

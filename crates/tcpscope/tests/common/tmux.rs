@@ -46,6 +46,36 @@ impl Tmux {
         t
     }
 
+    /// A terminal running `argv` itself (no shell): when the terminal goes, so must it.
+    pub fn start_program(cols: u16, rows: u16, argv: &[&str]) -> Tmux {
+        let socket = super::unique_name("tcpscope-tmux");
+        let t = Tmux { socket };
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+            ])
+            .args(["-x", &cols.to_string(), "-y", &rows.to_string()])
+            .args(argv)
+            .status()
+            .unwrap_or_else(|e| panic!("running tmux ({e}): install it (.ci/run does)"));
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+
+    /// Close the terminal (the tmux server and its ptys go away).
+    pub fn kill(&self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+
     fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket])
@@ -158,8 +188,21 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
+        let path = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "#{socket_path}",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        self.kill();
+        // kill-server does not always remove its socket file.
+        if !path.is_empty() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
