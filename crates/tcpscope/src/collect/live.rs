@@ -41,6 +41,9 @@ impl Update {
     }
 }
 
+/// The nice value of the collector's thread (0 is the default, 19 the lowest priority).
+pub const POLL_NICE: i32 = 5;
+
 enum Cmd {
     PollNow,
     SetInterval(Option<Duration>),
@@ -207,6 +210,11 @@ fn run(
     cmds: mpsc::Receiver<Cmd>,
     shared: Arc<Shared>,
 ) {
+    // Polls yield the CPU to the front end's threads (a key, a scrape), which must answer
+    // at once even while a poll runs. On Linux a nice value is per thread (who = 0 is this
+    // one), and the /proc-walk threads a poll starts inherit it; raising one's own nice needs
+    // no privilege. Best effort: a failure only leaves the usual priority.
+    let _ = rustix::process::setpriority_process(None, POLL_NICE);
     let mut paused = false;
     let mut next = Instant::now();
     let mut seq = 0u64;

@@ -36,7 +36,17 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
         );
         format!("recording {name}")
     });
-    let collector = Collector::new(Plan::new(&input, filter.clone(), needs)?);
+    // The threads that poll (the source's namespace readers, made when the plan opens it,
+    // and the collector's own) run below the screen's priority, so a key is answered at once
+    // even while a poll runs on a busy host. Threads take their creator's nice value: the plan
+    // is opened on a thread that lowered its own first (raising it back would need privilege).
+    let plan_filter = filter.clone();
+    let collector = std::thread::spawn(move || {
+        let _ = rustix::process::setpriority_process(None, crate::collect::live::POLL_NICE);
+        Plan::new(&input, plan_filter, needs).map(Collector::new)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("opening the sockets' source failed unexpectedly"))??;
     let opts = Options {
         interval_ms: args.interval,
         group_by: args.group_by.into(),
