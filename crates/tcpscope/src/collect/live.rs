@@ -42,7 +42,7 @@ impl Update {
 }
 
 /// The nice value of the collector's thread (0 is the default, 19 the lowest priority).
-pub const POLL_NICE: i32 = 5;
+pub const POLL_NICE: i32 = 10;
 
 enum Cmd {
     PollNow,
