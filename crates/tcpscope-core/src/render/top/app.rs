@@ -462,7 +462,9 @@ impl TopApp {
             Key::Char('S') | Key::Char('<') => self.step_sort(-1),
             Key::Char('r') => self.descending = !self.descending,
             Key::Enter | Key::Right => {
-                if let Some(row) = rows.get(i) {
+                // `(other groups)` sums the groups past the frame's 500: no key selects them.
+                let other = |r: &&GroupRow| r.key.label == "other" && r.key.pid.is_none();
+                if let Some(row) = rows.get(i).filter(|r| !other(r)) {
                     self.drill = Some(Drill {
                         by: self.group_by,
                         key: row.key.clone(),
