@@ -1,6 +1,7 @@
 //! tcpscope's entry point: parse the command line, run one command, turn the outcome into an
 //! exit status. A closed pipe (`tcpscope ls | head`) ends the program quietly with status 0.
 
+mod act;
 mod cli;
 mod collect;
 mod commands;

@@ -4,12 +4,12 @@
 //! per-process metrics are both made of these. Built one socket at a time, so a live poll
 //! never keeps its sockets to group them.
 
+use crate::analyze::fasthash::FastMap;
 use crate::analyze::filter::{CmpOp, Direction, Expr, Filter, HostCond, NumField, Pred, Prefix};
 use crate::decode::cgroup::short_label;
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// What sockets are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -95,20 +95,6 @@ impl GroupStats {
         self.states[state as usize]
     }
 
-    /// Add another group's counts (the comm and container of `self` stay).
-    fn merge(&mut self, g: &GroupStats) {
-        self.sockets += g.sockets;
-        for (i, c) in g.states.iter().enumerate() {
-            self.states[i] += c;
-        }
-        self.recv_q += g.recv_q;
-        self.send_q += g.send_q;
-        self.oldest_close_wait_ms = match (self.oldest_close_wait_ms, g.oldest_close_wait_ms) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-    }
-
     fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
         self.sockets += 1;
         self.states[s.state as usize] += 1;
@@ -132,46 +118,7 @@ impl GroupStats {
 
 /// The group `s` belongs to under `by`.
 pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
-    let owner = s.owners.first();
-    let nobody = || GroupKey {
-        label: if s.inode == 0 { "kernel" } else { "unknown" }.to_string(),
-        pid: None,
-    };
-    match by {
-        GroupBy::Process => match owner {
-            Some(o) => GroupKey {
-                label: format!("{}[{}]", o.process.comm, o.pid),
-                pid: Some(o.pid),
-            },
-            None => nobody(),
-        },
-        GroupBy::Container => match owner {
-            Some(o) => GroupKey {
-                label: o
-                    .process
-                    .container
-                    .as_ref()
-                    .map_or_else(|| "host".to_string(), short_label),
-                pid: None,
-            },
-            None => nobody(),
-        },
-        GroupBy::LocalPort => GroupKey {
-            label: format!(":{}", s.local.port),
-            pid: None,
-        },
-        GroupBy::PeerHost => GroupKey {
-            label: s.peer.addr_text(),
-            pid: None,
-        },
-        GroupBy::Netns => GroupKey {
-            label: s
-                .netns
-                .as_ref()
-                .map_or_else(|| "own".to_string(), |n| n.describe()),
-            pid: None,
-        },
-    }
+    raw_key(by, s).label(s)
 }
 
 /// The condition that narrows a listing to one group where the filter language can say it
@@ -225,38 +172,72 @@ pub fn drill_filter(base: &Filter, by: GroupBy, key: &GroupKey) -> Filter {
     }
 }
 
-/// What a socket is counted under while a poll streams: a few bytes, no allocation — the label
-/// ([`key_of`]) is made once per group, not once per socket. Several raw keys can share a label
-/// (the processes of one container); [`Groups::top`] merges them.
+/// A group's identity, cheap to compute for every socket of a poll (no allocation); the label is
+/// made once per group. A container is keyed by a 64-bit hash of its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum RawKey {
+    Kernel,
+    Unknown,
     Pid(u32),
-    /// No owner: inode 0 (kernel-owned) or not (holder unseen).
-    Nobody {
-        kernel: bool,
-    },
+    Host,
+    Container(u64),
     Port(u16),
-    Addr(std::net::IpAddr),
+    Peer(std::net::IpAddr),
     Netns(u64),
-    OwnNetns,
 }
 
 fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
-    let owner = || match s.owners.first() {
-        Some(o) => RawKey::Pid(o.pid),
-        None => RawKey::Nobody {
-            kernel: s.inode == 0,
-        },
+    use std::hash::{Hash, Hasher};
+    let owner = s.owners.first();
+    let nobody = if s.inode == 0 {
+        RawKey::Kernel
+    } else {
+        RawKey::Unknown
     };
     match by {
-        // A process is in one container: its pid stands for its container's label.
-        GroupBy::Process | GroupBy::Container => owner(),
+        GroupBy::Process => owner.map_or(nobody, |o| RawKey::Pid(o.pid)),
+        GroupBy::Container => owner.map_or(nobody, |o| {
+            o.process.container.as_ref().map_or(RawKey::Host, |c| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                c.id.hash(&mut h);
+                RawKey::Container(h.finish())
+            })
+        }),
         GroupBy::LocalPort => RawKey::Port(s.local.port),
-        GroupBy::PeerHost => RawKey::Addr(s.peer.addr),
-        GroupBy::Netns => s
-            .netns
-            .as_ref()
-            .map_or(RawKey::OwnNetns, |n| RawKey::Netns(n.inode)),
+        GroupBy::PeerHost => RawKey::Peer(s.peer.addr),
+        GroupBy::Netns => RawKey::Netns(s.netns.as_ref().map_or(0, |n| n.inode)),
+    }
+}
+
+impl RawKey {
+    /// The label people see, from the first socket of the group.
+    fn label(&self, s: &Socket) -> GroupKey {
+        let plain = |label: String| GroupKey { label, pid: None };
+        match self {
+            RawKey::Kernel => plain("kernel".into()),
+            RawKey::Unknown => plain("unknown".into()),
+            RawKey::Pid(pid) => GroupKey {
+                label: format!(
+                    "{}[{pid}]",
+                    s.owners.first().map_or("?", |o| o.process.comm.as_str())
+                ),
+                pid: Some(*pid),
+            },
+            RawKey::Host => plain("host".into()),
+            RawKey::Container(_) => plain(
+                s.owners
+                    .first()
+                    .and_then(|o| o.process.container.as_ref())
+                    .map_or_else(|| "?".to_string(), short_label),
+            ),
+            RawKey::Port(p) => plain(format!(":{p}")),
+            RawKey::Peer(_) => plain(s.peer.addr_text()),
+            RawKey::Netns(_) => plain(
+                s.netns
+                    .as_ref()
+                    .map_or_else(|| "own".to_string(), |n| n.describe()),
+            ),
+        }
     }
 }
 
@@ -264,22 +245,22 @@ fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
 #[derive(Debug, Clone)]
 pub struct Groups {
     pub by: GroupBy,
-    /// foldhash (keyed per process, like std's, but cheaper): five lookups per socket per poll.
-    map: HashMap<RawKey, (GroupKey, GroupStats), foldhash::fast::RandomState>,
+    map: FastMap<RawKey, (GroupKey, GroupStats)>,
 }
 
 impl Groups {
     pub fn new(by: GroupBy) -> Groups {
         Groups {
             by,
-            map: HashMap::default(),
+            map: FastMap::default(),
         }
     }
 
     /// Count one socket (with the tracker's CLOSE-WAIT age when known).
     pub fn add(&mut self, s: &Socket, close_wait_age_ms: Option<u64>) {
+        let raw = raw_key(self.by, s);
         let by = self.by;
-        let (_, stats) = self.map.entry(raw_key(by, s)).or_insert_with(|| {
+        let (_, stats) = self.map.entry(raw).or_insert_with(|| {
             let mut stats = GroupStats::default();
             if by == GroupBy::Process {
                 if let Some(o) = s.owners.first() {
@@ -287,12 +268,11 @@ impl Groups {
                     stats.container = o.process.container.as_ref().map(short_label);
                 }
             }
-            (key_of(by, s), stats)
+            (raw.label(s), stats)
         });
         stats.add(s, close_wait_age_ms);
     }
 
-    /// Groups so far (before merging those that share a label).
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -304,16 +284,7 @@ impl Groups {
     /// The groups, largest first (by sockets not ESTABLISHED, then by all sockets, then by
     /// label), at most `n`; the rest are summed into one `other` group.
     pub fn top(self, n: usize) -> Vec<(GroupKey, GroupStats)> {
-        let mut merged: HashMap<GroupKey, GroupStats> = HashMap::with_capacity(self.map.len());
-        for (_, (key, stats)) in self.map {
-            match merged.entry(key) {
-                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(stats);
-                }
-            }
-        }
-        let mut v: Vec<(GroupKey, GroupStats)> = merged.into_iter().collect();
+        let mut v: Vec<(GroupKey, GroupStats)> = self.map.into_values().collect();
         let weight = |g: &GroupStats| g.sockets - g.in_state(TcpState::Established);
         v.sort_by(|a, b| {
             weight(&b.1)
@@ -325,7 +296,17 @@ impl Groups {
             let rest = v.split_off(n.saturating_sub(1));
             let mut other = GroupStats::default();
             for (_, g) in rest {
-                other.merge(&g);
+                other.sockets += g.sockets;
+                for (i, c) in g.states.iter().enumerate() {
+                    other.states[i] += c;
+                }
+                other.recv_q += g.recv_q;
+                other.send_q += g.send_q;
+                other.oldest_close_wait_ms =
+                    match (other.oldest_close_wait_ms, g.oldest_close_wait_ms) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
             }
             other.comm = Some("other".to_string());
             v.push((

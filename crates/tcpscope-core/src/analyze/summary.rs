@@ -9,30 +9,31 @@ use crate::model::state::TcpState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Sockets per state, split by family.
+/// Sockets per state, split by family: a fixed array indexed by the kernel's state number, so
+/// counting a socket is two additions (a live poll counts every socket several times).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateCounts {
-    counts: BTreeMap<TcpState, [u64; 2]>,
+    counts: [[u64; 2]; 16],
 }
 
 impl StateCounts {
     pub fn add(&mut self, s: &Socket) {
-        let slot = self.counts.entry(s.state).or_default();
-        slot[usize::from(s.family == Family::Inet6)] += 1;
+        self.counts[s.state as usize][usize::from(s.family == Family::Inet6)] += 1;
     }
 
     pub fn total(&self) -> u64 {
-        self.counts.values().map(|c| c[0] + c[1]).sum()
+        self.counts.iter().map(|c| c[0] + c[1]).sum()
     }
 
     pub fn family_total(&self, family: Family) -> u64 {
         let i = usize::from(family == Family::Inet6);
-        self.counts.values().map(|c| c[i]).sum()
+        self.counts.iter().map(|c| c[i]).sum()
     }
 
     /// (inet, inet6) sockets in `state`.
     pub fn of(&self, state: TcpState) -> (u64, u64) {
-        self.counts.get(&state).map_or((0, 0), |c| (c[0], c[1]))
+        let c = self.counts[state as usize];
+        (c[0], c[1])
     }
 
     pub fn state_total(&self, state: TcpState) -> u64 {
@@ -42,7 +43,9 @@ impl StateCounts {
 
     /// States present, in kernel order.
     pub fn states(&self) -> impl Iterator<Item = TcpState> + '_ {
-        self.counts.keys().copied()
+        TcpState::ALL
+            .into_iter()
+            .filter(|s| self.state_total(*s) > 0)
     }
 }
 

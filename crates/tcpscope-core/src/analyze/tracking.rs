@@ -9,10 +9,11 @@
 //! replayed sequence of snapshots gives the same answers as the live one did.
 
 use crate::analyze::duration::human_ms;
+use crate::analyze::fasthash::FastMap;
 use crate::model::snapshot::{KernelCounters, Snapshot};
 use crate::model::socket::Socket;
 use crate::model::state::TcpState;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// How many polls of counts are kept for growth rates.
 const HISTORY: usize = 120;
@@ -44,6 +45,9 @@ pub struct Track {
     pub state_after_ms: Option<u64>,
     /// The poll that first saw the socket at all.
     pub first_seen_ms: u64,
+    /// The number of the last poll that saw it (entries the current poll did not see are gone
+    /// at its end). Crate-visible so the views' tests can make tracks.
+    pub(crate) last_seen_poll: u64,
     /// Earlier states, oldest first: (state, the poll that first saw it there).
     pub past: Vec<(TcpState, u64)>,
 }
@@ -69,28 +73,14 @@ pub struct Changes {
     pub interval_ms: u64,
 }
 
-/// Cookie -> track. foldhash rather than std's SipHash: at 100k sockets per poll the hashing
-/// cost more than the tracking itself.
-type CookieMap<V> = HashMap<u64, V, foldhash::fast::RandomState>;
-
-/// A track and the poll that last saw it.
-#[derive(Debug)]
-struct Seen {
-    track: Track,
-    poll: u64,
-}
-
 /// State carried from one poll to the next.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    /// Every socket seen by the last poll (and, during a poll, by this one so far).
-    tracks: CookieMap<Seen>,
-    /// Polls begun: the current poll's number.
+    tracks: FastMap<u64, Track>,
+    /// Polls begun so far.
     poll: u64,
     now_ms: u64,
     last_poll_ms: Option<u64>,
-    /// Sockets per kernel state number in this poll.
-    states: [u64; 15],
     counts: BTreeMap<CountKey, u64>,
     changes: Changes,
     history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
@@ -103,26 +93,28 @@ impl Tracker {
 
     /// Start a poll taken at `now_ms`.
     pub fn begin(&mut self, now_ms: u64) {
-        self.poll += 1;
         self.now_ms = now_ms;
-        self.states = [0; 15];
+        self.poll += 1;
         self.counts.clear();
         self.changes = Changes::default();
     }
 
     /// Count `s` in its state and, when it has a cookie, track it.
     pub fn see(&mut self, s: &Socket) {
-        self.states[s.state as usize] += 1;
+        *self.counts.entry(CountKey::State(s.state)).or_default() += 1;
         if s.cookie == 0 {
             return;
         }
-        let (now, poll, previous) = (self.now_ms, self.poll, self.last_poll_ms);
-        match self.tracks.get_mut(&s.cookie) {
-            // Seen twice in one poll: the first sighting counts.
-            Some(seen) if seen.poll == poll => {}
-            Some(seen) => {
-                seen.poll = poll;
-                let t = &mut seen.track;
+        let now = self.now_ms;
+        let poll = self.poll;
+        let previous = self.last_poll_ms;
+        match self.tracks.entry(s.cookie) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let t = e.get_mut();
+                if t.last_seen_poll == poll {
+                    return; // the same socket twice in one poll (a dump that was interrupted)
+                }
+                t.last_seen_poll = poll;
                 if t.state != s.state {
                     self.changes.changed += 1;
                     t.past.push((t.state, t.state_seen_ms));
@@ -134,18 +126,18 @@ impl Tracker {
                     t.state_after_ms = previous;
                 }
             }
-            None => {
+            std::collections::hash_map::Entry::Vacant(e) => {
                 if previous.is_some() {
                     self.changes.opened += 1;
                 }
-                let track = Track {
+                e.insert(Track {
                     state: s.state,
                     state_seen_ms: now,
                     state_after_ms: previous,
                     first_seen_ms: now,
+                    last_seen_poll: poll,
                     past: Vec::new(),
-                };
-                self.tracks.insert(s.cookie, Seen { track, poll });
+                });
             }
         }
     }
@@ -159,15 +151,9 @@ impl Tracker {
     pub fn end(&mut self, kernel: &KernelCounters) -> Changes {
         let poll = self.poll;
         let before = self.tracks.len();
-        self.tracks.retain(|_, seen| seen.poll == poll);
+        self.tracks.retain(|_, t| t.last_seen_poll == poll);
         if self.last_poll_ms.is_some() {
             self.changes.closed = (before - self.tracks.len()) as u64;
-        }
-        for st in TcpState::ALL {
-            let n = self.states[st as usize];
-            if n > 0 {
-                *self.counts.entry(CountKey::State(st)).or_default() += n;
-            }
         }
         for name in COUNTERS {
             if let Some(v) = kernel.tcp_ext.get(*name) {
@@ -202,7 +188,7 @@ impl Tracker {
     /// How long `s` has been in its state as far as the polls tell: at least since the poll that
     /// first saw it there and, when an earlier poll did not see it there, at most since that one.
     pub fn in_state_for(&self, s: &Socket, now_ms: u64) -> Option<InState> {
-        let t = &self.tracks.get(&s.cookie)?.track;
+        let t = self.tracks.get(&s.cookie)?;
         if t.state != s.state {
             return None;
         }
@@ -214,7 +200,7 @@ impl Tracker {
 
     /// The track of one socket, by cookie.
     pub fn track(&self, cookie: u64) -> Option<&Track> {
-        self.tracks.get(&cookie).map(|s| &s.track)
+        self.tracks.get(&cookie)
     }
 
     /// Sockets tracked now.

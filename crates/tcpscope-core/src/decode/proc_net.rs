@@ -5,6 +5,7 @@
 //! /proc/net/tcp prints addresses as the hex of native-endian `u32` words; this parser assumes
 //! it runs on the machine (endianness) that wrote the text, which is how the collector uses it.
 
+use crate::model::missing::{Datum, Missing};
 use crate::model::snapshot::SockStat;
 use crate::model::socket::{Endpoint, Family, Socket, Timer, TimerKind};
 use crate::model::state::TcpState;
@@ -39,7 +40,9 @@ pub fn parse_proc_net_tcp(text: &str, family: Family) -> (Vec<Socket>, Vec<Parse
     (sockets, errors)
 }
 
-fn parse_tcp_line(line: &str, family: Family) -> Result<Socket, String> {
+/// One socket line of /proc/net/tcp or tcp6. A listener's backlog is not in the file (its
+/// `tx_queue` is 0), so it is marked missing on the socket.
+pub(crate) fn parse_tcp_line(line: &str, family: Family) -> Result<Socket, String> {
     let f: Vec<&str> = line.split_whitespace().collect();
     if f.len() < 10 {
         return Err(format!("expected at least 10 fields, found {}", f.len()));
@@ -63,12 +66,18 @@ fn parse_tcp_line(line: &str, family: Family) -> Result<Socket, String> {
             retrans,
         }),
     };
+    let missing = if state == TcpState::Listen {
+        Missing::of(&[Datum::Backlog])
+    } else {
+        Missing::NONE
+    };
     Ok(Socket {
         recv_q: rx as u32,
         send_q: tx as u32,
         timer,
         uid,
         inode,
+        missing,
         ..Socket::new(state, family, local, peer)
     })
 }
@@ -192,6 +201,10 @@ mod tests {
         assert_eq!(socks[0].local.to_string(), "127.0.0.1:3306");
         assert_eq!(socks[0].inode, 123456);
         assert_eq!(socks[0].uid, 1000);
+        assert!(
+            !socks[0].send_q_known() && socks[0].recv_q_known(),
+            "a listener's backlog is not in /proc/net/tcp; its accept queue is"
+        );
         let tw = &socks[1];
         assert_eq!(tw.state, TcpState::TimeWait);
         assert_eq!(

@@ -1,5 +1,6 @@
 //! Pure parsers for the per-process text that process attribution reads: fd link targets
-//! (`socket:[INODE]`), /proc/PID/cmdline, the Uid line of /proc/PID/status, and /etc/passwd.
+//! (`socket:[INODE]`), /proc/PID/cmdline, /proc/PID/status (uids, signal dispositions,
+//! capabilities — what `release` must know before it touches a socket), and /etc/passwd.
 //! The binary does the reading; everything here takes bytes or `&str` and is tested anywhere.
 
 use std::collections::HashMap;
@@ -65,6 +66,76 @@ pub fn status_euid(status: &str) -> Option<u32> {
     let mut ids = line.split_whitespace();
     let real = ids.next()?;
     ids.next().unwrap_or(real).parse().ok()
+}
+
+/// The fields of /proc/PID/status that say what acting on a process's socket would do to it and
+/// whether tcpscope may: scheduler state, uids, signal masks, effective capabilities. Fields
+/// missing from the text stay `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcStatus {
+    /// The `State:` letter (R, S, D, T, t, Z, ...).
+    pub state: Option<char>,
+    /// `Uid:` real, effective, saved, filesystem.
+    pub uids: Option<[u32; 4]>,
+    /// `SigIgn:`: bit N-1 set when signal N is ignored (process-wide).
+    pub sig_ignored: Option<u64>,
+    /// `SigCgt:`: bit N-1 set when signal N has a handler (process-wide).
+    pub sig_caught: Option<u64>,
+    /// `CapEff:`: the effective capability set.
+    pub cap_effective: Option<u64>,
+}
+
+/// Signal numbers and capability bits tcpscope asks about (the same on every Linux architecture
+/// tcpscope builds for).
+pub const SIGPIPE: u32 = 13;
+pub const CAP_NET_ADMIN: u32 = 12;
+pub const CAP_SYS_PTRACE: u32 = 19;
+pub const CAP_SYS_ADMIN: u32 = 21;
+
+impl ProcStatus {
+    /// True/false when the mask is known: is signal `sig` ignored?
+    pub fn ignores(&self, sig: u32) -> Option<bool> {
+        self.sig_ignored.map(|m| bit(m, sig - 1))
+    }
+    /// Is there a handler for signal `sig`?
+    pub fn catches(&self, sig: u32) -> Option<bool> {
+        self.sig_caught.map(|m| bit(m, sig - 1))
+    }
+    /// Is capability `cap` effective?
+    pub fn has_cap(&self, cap: u32) -> bool {
+        self.cap_effective.is_some_and(|m| bit(m, cap))
+    }
+}
+
+fn bit(mask: u64, n: u32) -> bool {
+    n < 64 && mask & (1 << n) != 0
+}
+
+/// Parse the text of /proc/PID/status.
+pub fn parse_status(text: &str) -> ProcStatus {
+    let mut st = ProcStatus::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let hex = || u64::from_str_radix(value, 16).ok();
+        match key {
+            "State" => st.state = value.chars().next(),
+            "Uid" => {
+                let ids: Vec<u32> = value
+                    .split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect();
+                st.uids = <[u32; 4]>::try_from(ids).ok();
+            }
+            "SigIgn" => st.sig_ignored = hex(),
+            "SigCgt" => st.sig_caught = hex(),
+            "CapEff" => st.cap_effective = hex(),
+            _ => {}
+        }
+    }
+    st
 }
 
 /// User names by uid, from the text of /etc/passwd (the first name of a uid wins).
@@ -175,6 +246,30 @@ mod tests {
         assert_eq!(status_euid("Uid:\t7\n"), Some(7));
         assert_eq!(status_euid("Name:\tx\n"), None);
         assert_eq!(status_euid("Uid:\tbogus\t1\n"), Some(1));
+    }
+
+    #[test]
+    fn status_fields() {
+        // A Python program (SIGPIPE ignored, SIGINT caught) as root.
+        let text = "Name:\tpython3\nState:\tT (stopped)\nUid:\t1000\t1000\t1000\t1000\n\
+                    SigBlk:\t0000000000000000\nSigIgn:\t0000000001001000\nSigCgt:\t0000000180000002\n\
+                    CapEff:\t000001ffffffffff\n";
+        let st = parse_status(text);
+        assert_eq!(st.state, Some('T'));
+        assert_eq!(st.uids, Some([1000; 4]));
+        assert_eq!(st.ignores(SIGPIPE), Some(true));
+        assert_eq!(st.catches(SIGPIPE), Some(false));
+        assert_eq!(st.catches(2), Some(true));
+        assert!(st.has_cap(CAP_NET_ADMIN) && st.has_cap(CAP_SYS_PTRACE));
+        // Default SIGPIPE, no capabilities.
+        let st = parse_status("SigIgn:\t0000000000000000\nCapEff:\t0000000000000000\n");
+        assert_eq!(st.ignores(SIGPIPE), Some(false));
+        assert!(!st.has_cap(CAP_NET_ADMIN));
+        // Nothing readable: unknown, not "no".
+        let st = parse_status("garbage\nUid:\t1\t2\n");
+        assert_eq!(st.ignores(SIGPIPE), None);
+        assert_eq!(st.uids, None);
+        assert!(!st.has_cap(CAP_SYS_ADMIN));
     }
 
     #[test]

@@ -54,12 +54,6 @@ pub struct Owner {
     pub process: Arc<ProcessIdentity>,
 }
 
-impl Owner {
-    pub fn comm(&self) -> &str {
-        &self.process.comm
-    }
-}
-
 /// What doctor needs to know about a process that holds sockets: who it is, and whether it can
 /// make progress. Recorded in the snapshot so a replayed diagnosis sees what the live one saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +84,6 @@ impl ProcessFacts {
             fd_limit: None,
             wchan: None,
         }
-    }
-
-    pub fn comm(&self) -> &str {
-        &self.process.comm
     }
 
     /// The state letter in words, with what it means for closing sockets.
@@ -325,6 +315,6 @@ mod tests {
         assert_eq!(serde_json::from_str::<ProcessFacts>(&text).unwrap(), f);
         // Older recordings: a process with only a pid and a comm.
         let old: ProcessFacts = serde_json::from_str(r#"{"pid":3,"comm":"x"}"#).unwrap();
-        assert_eq!(old.comm(), "x");
+        assert_eq!(old.process.comm, "x");
     }
 }

@@ -5,8 +5,11 @@
 //! `taken_at_unix_ms` is the `now` that rules use, never the wall clock of the replaying host.
 //! [`SnapshotWriter`] streams the same document one socket at a time, in constant memory.
 
+use crate::model::missing::{Datum, Missing};
+pub use crate::model::origin::{ImportOrigin, Origin, System};
 use crate::model::process::ProcessFacts;
 use crate::model::socket::Socket;
+use crate::model::state::TcpState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,7 +19,7 @@ pub const FORMAT: &str = "tcpscope-snapshot";
 /// The current recording version. Readers accept this and older.
 pub const VERSION: u32 = 1;
 
-/// Where the sockets came from.
+/// Which live source the sockets came from (see [`Origin`] for imports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
@@ -74,8 +77,12 @@ pub struct Snapshot {
     pub taken_at_unix_ms: u64,
     #[serde(default)]
     pub host: Host,
+    /// Where the sockets came from: `"netlink"`, `"proc-net"`, or an import object.
     #[serde(default)]
-    pub source: SourceKind,
+    pub source: Origin,
+    /// What this source could not tell (docs/json.md); see [`Snapshot::lacks`].
+    #[serde(default, skip_serializing_if = "Missing::is_empty")]
+    pub missing: Missing,
     /// Things the user should know about how the snapshot was taken (fallbacks, hidden data).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -102,12 +109,14 @@ pub enum SnapshotError {
 
 impl Snapshot {
     /// An empty snapshot taken at `taken_at_unix_ms`.
-    pub fn new(taken_at_unix_ms: u64, source: SourceKind) -> Snapshot {
+    pub fn new(taken_at_unix_ms: u64, source: impl Into<Origin>) -> Snapshot {
+        let source = source.into();
         Snapshot {
             format: FORMAT.to_string(),
             version: VERSION,
             taken_at_unix_ms,
             host: Host::default(),
+            missing: source.implied_missing(),
             source,
             notes: Vec::new(),
             kernel: KernelCounters::default(),
@@ -118,14 +127,38 @@ impl Snapshot {
 
     /// Read a recording (the output of `--record` or `ls --json`).
     pub fn from_reader(reader: impl io::Read) -> Result<Snapshot, SnapshotError> {
-        let snap: Snapshot = serde_json::from_reader(io::BufReader::new(reader))?;
+        let mut snap: Snapshot = serde_json::from_reader(io::BufReader::new(reader))?;
         if snap.format != FORMAT {
             return Err(SnapshotError::Format(snap.format));
         }
         if snap.version > VERSION {
             return Err(SnapshotError::TooNew(snap.version));
         }
+        snap.mark_implied_gaps();
         Ok(snap)
+    }
+
+    /// True when this snapshot's source could not tell `datum` (for every socket, or — for the
+    /// listener data — for the listeners).
+    pub fn lacks(&self, datum: Datum) -> bool {
+        self.missing.contains(datum) || self.source.implied_missing().contains(datum)
+    }
+
+    /// Make what the source implies explicit on the snapshot and on each socket: recordings made
+    /// before `missing` existed (a `proc-net` one has listeners with a backlog of "0") read as
+    /// what they are.
+    pub fn mark_implied_gaps(&mut self) {
+        let implied = self.source.implied_missing();
+        self.missing = self.missing.union(implied);
+        if implied.contains(Datum::Backlog) {
+            for s in self
+                .sockets
+                .iter_mut()
+                .filter(|s| s.state == TcpState::Listen)
+            {
+                s.missing = s.missing.with(Datum::Backlog);
+            }
+        }
     }
 
     /// Write the whole snapshot as one JSON document.
@@ -153,7 +186,9 @@ struct HeaderOut<'a> {
     version: u32,
     taken_at_unix_ms: u64,
     host: &'a Host,
-    source: SourceKind,
+    source: &'a Origin,
+    #[serde(skip_serializing_if = "Missing::is_empty")]
+    missing: Missing,
     kernel: &'a KernelCounters,
 }
 
@@ -166,7 +201,8 @@ impl<W: Write> SnapshotWriter<W> {
             version: header.version,
             taken_at_unix_ms: header.taken_at_unix_ms,
             host: &header.host,
-            source: header.source,
+            source: &header.source,
+            missing: header.missing,
             kernel: &header.kernel,
         })
         .map_err(io::Error::other)?;
@@ -214,7 +250,8 @@ impl Snapshot {
             version: self.version,
             taken_at_unix_ms: self.taken_at_unix_ms,
             host: self.host.clone(),
-            source: self.source,
+            source: self.source.clone(),
+            missing: self.missing,
             notes: self.notes.clone(),
             kernel: self.kernel.clone(),
             processes: self.processes.clone(),

@@ -3,6 +3,7 @@
 //! The serde form of [`Socket`] *is* the JSON contract of `--json`/`--jsonl` (docs/json.md), so
 //! field names here are public API: add fields, never rename them.
 
+use crate::model::missing::{Datum, Missing};
 use crate::model::process::Owner;
 use crate::model::state::TcpState;
 use serde::{Deserialize, Serialize};
@@ -259,6 +260,13 @@ pub struct Socket {
     pub owners: Vec<Owner>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns: Option<Netns>,
+    /// What the source could not tell about this socket (a zero in such a field is not a
+    /// measurement): see [`Socket::lacks`] and docs/json.md.
+    #[serde(default, skip_serializing_if = "Missing::is_empty")]
+    pub missing: Missing,
+    /// The state as an imported capture spelled it (`LISTENING`, `ESPERANDO_FECHAR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_state: Option<String>,
 }
 
 impl Socket {
@@ -282,13 +290,62 @@ impl Socket {
             tcp_info: None,
             owners: Vec::new(),
             netns: None,
+            missing: Missing::NONE,
+            original_state: None,
         }
     }
 
+    /// True when the source could not tell `datum` for this socket. The listener data
+    /// (`Backlog`, `AcceptQueue`) concern listeners only, and a listener without a Send-Q (Recv-Q)
+    /// lacks its backlog (accept queue) too.
+    pub fn lacks(&self, datum: Datum) -> bool {
+        let listen = self.state == TcpState::Listen;
+        match datum {
+            Datum::Backlog => {
+                listen
+                    && (self.missing.contains(Datum::Backlog)
+                        || self.missing.contains(Datum::SendQ))
+            }
+            Datum::AcceptQueue => {
+                listen
+                    && (self.missing.contains(Datum::AcceptQueue)
+                        || self.missing.contains(Datum::RecvQ))
+            }
+            d => self.missing.contains(d),
+        }
+    }
+
+    /// True when `recv_q` is a measurement (for a listener: its accept queue).
+    pub fn recv_q_known(&self) -> bool {
+        !self.lacks(Datum::RecvQ) && !self.lacks(Datum::AcceptQueue)
+    }
+
+    /// True when `send_q` is a measurement (for a listener: its backlog).
+    pub fn send_q_known(&self) -> bool {
+        !self.lacks(Datum::SendQ) && !self.lacks(Datum::Backlog)
+    }
+
+    /// Whether some process holds the socket: `Some(true)` held, `Some(false)` kernel-owned (no
+    /// process can hold it), `None` when the source cannot say (no inode and no owner column).
+    pub fn held(&self) -> Option<bool> {
+        if self.state == TcpState::Listen {
+            return Some(true);
+        }
+        if !self.lacks(Datum::Inode) {
+            return Some(self.inode != 0);
+        }
+        if !self.lacks(Datum::Owners) {
+            return Some(!self.owners.is_empty());
+        }
+        None
+    }
+
     /// True when no process can hold this socket: the kernel keeps it alone (TIME_WAIT mini
-    /// sockets, orphans after close()). Such sockets have inode 0.
+    /// sockets, orphans after close()). Such sockets have inode 0; for an imported capture
+    /// without inodes, the capture's owner column says (no owner listed); without either, it
+    /// is not known and this is false.
     pub fn is_kernel_owned(&self) -> bool {
-        self.inode == 0 && self.state != TcpState::Listen
+        self.held() == Some(false)
     }
 
     /// Why no process holds the socket, in words, when [`Socket::is_kernel_owned`].

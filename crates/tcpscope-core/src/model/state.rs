@@ -181,10 +181,61 @@ pub const ALIASES: &[(&str, TcpState)] = &[
     ("listening", TcpState::Listen),
     // ss filter spelling of the closed state.
     ("unconnected", TcpState::Close),
+    // Windows netstat: DELETE_TCB is a connection whose control block is being deleted.
+    ("delete-tcb", TcpState::Close),
+    // Windows PowerShell Get-NetTCPConnection (the NetTCPIP State enum; Listen, Established,
+    // Closed, Closing and Bound are covered above).
+    ("synsent", TcpState::SynSent),
+    ("synreceived", TcpState::SynRecv),
+    ("finwait1", TcpState::FinWait1),
+    ("finwait2", TcpState::FinWait2),
+    ("closewait", TcpState::CloseWait),
+    ("lastack", TcpState::LastAck),
+    ("timewait", TcpState::TimeWait),
+    ("deletetcb", TcpState::Close),
     // BSD / macOS netstat print CLOSED, covered above.
     // Solaris / illumos: BOUND is bound but not listening; IDLE is a socket not yet bound.
     ("bound", TcpState::BoundInactive),
     ("idle", TcpState::Close),
+    // Localised net-tools `netstat` (the translations Debian ships: de, pt_BR, cs; fr, ja and
+    // et keep the English state names). Read from the .mo files and real output on this VM.
+    ("verbunden", TcpState::Established),    // de
+    ("estabelecida", TcpState::Established), // pt_BR
+    ("syn-enviado", TcpState::SynSent),
+    ("syn-recebido", TcpState::SynRecv),
+    ("espera-fin1", TcpState::FinWait1),
+    ("espera-fin2", TcpState::FinWait2),
+    ("fechar", TcpState::Close),
+    ("esperando-fechar", TcpState::CloseWait),
+    ("último-ack", TcpState::LastAck),
+    ("ouça", TcpState::Listen),
+    ("fechando", TcpState::Closing),
+    ("spojeno", TcpState::Established), // cs
+    ("zavřen", TcpState::Close),
+    ("poslední-ack", TcpState::LastAck),
+    ("naslouchá", TcpState::Listen),
+    ("zavírá", TcpState::Closing),
+    // Spanish net-tools output seen in the wild.
+    ("escuchar", TcpState::Listen),
+    ("establecido", TcpState::Established),
+    // Localised Windows netstat seen in real captures: German, and the listening and established
+    // words of Spanish, French and Italian Windows.
+    ("abhören", TcpState::Listen),
+    ("abh™ren", TcpState::Listen), // ABHÖREN written in code page 850, read as Windows-1252
+    ("abh\u{99}ren", TcpState::Listen), // ... read as Latin-1
+    ("hergestellt", TcpState::Established),
+    ("wartend", TcpState::TimeWait),
+    ("schliessen-warten", TcpState::CloseWait),
+    ("syn-gesendet", TcpState::SynSent),
+    ("syn-empfangen", TcpState::SynRecv),
+    ("fin-warten-1", TcpState::FinWait1),
+    ("fin-warten-2", TcpState::FinWait2),
+    ("schliessend", TcpState::Closing),
+    ("escuchando", TcpState::Listen),
+    ("écoute", TcpState::Listen),
+    ("établi", TcpState::Established),
+    ("in-ascolto", TcpState::Listen),
+    ("stabilita", TcpState::Established),
 ];
 
 /// Error for a state name no system spells that way.
@@ -202,13 +253,14 @@ fn known_state_names() -> String {
         .join(", ")
 }
 
-/// Lower-case a user's spelling and fold `_`/space into `-` so one table serves all systems.
+/// Lower-case a user's spelling (every script: `OUÇA` is `ouça`) and fold `_`/space into `-` so
+/// one table serves all systems.
 fn normalise(s: &str) -> String {
     s.trim()
         .chars()
-        .map(|c| match c {
-            '_' | ' ' => '-',
-            c => c.to_ascii_lowercase(),
+        .flat_map(|c| match c {
+            '_' | ' ' => '-'.to_lowercase(),
+            c => c.to_lowercase(),
         })
         .collect()
 }
@@ -258,6 +310,16 @@ impl StateSet {
     }
     pub fn of(states: &[TcpState]) -> StateSet {
         states.iter().fold(StateSet::EMPTY, |s, st| s.with(*st))
+    }
+    /// [`StateSet::of`] usable in constants.
+    pub const fn of_const(states: &[TcpState]) -> StateSet {
+        let mut bits = 0u32;
+        let mut i = 0;
+        while i < states.len() {
+            bits |= 1 << (states[i] as u32);
+            i += 1;
+        }
+        StateSet(bits)
     }
     pub fn with(self, state: TcpState) -> StateSet {
         StateSet(self.0 | 1 << state.kernel_number())
@@ -417,10 +479,38 @@ mod tests {
             ("LAST_ACK", TcpState::LastAck),
             ("NEW_SYN_RECV", TcpState::NewSynRecv),
             (" listen ", TcpState::Listen),
+            ("DELETE_TCB", TcpState::Close),
+            ("CloseWait", TcpState::CloseWait),
+            ("TimeWait", TcpState::TimeWait),
+            ("SynReceived", TcpState::SynRecv),
+            ("FinWait2", TcpState::FinWait2),
+            ("ESPERANDO_FECHAR", TcpState::CloseWait),
+            ("OUÇA", TcpState::Listen),
+            ("ÚLTIMO_ACK", TcpState::LastAck),
+            ("POSLEDNÍ ACK", TcpState::LastAck),
+            ("NASLOUCHÁ", TcpState::Listen),
+            ("VERBUNDEN", TcpState::Established),
+            ("ABHÖREN", TcpState::Listen),
+            ("ABH™REN", TcpState::Listen),
+            ("SCHLIESSEN_WARTEN", TcpState::CloseWait),
+            ("ESCUCHAR", TcpState::Listen),
+            ("ÉCOUTE", TcpState::Listen),
         ];
         for (spelling, want) in cases {
             assert_eq!(spelling.parse::<TcpState>(), Ok(want), "{spelling}");
         }
+    }
+
+    #[test]
+    fn every_alias_is_written_as_lookups_normalise_it() {
+        for (alias, _) in ALIASES {
+            assert_eq!(normalise(alias), *alias, "ALIASES entry '{alias}'");
+        }
+        let mut keys: Vec<&str> = ALIASES.iter().map(|(a, _)| *a).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "an alias is listed twice");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Text form of a `doctor` report: the verdict first, then findings most severe first, each with
-//! its evidence, what it means, and the next steps.
+//! its evidence, what it means, and the next steps; last, the rules that found nothing and those
+//! that could not run on this data (an imported capture without timers, say) and why.
 
 use crate::analyze::diagnose::{Report, Severity};
 use crate::render::time::utc_text;
@@ -20,7 +21,7 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     }
     if r.findings.is_empty() {
         writeln!(out, "  checked: {}", r.checked.rules.join(", "))?;
-        return Ok(());
+        return write_not_run(out, r, "  ");
     }
     for f in &r.findings {
         writeln!(out)?;
@@ -43,6 +44,7 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
         .collect();
     writeln!(out)?;
     writeln!(out, "nothing found by: {}", quiet.join(", "))?;
+    write_not_run(out, r, "")?;
     let worst = r.severity.unwrap_or(Severity::Info);
     if worst > Severity::Info {
         writeln!(
@@ -51,6 +53,19 @@ pub fn write_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
             r.exit_code(),
             worst.label().to_lowercase()
         )?;
+    }
+    Ok(())
+}
+
+/// "could not run: listen-overflow (the capture ... has no listener backlogs nor kernel counters)".
+fn write_not_run(out: &mut impl Write, r: &Report, indent: &str) -> io::Result<()> {
+    for (i, n) in r.checked.could_not_run.iter().enumerate() {
+        let lead = if i == 0 {
+            "could not run:"
+        } else {
+            "              "
+        };
+        writeln!(out, "{indent}{lead} {} ({})", n.rule, n.why)?;
     }
     Ok(())
 }

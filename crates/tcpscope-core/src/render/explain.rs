@@ -3,7 +3,7 @@
 
 use super::wrap::wrap;
 use crate::analyze::fsm::{
-    edges_from, edges_into, info, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
+    edges_from, edges_into, info, relief, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
 };
 use crate::model::state::TcpState;
 use serde::Serialize;
@@ -101,6 +101,9 @@ pub fn write_state(w: &mut impl Write, state: TcpState) -> io::Result<()> {
     field(w, "A problem?", i.problem)?;
     field(w, "Peer is", &names(i.peer_likely))?;
     field(w, "Investigate", i.investigate)?;
+    if let Some(now) = relief(state) {
+        field(w, "Right now", now)?;
+    }
     writeln!(w)?;
     writeln!(w, "How a socket gets here:")?;
     write_edges(w, edges_into(state), true)?;
@@ -205,6 +208,9 @@ pub struct StateDoc {
     pub kernel_number: u8,
     #[serde(flatten)]
     pub info: StateInfo,
+    /// A way out right now, where tcpscope has one (`tcpscope release`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relief: Option<&'static str>,
     pub incoming: Vec<Edge>,
     pub outgoing: Vec<Edge>,
 }
@@ -217,6 +223,7 @@ impl StateDoc {
             netstat_name: state.netstat_name(),
             kernel_number: state.kernel_number(),
             info: *info(state),
+            relief: relief(state),
             incoming: edges_into(state).copied().collect(),
             outgoing: edges_from(state).copied().collect(),
         }
@@ -243,6 +250,10 @@ mod tests {
         let out = text(|w| write_state(w, TcpState::CloseWait));
         assert!(out.contains("not calling close()"));
         assert!(out.contains("tcpscope ls -p state close-wait"));
+        assert!(
+            out.contains("tcpscope release state close-wait"),
+            "links to release"
+        );
         insta::assert_snapshot!(out);
     }
 

@@ -5,6 +5,7 @@ pub mod diagram;
 pub mod doctor;
 pub mod explain;
 pub mod ladder;
+pub mod release;
 pub mod summary;
 pub mod svg;
 pub mod table;

@@ -2,10 +2,13 @@
 //!
 //! Rows stream: the first [`WIDTH_SAMPLE`] rows are held back to size the columns, after which
 //! every row is written as it arrives, so memory stays constant on 100k sockets. An address
-//! wider than its column pushes the rest of its row right rather than being cut.
+//! wider than its column pushes the rest of its row right rather than being cut. A value the
+//! source does not know (a listener's backlog from /proc/net/tcp, any queue of a Windows capture)
+//! is shown as `-`, never as a 0 that looks measured.
 
 use crate::analyze::duration::human_ms;
 use crate::decode::names::Names;
+use crate::model::missing::Datum;
 use crate::model::socket::{Endpoint, Socket, TimerKind};
 use crate::model::state::TcpState;
 use std::io::{self, Write};
@@ -153,13 +156,14 @@ impl<'n, W: Write> TableWriter<'n, W> {
             let text = s.netns.as_ref().map(netns_text).unwrap_or_default();
             let _ = write!(l, "{text:<width$} ", width = w.netns);
         }
-        let _ = write!(
-            l,
-            "{:<12} {:>7} {:>7} ",
-            s.state.display_name(),
-            s.recv_q,
-            s.send_q
-        );
+        let _ = write!(l, "{:<12} ", s.state.display_name());
+        for (known, value) in [(s.recv_q_known(), s.recv_q), (s.send_q_known(), s.send_q)] {
+            if known {
+                let _ = write!(l, "{value:>7} ");
+            } else {
+                let _ = write!(l, "{:>7} ", "-");
+            }
+        }
         pad_after(l, |l| push_endpoint(l, &s.local, self.names), w.local);
         l.push(' ');
         pad_after(l, |l| push_endpoint(l, &s.peer, self.names), w.peer);
@@ -254,7 +258,13 @@ pub fn timer_text(s: &Socket) -> String {
 
 /// The `-e` column: uid, inode (or who owns it instead), cookie, tcp_info ages and rtt.
 pub fn extended_text(s: &Socket) -> String {
-    let mut out = format!("uid:{} ino:{} sk:{:x}", s.uid, s.inode, s.cookie);
+    let known = |d: Datum, v: String| if s.lacks(d) { "-".to_string() } else { v };
+    let mut out = format!(
+        "uid:{} ino:{} sk:{}",
+        known(Datum::Uid, s.uid.to_string()),
+        known(Datum::Inode, s.inode.to_string()),
+        known(Datum::Cookie, format!("{:x}", s.cookie))
+    );
     if let Some(ti) = &s.tcp_info {
         let age = |v: Option<u32>| v.map_or("-".to_string(), |ms| human_ms(u64::from(ms)));
         out.push_str(&format!(
@@ -284,6 +294,9 @@ pub fn extended_text(s: &Socket) -> String {
 /// The `-p` column: every process holding the socket, or why none does.
 pub fn owners_text(s: &Socket) -> String {
     if s.owners.is_empty() {
+        if s.lacks(Datum::Owners) {
+            return "-".to_string();
+        }
         return match s.kernel_owned_reason() {
             // The reason's short form: "time-wait", "orphaned fin-wait-2", "orphaned", ...
             Some(why) => format!("kernel-owned ({})", why.split(':').next().unwrap_or(why)),
@@ -293,7 +306,14 @@ pub fn owners_text(s: &Socket) -> String {
     s.owners
         .iter()
         .map(|o| {
-            let mut t = format!("{}[{}]/fd{}", o.process.comm, o.pid, o.fd);
+            // A capture may name the pid only (Windows -o) and no descriptor.
+            let comm = &o.process.comm;
+            let mut t = match (comm.is_empty(), s.lacks(Datum::Fd)) {
+                (false, false) => format!("{comm}[{}]/fd{}", o.pid, o.fd),
+                (false, true) => format!("{comm}[{}]", o.pid),
+                (true, false) => format!("pid[{}]/fd{}", o.pid, o.fd),
+                (true, true) => format!("pid[{}]", o.pid),
+            };
             if let Some(c) = &o.process.container {
                 t.push('@');
                 t.push_str(&crate::decode::cgroup::short_label(c));
@@ -304,7 +324,8 @@ pub fn owners_text(s: &Socket) -> String {
         .join(",")
 }
 
-fn netns_text(n: &crate::model::socket::Netns) -> String {
+/// The Netns column: a namespace's name, `pid:PID(container)`, or `net:[INODE]`.
+pub fn netns_text(n: &crate::model::socket::Netns) -> String {
     match (&n.name, n.pid, &n.container) {
         (Some(name), _, _) => name.clone(),
         (None, Some(pid), Some(c)) => format!("pid:{pid}({c})"),
@@ -436,6 +457,52 @@ mod tests {
             },
         );
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn values_the_source_lacks_are_dashes() {
+        use crate::model::missing::Missing;
+        use crate::model::process::Owner;
+        let mut proc_listener = sample(TcpState::Listen, "127.0.0.1:8080", "0.0.0.0:0");
+        proc_listener.recv_q = 1;
+        proc_listener.missing = Missing::of(&[Datum::Backlog]);
+        let mut windows = sample(TcpState::CloseWait, "10.0.0.5:50000", "10.0.0.20:5432");
+        windows.missing = Missing::of(&[Datum::RecvQ, Datum::SendQ, Datum::Fd, Datum::Inode]);
+        windows.owners.push(Owner {
+            pid: 4242,
+            fd: 0,
+            process: std::sync::Arc::new(crate::model::process::ProcessIdentity {
+                comm: String::new(),
+                cmdline: String::new(),
+                user: String::new(),
+                container: None,
+                unit: None,
+            }),
+        });
+        let mut bsd = sample(TcpState::TimeWait, "10.0.0.5:50001", "10.0.0.30:443");
+        bsd.missing = Missing::of(&[Datum::Owners, Datum::Inode, Datum::Uid, Datum::Cookie]);
+        let out = render(
+            &[proc_listener, windows, bsd],
+            TableOptions {
+                processes: true,
+                extended: true,
+                ..TableOptions::default()
+            },
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[1].starts_with("LISTEN             1       - "),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("CLOSE-WAIT         -       - "),
+            "{out}"
+        );
+        assert!(
+            lines[2].ends_with("uid:1000 ino:- sk:abc pid[4242]"),
+            "{out}"
+        );
+        assert!(lines[3].ends_with("uid:- ino:- sk:- -"), "{out}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! so they are written for the operator reading them.
 
 pub mod lab;
+pub mod release;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -15,7 +16,21 @@ use std::path::PathBuf;
     name = "tcpscope",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n  tcpscope top                     live: states, who holds them, what doctor says\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical."
+    after_help = "Examples:
+  tcpscope doctor                  what is wrong, whose fault, what to do
+  tcpscope                         list every TCP socket
+  tcpscope summary                 counts per state: is anything piling up?
+  tcpscope ls state close-wait     sockets whose program has not called close()
+  tcpscope ls -p state close-wait  which programs are not closing their sockets
+  tcpscope ls sport = :22 or dport = :22   ss filters work as they are
+  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times
+  tcpscope ls --all-netns -p       every namespace (containers too), with owners
+  tcpscope ls --json               one JSON document (docs/json.md)
+  tcpscope explain CLOSE_WAIT      what a state means and what to do
+  tcpscope release state close-wait pid = 4242   end a program's leaked sockets (dry run; --yes acts)
+  tcpscope top                     live: states, who holds them, what doctor says
+
+Exit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical; release: 1 when sockets remain."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,9 +49,15 @@ pub enum Command {
     Summary(SummaryArgs),
     /// Find what is wrong, whose fault it is, and what to do (exit 0 healthy, 1 warning, 2 critical).
     Doctor(DoctorArgs),
+    /// End leaked sockets in place without killing their program (FIN through the owner's
+    /// descriptor, or RST): a dry run that lists them unless --yes.
+    Release(release::ReleaseArgs),
     /// Benchmark floor: receive a full sock_diag dump and decode nothing (prints bytes received).
     #[command(hide = true)]
     DumpFloor,
+    /// Benchmark: poll one collector again and again and print each poll's cost.
+    #[command(hide = true)]
+    PollBench(PollBenchArgs),
     /// Explain a TCP state (any spelling: CLOSE_WAIT, close-wait, LISTENING) or a transition.
     Explain(ExplainArgs),
     /// Play a TCP scenario between two endpoints A and B as a ladder diagram.
@@ -59,9 +80,17 @@ pub enum Command {
 /// Where the sockets come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input).
+    /// Read a recorded snapshot instead of the live kernel ('-' reads standard input), or a
+    /// capture of netstat, ss or Get-NetTCPConnection from any system: Windows, macOS/BSD,
+    /// Solaris, AIX, Linux (docs/import.md).
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+
+    /// The format of the --from file, when detection guesses wrong: windows-netstat,
+    /// windows-powershell, bsd-netstat, aix-netstat, solaris-netstat, linux-netstat, linux-ss,
+    /// linux-proc-net-tcp, or tcpscope (a recording).
+    #[arg(long, value_name = "FORMAT", requires = "from")]
+    pub from_format: Option<crate::collect::replay::FromFormat>,
 
     /// Also save the snapshot taken to FILE, to replay later with --from.
     #[arg(long, value_name = "FILE")]
@@ -130,6 +159,11 @@ pub struct LsArgs {
     /// Leave out the header line.
     #[arg(short = 'H', long)]
     pub no_header: bool,
+
+    /// ss's -K (kill the listed sockets) is not part of ls: `tcpscope release FILTER` lists what
+    /// it would end, and with --yes ends it. Given here, ls only says so.
+    #[arg(short = 'K', long = "kill")]
+    pub kill: bool,
 
     /// Print one JSON document (the snapshot format, docs/json.md).
     #[arg(long, conflicts_with = "jsonl")]
@@ -306,6 +340,20 @@ fn parse_interval(s: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
+/// Options of the hidden `tcpscope poll-bench`.
+#[derive(Debug, Args, Clone)]
+pub struct PollBenchArgs {
+    /// How many polls.
+    #[arg(long, default_value_t = 5)]
+    pub polls: u64,
+    /// Without owners (a plain listing's poll).
+    #[arg(long)]
+    pub no_owners: bool,
+    /// Polls as a live view makes them (counts, groups, doctor report).
+    #[arg(long)]
+    pub frame: bool,
+}
+
 /// Options of `tcpscope explain`.
 #[derive(Debug, Args, Clone, Default)]
 #[command(
@@ -394,6 +442,7 @@ impl From<&InputArgs> for crate::collect::plan::InputSpec {
     fn from(a: &InputArgs) -> Self {
         Self {
             from: a.from.clone(),
+            from_format: a.from_format,
             record: a.record.clone(),
             source: a.source.into(),
             netns: a.netns.clone(),

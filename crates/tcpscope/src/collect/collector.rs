@@ -20,7 +20,7 @@ use super::query::Query;
 use super::record::Recorder;
 use super::source::{Source, StreamReport};
 use anyhow::{Context, Result};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -142,12 +142,14 @@ impl Collector {
         };
         let live = !self.source.is_replay();
         let mut unattributed = 0usize;
-        let stream = if live && self.owners == Owners::All {
+        let attributing = matches!(self.owners, Owners::All | Owners::AllHolders);
+        let stream = if live && attributing {
             attributed(
                 &mut self.source,
                 &self.query,
                 &mut self.cache,
                 self.polls == 0,
+                self.owners == Owners::AllHolders,
                 &mut unattributed,
                 &mut deliver,
             )?
@@ -167,7 +169,7 @@ impl Collector {
             );
         }
         let mut processes = BTreeMap::new();
-        if live && self.owners == Owners::All {
+        if live && attributing {
             report.notes = self.cache.notes(Some(unattributed));
             self.cache.clear_report();
             if recording {
@@ -295,7 +297,8 @@ impl Collector {
         };
         let mut digest = Digest::new(watched.iter().copied());
         let mut counts = StateCounts::default();
-        let mut by_netns: HashMap<Option<u64>, (String, StateCounts)> = HashMap::new();
+        let mut by_netns: std::collections::HashMap<u64, (String, StateCounts)> =
+            Default::default();
         let mut groups: Vec<Groups> = GroupBy::ALL.iter().map(|g| Groups::new(*g)).collect();
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
@@ -310,10 +313,9 @@ impl Collector {
                 tracker.count(CountKey::StateOfPid(s.state, o.pid), 1);
             }
             counts.add(s);
-            // Labelled once per namespace, not once per socket.
-            let ns = s.netns.as_ref().map(|n| n.inode);
+            let inode = s.netns.as_ref().map_or(0, |n| n.inode);
             by_netns
-                .entry(ns)
+                .entry(inode)
                 .or_insert_with(|| {
                     let label = s
                         .netns
@@ -329,18 +331,27 @@ impl Collector {
             digest.add_ref(s);
             Ok(())
         };
+        // tcp_info only where the rules and the groupings read it (CLOSE-WAIT ages, ...).
+        let query = Query {
+            info_states: self
+                .query
+                .info_states
+                .or((!filter.needs_info()).then_some(Digest::INFO_STATES)),
+            ..self.query.clone()
+        };
         let mut unattributed = 0usize;
         let stream = if live && self.owners == Owners::All {
             attributed(
                 &mut self.source,
-                &self.query,
+                &query,
                 &mut self.cache,
                 self.polls == 0,
+                false,
                 &mut unattributed,
                 &mut take,
             )?
         } else {
-            self.source.stream(&self.query, &mut |s| take(&s))?
+            self.source.stream(&query, &mut |s| take(&s))?
         };
         let changes = self.tracker.end(&header.kernel);
         if live {
@@ -404,6 +415,8 @@ impl Collector {
         let query = Query {
             states: filter.states(),
             want_info: true,
+            // The detail pane shows tcp_info whatever the state.
+            info_states: None,
             filter: (!filter.is_all()).then(|| Arc::new(filter.clone())),
             ..self.query.clone()
         };
@@ -469,6 +482,7 @@ fn attributed(
     query: &Query,
     cache: &mut OwnerCache,
     first: bool,
+    every_holder: bool,
     unattributed: &mut usize,
     deliver: &mut dyn FnMut(&Socket) -> io::Result<()>,
 ) -> Result<StreamReport> {
@@ -490,7 +504,7 @@ fn attributed(
             all.push(s);
             Ok(())
         })?;
-        let shared = all.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || all.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(all.iter().map(|s| s.inode), shared)
             .context(WALK)?;
@@ -513,7 +527,7 @@ fn attributed(
             pending.push(s);
             Ok(())
         })?;
-        let shared = pending.iter().any(|s| s.state == TcpState::Listen);
+        let shared = every_holder || pending.iter().any(|s| s.state == TcpState::Listen);
         cache
             .find(pending.iter().map(|s| s.inode), shared)
             .context(WALK)?;

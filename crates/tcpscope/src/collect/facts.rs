@@ -1,12 +1,26 @@
-//! What doctor needs to know about processes, read from /proc: the scheduler state, parent,
-//! descriptor count against RLIMIT_NOFILE and wchan of the processes a finding names
-//! ([`read_facts`]), and which processes are near their descriptor limit at all
+//! What tcpscope needs to know about processes, read from /proc: for doctor, the scheduler
+//! state, parent, descriptor count against RLIMIT_NOFILE and wchan of the processes a finding
+//! names ([`read_facts`]), and which processes are near their descriptor limit at all
 //! ([`near_fd_limit`]) — found from the size of each /proc/PID/fd directory, without reading a
-//! single descriptor. A process that exits meanwhile is skipped, never an error.
+//! single descriptor; for release, /proc/PID/status (signal dispositions, uids, capabilities —
+//! tcpscope's own too: [`read_status`]). A process that exits meanwhile is skipped, never an
+//! error.
 
 use std::sync::Arc;
-use tcpscope_core::decode::process_text::{parse_decimal, parse_limits_nofile, parse_stat};
+use tcpscope_core::decode::process_text::{
+    parse_decimal, parse_limits_nofile, parse_stat, parse_status, ProcStatus,
+};
 use tcpscope_core::model::process::{ProcessFacts, ProcessIdentity};
+
+/// /proc/PID/status of `pid` (of tcpscope itself for `None`); `None` when it cannot be read
+/// (the process exited).
+pub fn read_status(pid: Option<u32>) -> Option<ProcStatus> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    std::fs::read_to_string(path).ok().map(|t| parse_status(&t))
+}
 
 /// True when `stat` of /proc/PID/fd gives the number of open descriptors in st_size (Linux 6.2
 /// and later; before, st_size is always 0). Probed once on our own fd table, which is never empty.

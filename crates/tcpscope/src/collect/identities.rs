@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::time::SystemTime;
+use tcpscope_core::analyze::fasthash::FastMap;
 use tcpscope_core::decode::cgroup::parse_cgroup_file;
 use tcpscope_core::decode::process_text::{
     cmdline_text, comm_text, parse_passwd, parse_start_time, status_euid, user_name,
@@ -27,7 +28,7 @@ struct Entry {
 /// pid -> identity, and the user names from /etc/passwd.
 #[derive(Default)]
 pub struct Identities {
-    cache: HashMap<u32, Entry>,
+    cache: FastMap<u32, Entry>,
     users: Option<(Option<SystemTime>, HashMap<u32, String>)>,
 }
 

@@ -303,6 +303,7 @@ mod tests {
             families: vec![Family::Inet, Family::Inet6],
             states: None,
             tcp_info: true,
+            info_states: None,
             owners: Owners::All,
             counters: true,
             scope: DefaultScope::Own,

@@ -3,13 +3,17 @@
 //! The bytes themselves are encoded and decoded by `tcpscope_core::decode::inet_diag` (pure, tested with
 //! fixtures); this file only moves them. A netlink socket belongs to the network namespace it was
 //! created in, so to read another namespace create the [`DiagSocket`] from a thread that entered it.
+//!
+//! Besides dumps, [`DiagSocket::exchange`] sends one request about exactly one socket and reads
+//! its answer; [`DiagSocket::lookup`] uses it to find one socket again by its id and cookie
+//! (`release` re-checks each socket this way just before acting on it).
 
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
-use tcpscope_core::decode::inet_diag::{self, Item, Request};
-use tcpscope_core::Socket;
+use tcpscope_core::decode::inet_diag::{self, ExactReply, Item, Request, SocketId};
+use tcpscope_core::{Socket, TcpState};
 
 /// Receive buffer: the kernel fills at most ~32 KiB per dump message batch; twice that is safe.
 const RECV_BUF: usize = 64 * 1024;
@@ -126,6 +130,55 @@ impl DiagSocket {
             *self = DiagSocket::open()?;
         }
         outcome
+    }
+
+    /// Send one request about exactly one socket (built by `build` for the sequence number it
+    /// is given) and return the kernel's answer to it.
+    pub fn exchange(
+        &mut self,
+        build: impl FnOnce(u32) -> Vec<u8>,
+    ) -> Result<ExactReply, DumpError> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        rustix::net::send(&self.fd, &build(seq), SendFlags::empty())
+            .map_err(|e| DumpError::Io(e.into()))?;
+        loop {
+            let n = self.recv()?;
+            if n == 0 {
+                return Err(DumpError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the sock_diag socket closed without an answer",
+                )));
+            }
+            if let Some(reply) = inet_diag::parse_exact_reply(&self.buf[..n], seq) {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// The socket `id` names, as it is now; `None` when it is gone (ENOENT: no socket has its
+    /// 4-tuple; ESTALE: another socket, a later connection, has it).
+    pub fn lookup(&mut self, id: &SocketId, want_info: bool) -> Result<Option<Socket>, DumpError> {
+        match self.exchange(|seq| inet_diag::encode_lookup(id, want_info, seq))? {
+            ExactReply::Socket(s) => Ok(Some(s)),
+            ExactReply::Error(libc::ENOENT | libc::ESTALE) => Ok(None),
+            ExactReply::Error(e) => Err(DumpError::Kernel(io::Error::from_raw_os_error(e))),
+            ExactReply::Ack => Err(DumpError::Io(io::Error::other(
+                "the kernel acknowledged a lookup without sending the socket",
+            ))),
+            ExactReply::Malformed(why) => Err(DumpError::Io(io::Error::other(why))),
+        }
+    }
+
+    /// The other end of `s` when it is on this host (in this namespace): the socket with the
+    /// reversed 4-tuple. A listener the kernel falls back to for that 4-tuple is not it.
+    pub fn other_end(&mut self, s: &Socket) -> Option<Socket> {
+        if s.state == TcpState::Listen || s.peer.port == 0 {
+            return None;
+        }
+        let found = self.lookup(&SocketId::of(s).reversed(), false).ok()??;
+        (found.state != TcpState::Listen && found.local == s.peer && found.peer == s.local)
+            .then_some(found)
     }
 
     /// Receive a whole dump without decoding any socket: the floor every listing is measured

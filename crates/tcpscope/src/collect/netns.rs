@@ -137,8 +137,19 @@ fn target(netns: Netns, path: PathBuf, current: Option<u64>) -> Target {
     }
 }
 
+/// The way back into the namespace a socket was labelled with when it was read: by its name,
+/// else through the process the label names. [`enter`] checks it is still that namespace.
+pub fn target_for(netns: &Netns) -> Target {
+    let path = match (&netns.name, netns.pid) {
+        (Some(name), _) => Path::new(NETNS_DIR).join(name),
+        (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        (None, None) => PathBuf::from("/proc/thread-self/ns/net"),
+    };
+    target(netns.clone(), path, current_inode())
+}
+
 /// The inode of the namespace tcpscope runs in.
-fn current_inode() -> Option<u64> {
+pub fn current_inode() -> Option<u64> {
     let link = std::fs::read_link("/proc/thread-self/ns/net").ok()?;
     namespace_inode(link.as_os_str().as_encoded_bytes(), "net")
 }
@@ -459,8 +470,9 @@ fn serve(target: Target, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<(
     }
 }
 
-/// Move the calling thread into the target's network namespace.
-fn enter(target: &Target) -> Result<()> {
+/// Move the calling thread into the target's network namespace (for good: use a thread that
+/// ends afterwards).
+pub fn enter(target: &Target) -> Result<()> {
     let file = std::fs::File::open(&target.path).map_err(|e| {
         anyhow!(
             "opening network namespace {} ({}): {e}; it may have gone away",

@@ -18,6 +18,8 @@ use tcpscope_core::{Family, Filter, StateSet, TcpState};
 #[derive(Debug, Clone, Default)]
 pub struct InputSpec {
     pub from: Option<PathBuf>,
+    /// `--from-format`: what the `--from` file is, when detection guesses wrong.
+    pub from_format: Option<super::replay::FromFormat>,
     pub record: Option<PathBuf>,
     pub source: LiveSource,
     pub netns: Option<String>,
@@ -32,6 +34,9 @@ pub enum Owners {
     None,
     /// Every socket handed out (`ls -p`, owner conditions in a filter, top, serve).
     All,
+    /// Every socket handed out, with every process that holds it (release: a socket a forked
+    /// server shares must list each holder), so the walk never stops early.
+    AllHolders,
     /// Only the sockets a doctor finding may name, and the processes near their descriptor
     /// limit: what keeps doctor fast at a million sockets.
     Named,
@@ -53,6 +58,8 @@ pub struct Needs {
     /// States the command itself restricts to (`ls -l`), on top of the filter's.
     pub states: Option<StateSet>,
     pub tcp_info: bool,
+    /// With `tcp_info`: only for sockets in these states (`None`: every state).
+    pub info_states: Option<StateSet>,
     pub owners: Owners,
     /// Kernel counters and sysctls in the header.
     pub counters: bool,
@@ -80,8 +87,12 @@ impl Plan {
         } else {
             NetnsScope::Current
         };
+        let from = input.from.as_deref().map(|path| super::replay::Input {
+            path,
+            format: input.from_format,
+        });
         let mut source = Source::open(
-            input.from.as_deref(),
+            from,
             input.source,
             needs.counters || input.record.is_some(),
             &scope,
@@ -116,6 +127,10 @@ impl Plan {
             families: needs.families,
             states,
             want_info: needs.tcp_info || input.record.is_some() || filter.needs_info(),
+            // A recording keeps everything; a filter on idle times needs it everywhere.
+            info_states: needs
+                .info_states
+                .filter(|_| input.record.is_none() && !filter.needs_info()),
             filter: (!filter.is_all()).then(|| Arc::new(filter.clone())),
             kernel_filter: input.kernel_filter,
         };

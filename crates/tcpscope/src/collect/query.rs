@@ -15,6 +15,9 @@ pub struct Query {
     pub states: StateSet,
     /// Ask for tcp_info (costs ~20% more on the live path).
     pub want_info: bool,
+    /// With `want_info`: only for sockets in these states (doctor wants tcp_info for the states
+    /// its rules keep, not for a million ESTABLISHED connections). `None`: for every state.
+    pub info_states: Option<StateSet>,
     /// The user's filter: compiled per family into INET_DIAG_REQ_BYTECODE on the live path, and
     /// evaluated in user space on every socket of every source.
     pub filter: Option<Arc<Filter>>,
@@ -31,6 +34,7 @@ impl Query {
             families: vec![Family::Inet, Family::Inet6],
             states: StateSet::ALL,
             want_info: false,
+            info_states: None,
             filter: None,
             kernel_filter: true,
         }

@@ -1,21 +1,133 @@
-//! Loading a recorded snapshot (`--from FILE`, `-` for stdin) so every command can run without
-//! the live kernel: in tests, on another machine, or from a bug report.
+//! `--from FILE` (`-` for stdin): the one place that turns a file into a snapshot, so every
+//! command runs without the live kernel — in tests, on another machine, from a bug report.
+//!
+//! The file is a tcpscope recording (`--record`, `ls --json`), read as it streams, or a capture of
+//! another tool's text — `netstat`, `ss`, `Get-NetTCPConnection`, /proc/net/tcp, from any system
+//! — imported by `tcpscope_core::decode::import` (docs/import.md). `--from-format` names the
+//! format when detection guesses wrong. A capture carries no time: the file's modification time
+//! (for standard input, the time it was read) becomes the snapshot's.
 
 use anyhow::{Context, Result};
+use std::io::{self, Read};
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tcpscope_core::decode::import::{self, Format};
 use tcpscope_core::Snapshot;
 
-pub fn load(path: &Path) -> Result<Snapshot> {
-    let snap = if path == Path::new("-") {
-        Snapshot::from_reader(std::io::stdin().lock())
+/// What `--from-format` names: a tcpscope recording, or one family of captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FromFormat {
+    Recording,
+    Capture(Format),
+}
+
+impl std::str::FromStr for FromFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tcpscope" | "tcpscope-snapshot" | "recording" | "json" => Ok(FromFormat::Recording),
+            _ => s
+                .parse::<Format>()
+                .map(FromFormat::Capture)
+                .map_err(|e| format!("{e}, or tcpscope (a recording)")),
+        }
+    }
+}
+
+/// A file to read instead of the live kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub format: Option<FromFormat>,
+}
+
+/// Bytes read before deciding between a recording and a capture.
+const PEEK: usize = 64 * 1024;
+
+pub fn load(input: &Input) -> Result<Snapshot> {
+    let path = input.path;
+    let stdin = path == Path::new("-");
+    let mut reader: Box<dyn Read> = if stdin {
+        Box::new(io::stdin().lock())
     } else {
-        let file = std::fs::File::open(path).with_context(|| {
+        Box::new(std::fs::File::open(path).with_context(|| {
             format!(
-                "opening recording {}; make one with `tcpscope ls --record FILE`",
+                "opening {}; give a recording (`tcpscope ls --record FILE`) or a netstat/ss capture",
                 path.display()
             )
-        })?;
-        Snapshot::from_reader(file)
+        })?)
     };
-    snap.with_context(|| format!("reading recording {}", path.display()))
+    let mut head = Vec::with_capacity(PEEK);
+    (&mut reader)
+        .take(PEEK as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let recording = match input.format {
+        Some(FromFormat::Recording) => true,
+        Some(FromFormat::Capture(_)) => false,
+        None => looks_like_json(&head),
+    };
+    if recording {
+        return Snapshot::from_reader(io::Cursor::new(head).chain(reader))
+            .with_context(|| format!("reading recording {}", path.display()));
+    }
+    reader
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let (taken_at_unix_ms, taken_at_from) = match modified_ms(path).filter(|_| !stdin) {
+        Some(ms) => (ms, "the file's modification time".to_string()),
+        None => (now_ms(), "the time it was read".to_string()),
+    };
+    let options = import::Options {
+        format: match input.format {
+            Some(FromFormat::Capture(f)) => Some(f),
+            _ => None,
+        },
+        file: path.display().to_string(),
+        taken_at_unix_ms,
+        taken_at_from,
+    };
+    let imported = import::import(&head, &options)?;
+    Ok(imported.snapshot)
+}
+
+/// A recording is a JSON object: `{` first, after an optional UTF-8 BOM and white space.
+fn looks_like_json(head: &[u8]) -> bool {
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
+    body.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+}
+
+fn modified_ms(path: &Path) -> Option<u64> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recordings_are_told_from_captures() {
+        assert!(looks_like_json(b"\xEF\xBB\xBF  \n{\"format\""));
+        assert!(!looks_like_json(b"Active Connections\r\n"));
+        assert!(!looks_like_json(b""));
+        assert_eq!("tcpscope".parse(), Ok(FromFormat::Recording));
+        assert_eq!(
+            "windows-netstat-ano".parse(),
+            Ok(FromFormat::Capture(Format::WindowsNetstat))
+        );
+        assert!("cisco"
+            .parse::<FromFormat>()
+            .unwrap_err()
+            .contains("linux-ss"));
+    }
 }

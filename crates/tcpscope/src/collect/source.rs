@@ -9,10 +9,9 @@ use super::query::Query;
 use super::{kernel, netlink, procfs, replay};
 use anyhow::{Context, Result};
 use std::io;
-use std::path::Path;
 use tcpscope_core::decode::inet_diag::Request;
 use tcpscope_core::model::snapshot::{Host, Snapshot, SourceKind};
-use tcpscope_core::Socket;
+use tcpscope_core::{Socket, StateSet};
 
 /// Where live sockets are read from (the user's `--source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,7 +59,7 @@ pub struct StreamReport {
 impl Source {
     /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.
     pub fn open(
-        from: Option<&Path>,
+        from: Option<replay::Input>,
         live: LiveSource,
         counters: bool,
         scope: &NetnsScope,
@@ -69,7 +68,7 @@ impl Source {
             Some(_) if *scope != NetnsScope::Current => anyhow::bail!(
                 "--netns and --all-netns read the live kernel; a recording (--from) already carries each socket's namespace"
             ),
-            Some(path) => Source::replay(path),
+            Some(input) => Source::replay(&input),
             None if *scope == NetnsScope::Current => Source::live_current(live, counters),
             None => Source::live_in(live, counters, scope),
         }
@@ -119,7 +118,7 @@ impl Source {
         let mut notes = Vec::new();
         if kind == SourceKind::ProcNet {
             notes.push(
-                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows 0), no cookies and no tcp_info"
+                "/proc/net/tcp gives no backlog for listeners (their Send-Q shows '-'), no cookies and no tcp_info"
                     .to_string(),
             );
         }
@@ -135,9 +134,9 @@ impl Source {
         Ok(source)
     }
 
-    /// Open a recording made with `--record` (or `ls --json`).
-    pub fn replay(path: &Path) -> Result<Source> {
-        let snap = replay::load(path)?;
+    /// Open a recording made with `--record` (or `ls --json`), or a capture of another tool.
+    pub fn replay(input: &replay::Input) -> Result<Source> {
+        let snap = replay::load(input)?;
         let header = snap.clone_without_sockets();
         Ok(Source {
             backend: Backend::Replay(Box::new(snap)),
@@ -150,7 +149,7 @@ impl Source {
 
     /// Start a poll: a fresh header (time, counters). A recording keeps its own.
     pub fn begin_poll(&mut self) -> Result<()> {
-        let kind = self.header.source;
+        let kind = self.header.source.clone();
         let counters = match &self.backend {
             Backend::Replay(_) => return Ok(()),
             _ if !self.counters => Default::default(),
@@ -345,46 +344,71 @@ pub fn stream_netlink(
             _ => None,
         };
         let compiled = bytecode.is_some();
-        let req = Request {
-            family: *family,
-            states: query.states.kernel_request_mask(),
-            want_info: query.want_info,
-            bytecode,
-            seq: 0,
+        // tcp_info for some states only: one request with it, one without.
+        let with_info = match query.info_states {
+            Some(only) if query.want_info => query.states.intersect(only),
+            _ if query.want_info => query.states,
+            _ => StateSet::EMPTY,
         };
-        let stats = match sock.dump(&req, each) {
-            Ok(stats) => stats,
-            Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
-            Err(netlink::DumpError::Kernel(e))
-                if compiled && e.raw_os_error() == Some(libc::EPERM) =>
-            {
-                anyhow::bail!(
-                    "fwmark conditions need CAP_NET_ADMIN: the kernel evaluates and reports \
-                     socket marks only for privileged callers; run as root"
-                )
+        let without = query.states.intersect(with_info.complement());
+        let mut requests = Vec::with_capacity(2);
+        for (states, want_info) in [(with_info, true), (without, false)] {
+            if !states.is_empty() {
+                requests.push(Request {
+                    family: *family,
+                    states: states.kernel_request_mask(),
+                    want_info,
+                    bytecode: bytecode.clone(),
+                    seq: 0,
+                });
             }
-            Err(e @ netlink::DumpError::Kernel(_)) if compiled => {
-                return Err(e).context(
-                    "the kernel refused the compiled filter (a tcpscope bug: please report it \
-                     with the filter). Rerun with --no-kernel-filter to filter in user space only",
-                )
-            }
-            Err(e) => return Err(e).context("listing sockets through netlink"),
-        };
-        report.sockets += stats.sockets;
-        if stats.interrupted {
-            report.warnings.push(format!(
-                "the kernel's {} socket table changed during the dump; some sockets may be missing or repeated",
-                family.name()
-            ));
         }
-        for why in stats.skipped {
-            report
-                .warnings
-                .push(format!("skipped a socket record: {why}"));
+        for req in requests {
+            dump_one(sock, &req, compiled, each, &mut report, *family)?;
         }
     }
     Ok(report)
+}
+
+/// One sock_diag request's dump into `each`, with its problems added to `report`.
+fn dump_one(
+    sock: &mut netlink::DiagSocket,
+    req: &Request,
+    compiled: bool,
+    each: &mut dyn FnMut(Socket) -> io::Result<()>,
+    report: &mut StreamReport,
+    family: tcpscope_core::Family,
+) -> Result<()> {
+    let stats = match sock.dump(req, each) {
+        Ok(stats) => stats,
+        Err(netlink::DumpError::Consumer(e)) => return Err(e.into()),
+        Err(netlink::DumpError::Kernel(e)) if compiled && e.raw_os_error() == Some(libc::EPERM) => {
+            anyhow::bail!(
+                "fwmark conditions need CAP_NET_ADMIN: the kernel evaluates and reports \
+                 socket marks only for privileged callers; run as root"
+            )
+        }
+        Err(e @ netlink::DumpError::Kernel(_)) if compiled => {
+            return Err(e).context(
+                "the kernel refused the compiled filter (a tcpscope bug: please report it \
+                 with the filter). Rerun with --no-kernel-filter to filter in user space only",
+            )
+        }
+        Err(e) => return Err(e).context("listing sockets through netlink"),
+    };
+    report.sockets += stats.sockets;
+    if stats.interrupted {
+        report.warnings.push(format!(
+            "the kernel's {} socket table changed during the dump; some sockets may be missing or repeated",
+            family.name()
+        ));
+    }
+    for why in stats.skipped {
+        report
+            .warnings
+            .push(format!("skipped a socket record: {why}"));
+    }
+    Ok(())
 }
 
 /// True when the error came from the consumer of the sockets (e.g. a closed stdout), which
@@ -394,4 +418,43 @@ pub fn is_consumer_error(e: &anyhow::Error) -> bool {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+    use tcpscope_core::{Family, TcpState};
+
+    #[test]
+    fn tcp_info_can_be_asked_for_some_states_only() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let _c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _a = l.accept().unwrap();
+        let mut sock = netlink::DiagSocket::open().unwrap();
+        let query = Query {
+            families: vec![Family::Inet],
+            want_info: true,
+            info_states: Some(StateSet::of(&[TcpState::Listen])),
+            ..Query::all()
+        };
+        let mut seen = Vec::new();
+        stream_netlink(&mut sock, &query, &mut |s| {
+            if s.local.port == port || s.peer.port == port {
+                seen.push((s.state, s.tcp_info.is_some()));
+            }
+            Ok(())
+        })
+        .unwrap();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                (TcpState::Established, false),
+                (TcpState::Established, false),
+                (TcpState::Listen, true)
+            ]
+        );
+    }
 }

@@ -12,6 +12,7 @@ use anyhow::Result;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use tcpscope_core::analyze::diagnose::digest::Digest;
 use tcpscope_core::analyze::diagnose::{diagnose, Context, Report};
 use tcpscope_core::render::doctor::write_report;
 use tcpscope_core::render::time::utc_text;
@@ -26,6 +27,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
         families: vec![Family::Inet, Family::Inet6],
         states: None,
         tcp_info: true,
+        info_states: Some(Digest::INFO_STATES),
         owners: Owners::Named,
         counters: true,
         scope: DefaultScope::EveryAsRoot,

@@ -23,6 +23,7 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         families: families(args.ipv4, args.ipv6),
         states: args.listening.then(|| StateSet::of(&[TcpState::Listen])),
         tcp_info: args.extended || machine,
+        info_states: None,
         owners: if args.processes {
             Owners::All
         } else {

@@ -8,6 +8,7 @@ pub mod floor;
 pub mod lab;
 pub mod ls;
 pub mod output;
+pub mod release;
 pub mod simulate;
 pub mod summary;
 pub mod top;
@@ -18,11 +19,15 @@ use std::process::ExitCode;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        None if cli.ls.kill => release::ls_kill(&cli.ls.filter),
         None => ls::run(&cli.ls),
+        Some(Command::Ls(args)) if args.kill => release::ls_kill(&args.filter),
         Some(Command::Ls(args)) => ls::run(&args),
+        Some(Command::Release(args)) => release::run(&args),
         Some(Command::Summary(args)) => summary::run(&args),
         Some(Command::Doctor(args)) => doctor::run(&args),
         Some(Command::DumpFloor) => floor::run(),
+        Some(Command::PollBench(args)) => floor::run_poll_bench(&args),
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),

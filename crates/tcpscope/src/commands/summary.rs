@@ -18,6 +18,7 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
         families: families(args.ipv4, args.ipv6),
         states: None,
         tcp_info: false,
+        info_states: None,
         owners: Owners::None,
         counters: true,
         scope: DefaultScope::Own,

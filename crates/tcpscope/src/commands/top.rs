@@ -12,6 +12,22 @@ use std::process::ExitCode;
 use tcpscope_core::render::top::Options;
 use tcpscope_core::Family;
 
+/// What a live screen needs: tcp_info, every socket's owner, kernel counters; every namespace
+/// as root.
+pub fn needs() -> Needs {
+    Needs {
+        families: vec![Family::Inet, Family::Inet6],
+        states: None,
+        tcp_info: true,
+        // Each poll asks for tcp_info where doctor's rules read it (Collector::frame); a
+        // drill-down asks for all of it.
+        info_states: None,
+        owners: Owners::All,
+        counters: true,
+        scope: DefaultScope::EveryAsRoot,
+    }
+}
+
 pub fn run(args: &TopArgs) -> Result<ExitCode> {
     if args.input.record.is_some() {
         bail!(
@@ -20,14 +36,7 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
         );
     }
     let filter = parse_filter(&args.filter)?;
-    let needs = Needs {
-        families: vec![Family::Inet, Family::Inet6],
-        states: None,
-        tcp_info: true,
-        owners: Owners::All,
-        counters: true,
-        scope: DefaultScope::EveryAsRoot,
-    };
+    let needs = needs();
     let input: InputSpec = (&args.input).into();
     let source = input.from.as_ref().map(|p| {
         let name = p.file_name().map_or_else(

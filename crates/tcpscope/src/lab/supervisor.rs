@@ -126,8 +126,9 @@ struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         for &pid in &self.children {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
         }
         for w in &mut self.workers {
             let _ = w.kill();
@@ -136,12 +137,11 @@ impl Drop for Running {
         // As child subreaper, we inherit the workers' orphans: reap them so no zombie is left.
         let until = Instant::now() + Duration::from_secs(2);
         loop {
-            // SAFETY: waitpid with a null status pointer is allowed.
-            let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
-            if r < 0 || Instant::now() > until {
+            let r = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG);
+            if r.is_err() || Instant::now() > until {
                 break;
             }
-            if r == 0 {
+            if matches!(r, Ok(None)) {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
@@ -209,8 +209,8 @@ pub fn run(args: &LabRequest) -> Result<ExitCode> {
     let max_tw = read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", 4096);
     let jobs = plan(args, somaxconn, max_tw)?;
     let signals = Signals::block()?;
-    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only sets a flag on this process.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) };
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+        .context("becoming the subreaper of lab's workers")?;
     let mut running = Running {
         workers: Vec::new(),
         children: Vec::new(),

@@ -91,13 +91,10 @@ pub fn run(args: &WorkerJob) -> Result<ExitCode> {
 /// Ask the kernel to kill this process when the supervisor dies, and make sure it has not died
 /// already (in which case we were reparented).
 fn die_with_parent(parent: u32) -> Result<()> {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on this process.
-    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    if rc != 0 {
-        bail!(
-            "prctl(PR_SET_PDEATHSIG): {}",
-            std::io::Error::last_os_error()
-        );
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+    {
+        bail!("prctl(PR_SET_PDEATHSIG): {e}");
     }
     if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {
         bail!("the lab supervisor {parent} is gone; this worker is not meant to be run by hand");

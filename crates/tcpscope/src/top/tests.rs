@@ -5,7 +5,7 @@
 
 use super::draw;
 use crate::collect::collector::Collector;
-use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use crate::collect::plan::{InputSpec, Plan};
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
@@ -15,7 +15,7 @@ use tcpscope_core::analyze::filter::NoResolver;
 use tcpscope_core::analyze::frame::Frame;
 use tcpscope_core::analyze::groups::GroupBy;
 use tcpscope_core::render::top::{Effect, Key, Options, SortKey, TopApp};
-use tcpscope_core::{Family, Filter};
+use tcpscope_core::Filter;
 
 fn golden(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,14 +29,7 @@ fn collector(path: &Path) -> Collector {
         kernel_filter: true,
         ..InputSpec::default()
     };
-    let needs = Needs {
-        families: vec![Family::Inet, Family::Inet6],
-        states: None,
-        tcp_info: true,
-        owners: Owners::All,
-        counters: true,
-        scope: DefaultScope::EveryAsRoot,
-    };
+    let needs = crate::commands::top::needs();
     Collector::new(Plan::new(&input, Filter::all(), needs).expect("the recording opens"))
 }
 

@@ -7,12 +7,19 @@
 //! even read the end of stream, who closed on it, the peer side when it is on this host, and the
 //! process's state and descriptor use. Siblings — processes with the same command forked by the
 //! same parent, like a pre-forking server's workers — are one finding listing every pid.
+//!
+//! A capture that does not name owners (Windows `netstat -an`, BSD, AIX) groups its CLOSE-WAIT
+//! by where they are instead: the listening port they were accepted on, else the destination
+//! they were opened to. The next steps are those of the capture's system ([`super::systems`]).
 
 use super::{group_by, owner_pid, top_counts, Context, Finding, Severity, Subject};
 use crate::analyze::duration::human_ms;
+use crate::analyze::release::shell_quote;
 use crate::analyze::tracking::CountKey;
+use crate::model::missing::Datum;
 use crate::model::process::ProcessFacts;
-use crate::model::socket::Socket;
+use crate::model::snapshot::System;
+use crate::model::socket::{Endpoint, Socket};
 use crate::model::state::TcpState;
 use std::collections::BTreeMap;
 
@@ -20,11 +27,12 @@ use std::collections::BTreeMap;
 const FRESH_MS: u64 = 10_000;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
-    let cw = ctx
+    let (cw, unnamed): (Vec<&Socket>, Vec<&Socket>) = ctx
         .snapshot
         .sockets
         .iter()
-        .filter(|s| s.state == TcpState::CloseWait);
+        .filter(|s| s.state == TcpState::CloseWait)
+        .partition(|s| !s.lacks(Datum::Owners));
     // First by process, then siblings (same command, same parent) together.
     let mut families: BTreeMap<Family, (Vec<u32>, Vec<&Socket>)> = BTreeMap::new();
     for (pid, socks) in group_by(cw, owner_pid) {
@@ -38,10 +46,47 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         entry.0.extend(pid);
         entry.1.extend(socks);
     }
-    families
+    let mut out: Vec<Finding> = families
         .into_values()
-        .map(|(pids, socks)| finding(ctx, &pids, &socks))
-        .collect()
+        .map(|(pids, socks)| finding(ctx, &pids, &socks, None))
+        .collect();
+    // Owners the capture does not name: by the place the sockets share.
+    let listening: std::collections::HashSet<u16> = ctx
+        .snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state == TcpState::Listen)
+        .map(|s| s.local.port)
+        .collect();
+    for (place, socks) in group_by(unnamed, |s| Place::of(s, &listening)) {
+        out.push(finding(ctx, &[], &socks, Some(&place)));
+    }
+    out
+}
+
+/// Where CLOSE-WAIT sockets without a named owner belong: accepted on a listening port (a
+/// server's), or opened to a destination (a client's).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    Listener(u16),
+    Destination(Endpoint),
+}
+
+impl Place {
+    fn of(s: &Socket, listening: &std::collections::HashSet<u16>) -> Place {
+        if listening.contains(&s.local.port) {
+            Place::Listener(s.local.port)
+        } else {
+            Place::Destination(s.peer)
+        }
+    }
+
+    fn who(&self) -> String {
+        match self {
+            Place::Listener(port) => format!("the program listening on port {port}"),
+            Place::Destination(d) => format!("the program connected to {d}"),
+        }
+    }
 }
 
 /// How processes are grouped: alone, or with the siblings their parent forked.
@@ -101,9 +146,12 @@ fn age(ctx: &Context, s: &Socket) -> Option<(u64, Option<u64>)> {
     }
 }
 
-fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
+fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>) -> Finding {
     let n = socks.len() as u64;
-    let who = who(ctx, pids);
+    let who = match place {
+        Some(p) => p.who(),
+        None => who(ctx, pids),
+    };
     let pid = pids.first().copied();
     let infos: Vec<&ProcessFacts> = pids.iter().filter_map(|p| ctx.process(*p)).collect();
     let stuck = infos.iter().any(|p| p.is_stuck());
@@ -111,8 +159,25 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
 
     let oldest = socks.iter().filter_map(|s| age(ctx, s)).max_by_key(|a| a.0);
     let mut evidence = Vec::new();
-    let locals = top_counts(socks.iter().map(|s| s.local.to_string()), 3);
-    evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
+    // A server's sockets share its port; a client's each have their own ephemeral port, so
+    // those are named by where they go.
+    let distinct_locals = socks
+        .iter()
+        .map(|s| s.local)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct_locals > 3 && distinct_locals == socks.len() {
+        let routes = top_counts(
+            socks
+                .iter()
+                .map(|s| format!("{} to {}", s.local.addr_text(), s.peer)),
+            3,
+        );
+        evidence.push(format!("{n} socket(s) in CLOSE-WAIT from {routes}"));
+    } else {
+        let locals = top_counts(socks.iter().map(|s| s.local.to_string()), 3);
+        evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
+    }
     match oldest {
         Some((lo, Some(hi))) => evidence.push(format!(
             "the oldest entered CLOSE-WAIT between {} and {} ago (seen arriving by --watch, by socket cookie)",
@@ -125,10 +190,27 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
         )),
         None => {}
     }
-    // In CLOSE-WAIT the FIN occupies one byte of sequence space in Recv-Q until the program
-    // reads the end of stream; reading it (read() returning 0) empties the queue.
-    let fin_unread = socks.iter().filter(|s| s.recv_q >= 1).count();
-    let data_unread: u64 = socks
+    // On Linux, in CLOSE-WAIT the FIN occupies one byte of sequence space in Recv-Q until the
+    // program reads the end of stream; reading it (read() returning 0) empties the queue. Other
+    // systems count only the bytes in the socket buffer: Recv-Q is unread data, nothing more.
+    let with_queue: Vec<&&Socket> = socks.iter().filter(|s| s.recv_q_known()).collect();
+    if ctx.system() != System::Linux {
+        let unread: Vec<&&&Socket> = with_queue.iter().filter(|s| s.recv_q > 0).collect();
+        if !unread.is_empty() {
+            evidence.push(format!(
+                "{} of them: the program has not read everything its peer sent ({} bytes still in Recv-Q)",
+                unread.len(),
+                unread.iter().map(|s| u64::from(s.recv_q)).sum::<u64>()
+            ));
+        }
+    }
+    let with_queue: Vec<&&Socket> = if ctx.system() == System::Linux {
+        with_queue
+    } else {
+        Vec::new()
+    };
+    let fin_unread = with_queue.iter().filter(|s| s.recv_q >= 1).count();
+    let data_unread: u64 = with_queue
         .iter()
         .map(|s| u64::from(s.recv_q.saturating_sub(1)))
         .sum();
@@ -142,10 +224,10 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
             }
         ));
     }
-    if (fin_unread as u64) < n {
+    if fin_unread < with_queue.len() {
         evidence.push(format!(
             "{} of them: the program read the end of stream (read() returned 0) and still did not close()",
-            n - fin_unread as u64
+            with_queue.len() - fin_unread
         ));
     }
     evidence.push(format!(
@@ -174,7 +256,12 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
     let mut explanation = format!(
         "CLOSE-WAIT means the peer has closed its side and the kernel is waiting for {who} to call close(). \
          It lasts as long as the program holds the descriptor, forever if it never closes it. \
-         This is a bug (or a hang) in the program, not a TCP tuning problem: no sysctl ends CLOSE-WAIT."
+         This is a bug (or a hang) in the program, not a TCP tuning problem: no {} ends CLOSE-WAIT.",
+        if ctx.system() == System::Linux {
+            "sysctl"
+        } else {
+            "setting (sysctl, registry value or tunable)"
+        }
     );
     if stuck {
         explanation.push_str(if pids.len() > 1 {
@@ -183,28 +270,37 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
             " The process is stopped, so it cannot close anything until it runs again."
         });
     }
-    let mut next = vec![match pid {
-        Some(p) => format!("tcpscope ls -p state close-wait   # each socket with pid {p}'s fd number"),
-        None => "tcpscope ls -p state close-wait   # run as root (or with CAP_SYS_PTRACE) to see the owners".to_string(),
-    }];
-    if let Some(p) = pid {
-        next.push(format!(
-            "ls -l /proc/{p}/fd | grep socket   # the descriptors it holds"
-        ));
-        next.push(format!(
-            "cat /proc/{p}/stack   # where it is blocked (root), or /proc/{p}/wchan"
-        ));
-        if stuck {
-            let stopped: Vec<String> = infos
-                .iter()
-                .filter(|i| i.is_stuck())
-                .map(|i| i.pid.to_string())
-                .collect();
-            next.push(format!(
-                "kill -CONT {}   # let it run again (or restart it); its sockets close when it closes them",
-                stopped.join(" ")
-            ));
+    let mut next = Vec::new();
+    if ctx.is_import() {
+        // Advice for the host the capture came from, in its own commands.
+        let facts = ctx.facts();
+        match pid {
+            Some(p) => next.extend((facts.look_at_process)(p)),
+            None => next.push(facts.find_owners.to_string()),
         }
+    } else {
+        next.push(match pid {
+            Some(p) => format!("tcpscope ls -p state close-wait   # each socket with pid {p}'s fd number"),
+            None => "tcpscope ls -p state close-wait   # run as root (or with CAP_SYS_PTRACE) to see the owners".to_string(),
+        });
+        if let Some(p) = pid {
+            next.extend((ctx.facts().look_at_process)(p));
+        }
+    }
+    if pid.is_some() && stuck {
+        let stopped: Vec<String> = infos
+            .iter()
+            .filter(|i| i.is_stuck())
+            .map(|i| i.pid.to_string())
+            .collect();
+        next.push(format!(
+            "kill -CONT {}   # let it run again (or restart it); its sockets close when it closes them",
+            stopped.join(" ")
+        ));
+    }
+    if !ctx.is_import() {
+        // A capture's sockets live on another host: tcpscope cannot end them from here.
+        next.push(release_step(ctx, pids, socks));
     }
     next.push(
         "fix the program: close the socket when read() returns 0 (end of stream) and on every error path \
@@ -215,7 +311,11 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
         rule: "close-wait-leak",
         severity,
         subject: Subject {
-            kind: "process",
+            kind: match place {
+                Some(Place::Listener(_)) => "listener",
+                Some(Place::Destination(_)) => "destination",
+                None => "process",
+            },
             name: who.clone(),
             pid,
             pids: if pids.len() > 1 {
@@ -232,6 +332,44 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> Finding {
         explanation,
         next_steps: next,
         sockets: n,
+    }
+}
+
+/// The `tcpscope release` command that ends exactly this finding's sockets now, without
+/// restarting the program: a dry run first (it says what the program and the peers will see).
+fn release_step(ctx: &Context, pids: &[u32], socks: &[&Socket]) -> String {
+    let owners = match pids {
+        [] => None,
+        [one] => Some(format!("pid = {one}")),
+        few if few.len() <= 8 => {
+            let each: Vec<String> = few.iter().map(|p| format!("pid = {p}")).collect();
+            Some(format!("( {} )", each.join(" or ")))
+        }
+        // Siblings share their command name (that is how they were grouped).
+        many => ctx
+            .process(many[0])
+            .map(|p| format!("comm \"{}\"", p.process.comm)),
+    };
+    let mut names: Vec<Option<&str>> = socks
+        .iter()
+        .filter_map(|s| s.netns.as_ref())
+        .map(|n| n.name.as_deref())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let scope = match names.as_slice() {
+        [] => "",
+        [Some(name)] => &format!(" --netns {}", shell_quote(name)),
+        _ => " --all-netns",
+    };
+    match owners {
+        Some(o) => format!(
+            "tcpscope release{scope} {}   # end them now without restarting it: a dry run first, --yes acts (FIN through its descriptors)",
+            shell_quote(&format!("state close-wait {o}"))
+        ),
+        None => format!(
+            "sudo tcpscope release{scope} 'state close-wait'   # as root it sees the owners; a dry run first, --yes ends them"
+        ),
     }
 }
 
@@ -304,7 +442,7 @@ fn partner_text(ctx: &Context, socks: &[&Socket]) -> Option<String> {
         .iter()
         .filter(|p| p.state == TcpState::FinWait2)
         .collect();
-    let orphaned = fw2.iter().filter(|p| p.inode == 0).count();
+    let orphaned = fw2.iter().filter(|p| p.held() == Some(false)).count();
     let holders = top_counts(
         fw2.iter()
             .filter_map(|p| owner_pid(p))
@@ -364,6 +502,13 @@ mod tests {
         assert!(f.explanation.contains("not a TCP tuning problem"));
         assert!(f.next_steps.iter().any(|s| s.contains("kill -CONT 4242")));
         assert!(
+            f.next_steps
+                .iter()
+                .any(|s| s.starts_with("tcpscope release 'state close-wait pid = 4242'")),
+            "{:?}",
+            f.next_steps
+        );
+        assert!(
             !f.next_steps.iter().any(|s| s.contains("sysctl")),
             "never suggest tuning for a close-wait leak"
         );
@@ -417,6 +562,21 @@ mod tests {
             .next_steps
             .iter()
             .any(|s| s.starts_with("kill -CONT 501 502 503")));
+        // The release step selects exactly the finding's sockets.
+        let step = family
+            .next_steps
+            .iter()
+            .find(|s| s.starts_with("tcpscope release '"))
+            .expect("a release step");
+        let quoted = step.split('\'').nth(1).unwrap();
+        assert_eq!(
+            quoted,
+            "state close-wait ( pid = 501 or pid = 502 or pid = 503 )"
+        );
+        let filter = crate::analyze::filter::Filter::parse(quoted).unwrap();
+        let chosen: Vec<_> = snap.sockets.iter().filter(|s| filter.matches(s)).collect();
+        assert_eq!(chosen.len(), 3);
+        assert!(chosen.iter().all(|s| s.owners[0].pid != 600));
     }
 
     #[test]
@@ -432,6 +592,26 @@ mod tests {
             .evidence
             .join(" ")
             .contains("read the end of stream (read() returned 0)"));
+    }
+
+    #[test]
+    fn a_clients_close_waits_are_named_by_where_they_go() {
+        let socks = (0..6)
+            .map(|i| {
+                let mut cw = sock(
+                    TcpState::CloseWait,
+                    &format!("10.0.0.5:{}", 50000 + i),
+                    "10.0.0.20:5432",
+                );
+                owned(&mut cw, 77, "app");
+                cw
+            })
+            .collect();
+        let f = run_rule("close-wait-leak", &snapshot(socks));
+        assert_eq!(
+            f[0].evidence[0],
+            "6 socket(s) in CLOSE-WAIT from 10.0.0.5 to 10.0.0.20:5432 (6)"
+        );
     }
 
     #[test]

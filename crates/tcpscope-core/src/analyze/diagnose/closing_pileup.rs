@@ -29,7 +29,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter_map(|((state, peer), socks)| {
             let n = socks.len() as u64;
             let max_retrans = socks.iter().filter_map(|s| s.timer.map(|t| t.retrans)).max().unwrap_or(0);
-            let orphans = socks.iter().filter(|s| s.inode == 0).count();
+            let orphans = socks.iter().filter(|s| s.held() == Some(false)).count();
             // Without a retransmission the FIN is simply in flight: not a finding however many.
             let severity = match max_retrans {
                 0 => return None,

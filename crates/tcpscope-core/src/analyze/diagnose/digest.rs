@@ -14,7 +14,7 @@
 use super::netns_id;
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket, TimerKind};
-use crate::model::state::TcpState;
+use crate::model::state::{StateSet, TcpState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Send-Q from which a connection counts as stalled (send-queue-stall).
@@ -75,6 +75,18 @@ impl Digest {
             total: 0,
         }
     }
+
+    /// The states whose tcp_info the rules read (idle times of CLOSE-WAIT and FIN-WAIT-2,
+    /// ...): a diagnosis asks the kernel for tcp_info of these only.
+    pub const INFO_STATES: StateSet = StateSet::of_const(&[
+        TcpState::CloseWait,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::LastAck,
+        TcpState::Closing,
+        TcpState::SynSent,
+        TcpState::Listen,
+    ]);
 
     /// True when some rule may name this socket: it is kept whole, and its owner is worth
     /// looking up.

@@ -29,14 +29,21 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             .and_then(|i| i.last_data_recv_ms)
             .is_none_or(|ms| ms >= QUIET_MS)
     };
+    // Held or orphaned: the inode says (or, in a capture without inodes, its owner column).
     let held = group_by(
-        fw2.iter().copied().filter(|s| s.inode != 0 && quiet(s)),
+        fw2.iter()
+            .copied()
+            .filter(|s| s.held() == Some(true) && quiet(s)),
         owner_pid,
     );
     for (pid, socks) in held {
         out.push(held_finding(ctx, pid, &socks));
     }
-    let orphaned: Vec<&Socket> = fw2.iter().copied().filter(|s| s.inode == 0).collect();
+    let orphaned: Vec<&Socket> = fw2
+        .iter()
+        .copied()
+        .filter(|s| s.held() == Some(false))
+        .collect();
     if orphaned.len() >= 100 {
         out.push(orphaned_finding(ctx, &orphaned));
     }

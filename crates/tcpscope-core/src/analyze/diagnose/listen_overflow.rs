@@ -15,7 +15,10 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .snapshot
         .sockets
         .iter()
-        .filter(|s| s.state == TcpState::Listen && s.recv_q > 0)
+        // A queue or backlog the source does not know (/proc/net/tcp, net-tools and BSD captures
+        // print 0 for it) cannot be judged: "accept queue 1 of backlog 0" would be a false alarm.
+        .filter(|s| s.state == TcpState::Listen && s.recv_q_known() && s.send_q_known())
+        .filter(|s| s.recv_q > 0)
         .filter(|s| u64::from(s.recv_q) * 10 >= u64::from(s.send_q) * 8)
         .map(|l| listener_finding(ctx, l))
         .collect();
@@ -151,6 +154,33 @@ mod tests {
         let sev = |name: &str| f.iter().find(|f| f.subject.name == name).unwrap().severity;
         assert_eq!(sev("127.0.0.1:7001"), Severity::Warning);
         assert_eq!(sev("127.0.0.1:7002"), Severity::Critical);
+    }
+
+    /// Regression: with `--source proc` a listener's backlog is unknown (/proc/net/tcp prints
+    /// 0), and one waiting connection gave a false critical "accept queue 1 of backlog 0".
+    #[test]
+    fn a_listener_of_unknown_backlog_is_not_judged() {
+        use crate::model::missing::{Datum, Missing};
+        use crate::model::snapshot::SourceKind;
+        let mut l = sock(TcpState::Listen, "127.0.0.1:7003", "0.0.0.0:0");
+        l.recv_q = 1;
+        l.send_q = 0;
+        l.missing = Missing::of(&[Datum::Backlog]);
+        let mut snap = snapshot(vec![l]);
+        snap.source = SourceKind::ProcNet.into();
+        snap.kernel.tcp_ext.insert("ListenOverflows".into(), 2);
+        let f = run_rule("listen-overflow", &snap);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Info, "only the counters' note");
+        // An old proc-net recording without `missing` reads the same way.
+        let mut old = snapshot(vec![sock(TcpState::Listen, "127.0.0.1:7004", "0.0.0.0:0")]);
+        old.sockets[0].recv_q = 1;
+        old.source = SourceKind::ProcNet.into();
+        let mut json = Vec::new();
+        old.write_json(&mut json).unwrap();
+        assert!(!String::from_utf8_lossy(&json).contains("missing"));
+        let back = crate::model::snapshot::Snapshot::from_reader(&json[..]).unwrap();
+        assert!(run_rule("listen-overflow", &back).is_empty());
     }
 
     #[test]

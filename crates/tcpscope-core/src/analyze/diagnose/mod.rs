@@ -3,8 +3,11 @@
 //! (`taken_at_unix_ms`), the kernel counters, and the facts about owning processes, so a
 //! recording diagnoses exactly as the live host did.
 //!
-//! One file per rule; [`RULES`] is the table that names them. Rules never suggest TCP tuning for
-//! a CLOSE-WAIT leak: that is a program bug, and the text says so.
+//! One file per rule; [`RULES`] is the table that names them, with the data each needs: a rule
+//! whose data the snapshot's source lacks (an imported capture without timers, say) does not
+//! run, and the report says so instead of calling the host healthy. Advice for captures of other
+//! systems comes from [`systems`]. Rules never suggest TCP tuning for a CLOSE-WAIT leak: that is
+//! a program bug, and the text says so.
 
 mod close_wait_leak;
 mod closing_pileup;
@@ -15,12 +18,14 @@ mod listen_overflow;
 mod orphans;
 mod send_queue_stall;
 mod syn_sent_stuck;
+pub mod systems;
 mod time_wait_pressure;
 mod unread_receive_queue;
 
 use crate::analyze::tracking::Tracker;
+use crate::model::missing::{Datum, Missing};
 use crate::model::process::ProcessFacts;
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{Snapshot, System};
 use crate::model::socket::{Endpoint, Socket};
 use digest::Diagnosable;
 use serde::Serialize;
@@ -130,6 +135,26 @@ impl<'a> Context<'a> {
         self.snapshot.taken_at_unix_ms
     }
 
+    /// True when the snapshot's source could not tell `datum` (see [`crate::model::missing`]).
+    pub fn lacks(&self, datum: Datum) -> bool {
+        self.snapshot.lacks(datum)
+    }
+
+    /// The system the sockets were read on: Linux live, or an imported capture's.
+    pub fn system(&self) -> System {
+        self.snapshot.source.system()
+    }
+
+    /// True for a capture imported from another tool's text (not read by tcpscope).
+    pub fn is_import(&self) -> bool {
+        self.snapshot.source.import().is_some()
+    }
+
+    /// Facts and advice for the system the sockets were read on.
+    pub fn facts(&self) -> &'static systems::SystemFacts {
+        systems::facts(self.system())
+    }
+
     /// "pid 4242 (java)" or "pid 4242", with the container when there is one.
     pub fn process_name(&self, pid: u32) -> String {
         let comm = self
@@ -142,7 +167,8 @@ impl<'a> Context<'a> {
                     .flat_map(|s| &s.owners)
                     .find(|o| o.pid == pid)
                     .map(|o| o.process.comm.clone())
-            });
+            })
+            .filter(|c| !c.is_empty());
         let container = self
             .process(pid)
             .and_then(|p| p.process.container.as_ref())
@@ -204,11 +230,32 @@ pub fn top_of(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Stri
     text
 }
 
-/// A rule: its id, what it checks (shown when the host is healthy), and the check.
+/// A rule: its id, what it checks (shown when the host is healthy), the data it needs, and the
+/// check.
 pub struct Rule {
     pub id: &'static str,
     pub checks: &'static str,
+    /// The rule cannot run when the snapshot lacks every one of these (empty: it always runs).
+    pub needs: &'static [Datum],
     pub run: fn(&Context) -> Vec<Finding>,
+}
+
+impl Rule {
+    /// Why this rule cannot run on this snapshot, if it cannot.
+    pub fn cannot_run(&self, ctx: &Context) -> Option<String> {
+        if self.needs.is_empty() || !self.needs.iter().all(|d| ctx.lacks(*d)) {
+            return None;
+        }
+        let source = if ctx.is_import() {
+            "the capture".to_string()
+        } else {
+            ctx.snapshot.source.describe()
+        };
+        Some(format!(
+            "{source} has no {}",
+            Missing::of(self.needs).describe().replace(" and ", " nor ")
+        ))
+    }
 }
 
 /// Every rule doctor runs, in the order they are listed when nothing is found.
@@ -216,51 +263,61 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "close-wait-leak",
         checks: "CLOSE-WAIT sockets per owning process",
+        needs: &[],
         run: close_wait_leak::check,
     },
     Rule {
         id: "time-wait-pressure",
         checks: "TIME-WAIT per destination against the ephemeral port range and tcp_max_tw_buckets",
+        needs: &[],
         run: time_wait_pressure::check,
     },
     Rule {
         id: "fin-wait-2",
         checks: "FIN-WAIT-2, orphaned or held by a process",
+        needs: &[Datum::Inode, Datum::Owners],
         run: fin_wait_2::check,
     },
     Rule {
         id: "listen-overflow",
         checks: "accept queues against their backlog, ListenOverflows/ListenDrops",
+        needs: &[Datum::Backlog, Datum::KernelCounters],
         run: listen_overflow::check,
     },
     Rule {
         id: "syn-sent-stuck",
         checks: "connection attempts that are not answered",
+        needs: &[Datum::Timer],
         run: syn_sent_stuck::check,
     },
     Rule {
         id: "closing-pileup",
         checks: "LAST-ACK, FIN-WAIT-1 and CLOSING sockets whose peers vanished",
+        needs: &[Datum::Timer],
         run: closing_pileup::check,
     },
     Rule {
         id: "send-queue-stall",
         checks: "peers that stopped reading (zero window, large Send-Q)",
+        needs: &[Datum::SendQ],
         run: send_queue_stall::check,
     },
     Rule {
         id: "unread-receive-queue",
         checks: "local programs that stopped reading (large Recv-Q)",
+        needs: &[Datum::RecvQ],
         run: unread_receive_queue::check,
     },
     Rule {
         id: "orphans",
         checks: "orphaned sockets against tcp_max_orphans",
+        needs: &[Datum::KernelCounters],
         run: orphans::check,
     },
     Rule {
         id: "fd-exhaustion",
         checks: "descriptor use of socket-holding processes against RLIMIT_NOFILE",
+        needs: &[Datum::ProcessFacts],
         run: fd_exhaustion::check,
     },
 ];
@@ -282,8 +339,19 @@ pub struct Report {
 pub struct Checked {
     pub sockets: u64,
     pub processes: u64,
+    /// The rules that ran.
     pub rules: Vec<&'static str>,
     pub notes: Vec<String>,
+    /// Rules that could not run because the source lacks their data, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub could_not_run: Vec<NotRun>,
+}
+
+/// A rule that did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRun {
+    pub rule: &'static str,
+    pub why: String,
 }
 
 impl Report {
@@ -299,7 +367,15 @@ impl Report {
 
 /// Run every rule over the snapshot.
 pub fn diagnose(ctx: &Context) -> Report {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.run)(ctx)).collect();
+    let mut could_not_run = Vec::new();
+    let mut ran = Vec::new();
+    for r in RULES {
+        match r.cannot_run(ctx) {
+            Some(why) => could_not_run.push(NotRun { rule: r.id, why }),
+            None => ran.push(r),
+        }
+    }
+    let mut findings: Vec<Finding> = ran.iter().flat_map(|r| (r.run)(ctx)).collect();
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -311,15 +387,24 @@ pub fn diagnose(ctx: &Context) -> Report {
     let checked = Checked {
         sockets: ctx.input.total,
         processes: snap.processes.len() as u64,
-        rules: RULES.iter().map(|r| r.id).collect(),
+        rules: ran.iter().map(|r| r.id).collect(),
         notes: snap.notes.clone(),
+        could_not_run,
+    };
+    let not_run = if checked.could_not_run.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} could not run on this data",
+            checked.could_not_run.len()
+        )
     };
     let count = |sev| findings.iter().filter(|f| f.severity == sev).count();
     let verdict = match findings.first() {
         None => format!(
-            "healthy: no problems in {} TCP sockets ({} rules checked)",
+            "healthy: no problems in {} TCP sockets ({} rules checked{not_run})",
             checked.sockets,
-            RULES.len()
+            checked.rules.len()
         ),
         Some(top) if top.severity == Severity::Info => format!(
             "healthy: nothing wrong in {} TCP sockets; {} note(s), first: {}",
@@ -348,5 +433,7 @@ pub fn diagnose(ctx: &Context) -> Report {
     }
 }
 
+#[cfg(test)]
+mod captures;
 #[cfg(test)]
 pub(crate) mod fixtures;

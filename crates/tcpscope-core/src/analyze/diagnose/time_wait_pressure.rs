@@ -5,23 +5,34 @@
 //! Towards one destination ip:port from one local address, each socket pins one ephemeral port,
 //! so a client that opens and closes connections fast runs out of ports. The advice is the real
 //! fix (reuse connections) and the safe setting (tcp_tw_reuse), and it names the folklore that
-//! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout).
+//! hurts (tcp_tw_recycle, SO_LINGER 0, tcp_fin_timeout). For a capture from another system the
+//! port range, the TIME-WAIT length and the settings are that system's ([`super::systems`]:
+//! Windows' dynamic ports and TcpTimedWaitDelay, Solaris' tcp_time_wait_interval, ...).
 
 use super::digest::TimeWaitEnd;
 use super::{netns_id, Context, Finding, Severity, Subject};
 use crate::analyze::tracking::CountKey;
+use crate::model::snapshot::System;
 use crate::model::socket::Endpoint;
 use crate::model::state::TcpState;
 use std::collections::BTreeMap;
 
-/// TIME-WAIT lasts this long on Linux (TCP_TIMEWAIT_LEN).
-const TIME_WAIT_MS: u64 = 60_000;
-
-/// (low, high) of net.ipv4.ip_local_port_range, or the kernel default.
+/// (low, high) of net.ipv4.ip_local_port_range, or the default of the system the sockets were
+/// read on.
 fn port_range(ctx: &Context) -> (u16, u16) {
     ctx.sysctl("net.ipv4.ip_local_port_range")
         .and_then(crate::decode::proc_net::parse_port_range)
-        .unwrap_or(crate::analyze::filter::DEFAULT_EPHEMERAL)
+        .unwrap_or(ctx.facts().ephemeral)
+}
+
+/// How long TIME-WAIT lasts where the sockets were read (60 s on Linux).
+fn time_wait_ms(ctx: &Context) -> u64 {
+    ctx.facts().time_wait_ms
+}
+
+/// "60 s" — TIME-WAIT's length as the evidence says it.
+fn time_wait_secs(ctx: &Context) -> String {
+    format!("{} s", time_wait_ms(ctx) / 1000)
 }
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
@@ -87,7 +98,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             },
             title: format!("the server on {local} closes connections first: {n} in TIME-WAIT"),
             evidence: vec![
-                format!("{n} TIME-WAIT sockets with local address {local} (about {:.0} connections closed per second)", n as f64 * 1000.0 / TIME_WAIT_MS as f64),
+                format!("{n} TIME-WAIT sockets with local address {local} (about {:.0} connections closed per second)", n as f64 * 1000.0 / time_wait_ms(ctx) as f64),
                 "the local side is the active closer: it sent the first FIN".to_string(),
             ],
             explanation: "Server-side TIME-WAIT does not use ephemeral ports (the clients' ports differ), it costs a \
@@ -114,6 +125,7 @@ fn client_finding(
     (lo, hi): (u16, u16),
 ) -> Finding {
     let dest = dest_ep.to_string();
+    let linux = ctx.system() == System::Linux;
     let reuse = ctx.sysctl("net.ipv4.tcp_tw_reuse").unwrap_or("?");
     let reuse_text = match reuse {
         "0" => "0 (off: new connections never reuse a TIME-WAIT port)",
@@ -134,26 +146,37 @@ fn client_finding(
             "tcp_tw_reuse lets new connections to {dest} take over these ports (with TCP timestamps), so the range \
              is unlikely to run out; the churn still costs a handshake and a port per request"
         )
-    } else {
+    } else if linux {
         format!(
             "At this rate new connections to {dest} will fail with EADDRNOTAVAIL (\"Cannot assign requested address\") \
              when the range is used up"
+        )
+    } else {
+        format!(
+            "At this rate new connections to {dest} will fail when the range is used up (Windows: WSAENOBUFS 10055 or \
+             WSAEADDRINUSE 10048; elsewhere EADDRNOTAVAIL or EADDRINUSE)"
         )
     };
     let mut next_steps = vec![format!(
         "reuse connections to {dest}: HTTP keep-alive, a connection pool, fewer short-lived connections"
     )];
-    if reuse != "1" {
+    if linux {
+        if reuse != "1" {
+            next_steps.push(ctx.facts().time_wait_steps[0].to_string());
+        }
+        next_steps.extend([
+            ctx.facts().time_wait_steps[1].to_string(),
+            "do not: tcp_tw_recycle (removed in Linux 4.12; it broke clients behind NAT), SO_LINGER with timeout 0 (aborts with RST and can lose data), lowering tcp_fin_timeout (it does not shorten TIME-WAIT)".to_string(),
+        ]);
+    } else {
+        // The capture's own system: its port range and TIME-WAIT settings.
+        next_steps.extend(ctx.facts().time_wait_steps.iter().map(|s| s.to_string()));
         next_steps.push(
-            "sysctl -w net.ipv4.tcp_tw_reuse=1   # lets new outgoing connections take over TIME-WAIT ports safely (needs TCP timestamps)"
+            "do not: SO_LINGER with timeout 0 to dodge TIME-WAIT (aborts with RST and can lose data)"
                 .to_string(),
         );
     }
-    next_steps.extend([
-        "more room: a wider net.ipv4.ip_local_port_range, or more local source addresses".to_string(),
-        "do not: tcp_tw_recycle (removed in Linux 4.12; it broke clients behind NAT), SO_LINGER with timeout 0 (aborts with RST and can lose data), lowering tcp_fin_timeout (it does not shorten TIME-WAIT)".to_string(),
-        format!("tcpscope ls state time-wait dst {dest}"),
-    ]);
+    next_steps.push(format!("tcpscope ls state time-wait dst {dest}"));
     Finding {
         rule: "time-wait-pressure",
         severity,
@@ -167,20 +190,37 @@ fn client_finding(
             "{n} TIME-WAIT from {local} to {dest}: {:.0}% of the ephemeral ports",
             n as f64 * 100.0 / range as f64
         ),
-        evidence: vec![
-            format!(
-                "{n} TIME-WAIT sockets from {local} to {dest}, {:.1}% of the {range} ports in ip_local_port_range ({lo}-{hi})",
-                n as f64 * 100.0 / range as f64
-            ),
-            format!(
-                "this host closed them first (it is the active closer); each keeps its port for 60 s, so about {:.0} connections per second are opened and closed",
-                n as f64 * 1000.0 / TIME_WAIT_MS as f64
-            ),
-            format!("net.ipv4.tcp_tw_reuse = {reuse_text}"),
-        ],
+        evidence: {
+            let mut e = vec![
+                if linux && !ctx.is_import() {
+                    format!(
+                        "{n} TIME-WAIT sockets from {local} to {dest}, {:.1}% of the {range} ports in ip_local_port_range ({lo}-{hi})",
+                        n as f64 * 100.0 / range as f64
+                    )
+                } else {
+                    format!(
+                        "{n} TIME-WAIT sockets from {local} to {dest}, {:.1}% of the {range} ports of {} — assuming the default, the capture does not show the setting",
+                        n as f64 * 100.0 / range as f64,
+                        ctx.facts().ephemeral_text
+                    )
+                },
+                format!(
+                    "this host closed them first (it is the active closer); each keeps its port for {}, so about {:.0} connections per second are opened and closed",
+                    time_wait_secs(ctx),
+                    n as f64 * 1000.0 / time_wait_ms(ctx) as f64
+                ),
+            ];
+            if linux {
+                e.push(format!("net.ipv4.tcp_tw_reuse = {reuse_text}"));
+            } else {
+                e.push(format!("TIME-WAIT on {}: {}", ctx.system().display_name(), ctx.facts().time_wait_text));
+            }
+            e
+        },
         explanation: format!(
-            "Every connection from {local} to {dest} needs its own local port; a closed one keeps it for 60 s in TIME-WAIT. \
-             {consequence}."
+            "Every connection from {local} to {dest} needs its own local port; a closed one keeps it for {} in TIME-WAIT. \
+             {consequence}.",
+            time_wait_secs(ctx)
         ),
         next_steps,
         sockets: n,

@@ -252,22 +252,11 @@ fn arb_socket() -> impl Strategy<Value = Socket> {
         .prop_map(|((family, a, b), sp, dp, ifindex, mark)| {
             let ep = |s: &str, p| Endpoint::new(s.parse().unwrap(), p);
             Socket {
-                state: TcpState::Established,
-                family,
-                local: ep(a, sp),
-                peer: ep(b, dp),
-                recv_q: 0,
-                send_q: 0,
-                timer: None,
-                uid: 0,
                 inode: 1,
                 cookie: 1,
                 ifindex,
                 mark,
-                shutdown: None,
-                tcp_info: None,
-                owners: Vec::new(),
-                netns: None,
+                ..Socket::new(TcpState::Established, family, ep(a, sp), ep(b, dp))
             }
         })
 }

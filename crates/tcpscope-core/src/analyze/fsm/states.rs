@@ -273,6 +273,23 @@ pub const STATES: &[StateInfo] = &[
     },
 ];
 
+/// A way out right now, for the states no timer ends on its own while the program or the
+/// peer fails to act: CLOSE-WAIT (the program never closes) and LAST-ACK (the peer is gone).
+pub fn relief(state: TcpState) -> Option<&'static str> {
+    match state {
+        TcpState::CloseWait => Some(
+            "end them without restarting the program: `tcpscope release state close-wait pid = PID` \
+             sends the FIN it never sent through its own descriptor (a dry run first; --yes acts; \
+             docs/release.md). Its bug remains until it is fixed.",
+        ),
+        TcpState::LastAck => Some(
+            "when the peer is gone: `tcpscope release --rst state last-ack dst PEER` ends them with \
+             SOCK_DESTROY (a dry run first; --yes acts; docs/release.md).",
+        ),
+        _ => None,
+    }
+}
+
 /// The texts of `state`. [`STATES`] is in kernel order with one entry per state (a test checks
 /// it), so the kernel number indexes it; a table gone wrong falls back to a search, then to the
 /// first entry, rather than panicking.

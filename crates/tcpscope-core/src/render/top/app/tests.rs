@@ -55,6 +55,7 @@ fn detail(cookie: u64, state: TcpState) -> SocketDetail {
             state_seen_ms: 990_000,
             state_after_ms: Some(989_000),
             first_seen_ms: 900_000,
+            last_seen_poll: 0,
             past: vec![(TcpState::Established, 900_000)],
         }),
     }

@@ -5,10 +5,17 @@
 //! a [`Socket`], tcp_info of any length is read field by field within the length received, and
 //! nothing touches the system — the collector in the binary does the socket I/O and hands the
 //! received buffers to [`parse_buffer`]. Byte fixtures in the tests pin the layout.
+//!
+//! Besides dumps, [`exact`] encodes the two requests about exactly one socket ([`SocketId`]): a
+//! lookup (is this socket, by cookie, still there, and in which state?) and SOCK_DESTROY
+//! (`ss -K`), which `tcpscope release` sends; [`parse_exact_reply`] reads their answers.
 
 use crate::model::socket::{Endpoint, Family, Socket, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+mod exact;
+pub use exact::{encode_destroy, encode_lookup, parse_exact_reply, ExactReply, SocketId};
 
 pub const NETLINK_SOCK_DIAG: i32 = 4;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -61,24 +68,14 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     let bc_len = req.bytecode.as_ref().map_or(0, |b| 4 + align4(b.len()));
     let total = NLMSG_HDRLEN + REQ_LEN + bc_len;
     let mut b = Vec::with_capacity(total);
-    b.extend_from_slice(&(total as u32).to_ne_bytes());
-    b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    b.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    b.extend_from_slice(&req.seq.to_ne_bytes());
-    b.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel
-    b.push(match req.family {
-        Family::Inet => AF_INET,
-        Family::Inet6 => AF_INET6,
-    });
-    b.push(IPPROTO_TCP);
-    // idiag_ext is a bitmask of (1 << (attr - 1)); INET_DIAG_SHUTDOWN always comes, unasked.
-    b.push(if req.want_info {
-        1 << (INET_DIAG_INFO - 1)
-    } else {
-        0
-    });
-    b.push(0); // pad
-    b.extend_from_slice(&req.states.to_ne_bytes());
+    push_header(
+        &mut b,
+        total,
+        SOCK_DIAG_BY_FAMILY,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        req.seq,
+    );
+    push_req(&mut b, req.family, req.want_info, req.states);
     b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: wildcard for a dump
     if let Some(code) = &req.bytecode {
         b.extend_from_slice(&((4 + code.len()) as u16).to_ne_bytes());
@@ -87,6 +84,31 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
         b.resize(total, 0);
     }
     b
+}
+
+fn push_header(b: &mut Vec<u8>, total: usize, kind: u16, flags: u16, seq: u32) {
+    b.extend_from_slice(&(total as u32).to_ne_bytes());
+    b.extend_from_slice(&kind.to_ne_bytes());
+    b.extend_from_slice(&flags.to_ne_bytes());
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel
+}
+
+/// The fixed part of `inet_diag_req_v2` before the socket id.
+fn push_req(b: &mut Vec<u8>, family: Family, want_info: bool, states: u32) {
+    b.push(match family {
+        Family::Inet => AF_INET,
+        Family::Inet6 => AF_INET6,
+    });
+    b.push(IPPROTO_TCP);
+    // idiag_ext is a bitmask of (1 << (attr - 1)); INET_DIAG_SHUTDOWN always comes, unasked.
+    b.push(if want_info {
+        1 << (INET_DIAG_INFO - 1)
+    } else {
+        0
+    });
+    b.push(0); // pad
+    b.extend_from_slice(&states.to_ne_bytes());
 }
 
 /// One item found in a received buffer. Items are handed to a callback one at a time and never
@@ -322,7 +344,13 @@ mod tests {
     use super::*;
 
     /// Build a reply message the way the kernel lays it out.
-    fn msg(state: u8, timer: u8, expires: u32, inode: u32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    pub(super) fn msg(
+        state: u8,
+        timer: u8,
+        expires: u32,
+        inode: u32,
+        attrs: &[(u16, Vec<u8>)],
+    ) -> Vec<u8> {
         let mut p = vec![AF_INET, state, timer, 0];
         p.extend_from_slice(&5555u16.to_be_bytes());
         p.extend_from_slice(&40000u16.to_be_bytes());
@@ -356,7 +384,7 @@ mod tests {
         m
     }
 
-    fn done(err: i32) -> Vec<u8> {
+    pub(super) fn done(err: i32) -> Vec<u8> {
         let mut m = Vec::new();
         m.extend_from_slice(&20u32.to_ne_bytes());
         m.extend_from_slice(&NLMSG_DONE.to_ne_bytes());
