@@ -2,7 +2,8 @@
 //! screen shows the 7 CLOSE-WAIT sockets and the process holding them; keys drive the grouping,
 //! the sort, the filter prompt (a mistake pointed at in place) and the drill-down to one socket;
 //! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal;
-//! a terminal that goes away ends top.
+//! a terminal that goes away ends top; the release key ends CLOSE-WAIT sockets after showing
+//! release's dry run.
 //! `--once` and `--from` are checked without a terminal. None of this needs root: lab
 //! close-wait builds its sockets on loopback, and without root top reads its own namespace.
 
@@ -149,6 +150,129 @@ fn top_shows_a_close_wait_leak_and_is_driven_by_keys() {
     t.wait_text("Sockets by process");
 
     // q: back to a clean shell prompt.
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+    lab.stop();
+}
+
+/// CLOSE-WAIT sockets on `port` as ss sees them (the oracle).
+fn ss_close_wait(port: u64) -> usize {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-Htan",
+            "state",
+            "close-wait",
+            "sport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .expect("running ss");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// The release key (issue 14 with `release`, issue 15): on one socket of a drill-down, then on
+/// the leaking process's group — each time `tcpscope release`'s dry run first (nothing touched:
+/// ss still sees every socket; `n` cancels), then `y` ends them and the pane reports per socket.
+/// The lab's process lives on; only its sockets are gone.
+#[test]
+fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
+    let lab = Lab::start(&["close-wait", "--count", "5"]);
+    let port = lab.doc["listeners"][0]["port"]
+        .as_u64()
+        .expect("lab's port");
+    let pid = lab.pids()[0];
+    let owner = format!("tcpscope[{pid}]");
+    assert_eq!(ss_close_wait(port), 5);
+    let t = Tmux::start(160, 60);
+    t.run(&format!(
+        "{} top --interval 500ms 'sport = :{port}'",
+        top_bin()
+    ));
+    t.wait_for("the 5 CLOSE-WAIT sockets", |s| {
+        header_count(s, "CLOSE-WAIT", 5) && s.contains(&owner)
+    });
+
+    // One socket: the first CLOSE-WAIT of the drill-down (the listener is listed first).
+    t.keys(&["Enter"]);
+    let s = t.wait_text(&format!("process {owner}: 6 socket(s) now"));
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("Local Address"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let first_cw = rows
+        .iter()
+        .position(|l| l.contains("CLOSE-WAIT"))
+        .expect("a CLOSE-WAIT row");
+    let peer = rows[first_cw]
+        .split_whitespace()
+        .nth(4)
+        .expect("the peer column")
+        .to_string();
+    for _ in 0..first_cw {
+        t.keys(&["Down"]);
+    }
+    t.keys(&["K"]);
+    let s = t.wait_text("dry run — 1 socket would be ended");
+    assert!(s.contains(&peer), "the selected socket, {peer}:\n{s}");
+    assert!(s.contains(&format!("{owner}/fd")), "{s}");
+    assert!(s.contains("Press y to end this socket now"), "{s}");
+    assert_eq!(ss_close_wait(port), 5, "a dry run touches nothing");
+    t.keys(&["y"]);
+    let s = t.wait_text("1 of 1 socket released; 0 remain");
+    let row = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("CLOSE-WAIT") && l.contains(&peer))
+        .unwrap_or_else(|| panic!("no row for {peer}:\n{s}"));
+    assert!(row.trim_end().ends_with("released"), "{s}");
+    assert_eq!(ss_close_wait(port), 4);
+    t.keys(&["Escape"]);
+    t.wait_text(&format!("process {owner}: 5 socket(s) now"));
+
+    // The group: its CLOSE-WAIT sockets (the filter names no state).
+    t.keys(&["Escape"]);
+    t.wait_for("4 CLOSE-WAIT sockets left", |s| {
+        s.contains("Sockets by process") && header_count(s, "CLOSE-WAIT", 4)
+    });
+    t.keys(&["K"]);
+    t.wait_text("dry run — 4 sockets would be ended");
+    // The end of the dry run: the command that does the same.
+    t.keys(&["End"]);
+    let s = t.wait_text("Press y to end these 4 sockets now");
+    assert!(
+        // (--all-netns as root: top reads every namespace, and so does its release key.)
+        line_with(&s, "to end them: tcpscope release --yes").contains(&format!(
+            "'state close-wait sport = :{port} and pid = {pid}'"
+        )),
+        "the same as the command:\n{s}"
+    );
+    t.keys(&["n"]);
+    t.wait_text("Sockets by process");
+    assert_eq!(ss_close_wait(port), 4, "cancelled: nothing touched");
+    t.keys(&["K"]);
+    t.wait_text("dry run — 4 sockets would be ended");
+    t.keys(&["y"]);
+    let s = t.wait_text("4 of 4 sockets released; 0 remain");
+    let released = s
+        .lines()
+        .filter(|l| l.contains("CLOSE-WAIT") && l.trim_end().ends_with("released"))
+        .count();
+    assert_eq!(released, 4, "one line per socket:\n{s}");
+    assert_eq!(ss_close_wait(port), 0);
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "release never kills the owner"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("no CLOSE-WAIT left in the table", |s| {
+        s.contains("Sockets by process") && !header_count(s, "CLOSE-WAIT", 4)
+    });
     t.keys(&["q"]);
     t.wait_prompt();
     t.assert_restored();

@@ -189,7 +189,9 @@ enum RawKey {
 fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
     use std::hash::{Hash, Hasher};
     let owner = s.owners.first();
-    let nobody = if s.inode == 0 {
+    // Kernel-owned only where the source can tell (an inode, or a capture's owner column): a
+    // capture without either says nothing about who holds a socket.
+    let nobody = if s.is_kernel_owned() {
         RawKey::Kernel
     } else {
         RawKey::Unknown

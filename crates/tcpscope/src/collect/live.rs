@@ -128,7 +128,6 @@ impl Live {
     }
 
     /// Poll now, whatever the interval.
-    #[allow(dead_code)] // serve's
     pub fn poll_now(&self) {
         self.send(Cmd::PollNow);
     }

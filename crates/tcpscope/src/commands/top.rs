@@ -7,6 +7,8 @@ use super::output::parse_filter;
 use crate::cli::TopArgs;
 use crate::collect::collector::Collector;
 use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use crate::collect::source::LiveSource;
+use crate::commands::release::Scope;
 use anyhow::{bail, Result};
 use std::process::ExitCode;
 use tcpscope_core::render::top::Options;
@@ -38,6 +40,12 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
     let filter = parse_filter(&args.filter)?;
     let needs = needs();
     let input: InputSpec = (&args.input).into();
+    let release_unavailable = input.from.as_ref().map(|_| {
+        "top is showing a file, not this host's sockets: the release key acts only on a live \
+         view (`tcpscope top`, or `tcpscope release FILTER` on the host the file came from)"
+            .to_string()
+    });
+    let scope = release_scope(&input);
     let source = input.from.as_ref().map(|p| {
         let name = p.file_name().map_or_else(
             || p.display().to_string(),
@@ -62,11 +70,23 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
         sort: args.sort,
         filter,
         source,
+        release_unavailable,
     };
     if args.once {
         crate::top::once(collector, opts, args.size)?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::top::interactive(collector, opts)?;
+    crate::top::interactive(collector, opts, scope)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the release key selects: the namespaces top reads (every one as root, as
+/// [`Plan::new`] decides for [`DefaultScope::EveryAsRoot`]).
+fn release_scope(input: &InputSpec) -> Scope {
+    let root = rustix::process::geteuid().is_root();
+    Scope {
+        netns: input.netns.clone(),
+        all_netns: input.all_netns
+            || (input.netns.is_none() && root && input.source != LiveSource::Proc),
+    }
 }

@@ -7,10 +7,13 @@
 //! * [`terminal`]: raw mode and the alternate screen, restored on exit, on panic and on
 //!   SIGTERM/SIGHUP/SIGINT;
 //! * [`draw`]: core's lines onto ratatui's buffer, tones to styles (`NO_COLOR` respected);
-//! * [`keys`]: crossterm's key events to core's [`Key`].
+//! * [`keys`]: crossterm's key events to core's [`Key`];
+//! * [`release`]: the release key's selection, dry run and acting, with `tcpscope release`'s
+//!   code on a thread of its own.
 
 pub mod draw;
 pub mod keys;
+pub mod release;
 pub mod terminal;
 
 #[cfg(test)]
@@ -19,13 +22,15 @@ mod tests;
 use crate::collect::collector::{Collector, SocketDetail};
 use crate::collect::live::Live;
 use crate::collect::resolve::SystemResolver;
+use crate::commands::release::Scope;
 use anyhow::{anyhow, bail, Context, Result};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use release::Releaser;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
-use tcpscope_core::render::top::{Effect, Key, Options, TopApp};
+use tcpscope_core::render::top::{Effect, Options, TopApp};
 
 /// Set in the environment, top panics once it has drawn a frame: the end-to-end tests check
 /// that a panic leaves the terminal as it found it.
@@ -60,8 +65,8 @@ pub fn once(collector: Collector, opts: Options, size: Option<(u16, u16)>) -> Re
     Ok(())
 }
 
-/// The live screen, until `q`, Ctrl-C or a signal.
-pub fn interactive(collector: Collector, opts: Options) -> Result<()> {
+/// The live screen, until `q`, Ctrl-C or a signal; the release key acts within `scope`.
+pub fn interactive(collector: Collector, opts: Options, scope: Scope) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!(
             "top draws on a terminal and standard output is not one; use `tcpscope top --once` \
@@ -73,16 +78,30 @@ pub fn interactive(collector: Collector, opts: Options) -> Result<()> {
     let colours = draw::colours_wanted();
     let mut app = TopApp::new(opts);
     let mut term = terminal::Screen::enter().context("preparing the terminal")?;
-    let result = run_loop(&mut term, &live, &mut app, &stop, colours);
+    let mut work = Work {
+        live: &live,
+        listing: None,
+        releaser: Releaser::new(scope),
+    };
+    let result = run_loop(&mut term, &mut work, &mut app, &stop, colours);
     // Restore the terminal before waiting for a poll in progress to end.
     drop(term);
     drop(live);
     result
 }
 
+/// What the screen's thread waits for besides keys: frames and listings from the collector,
+/// answers from the release thread.
+struct Work<'a> {
+    live: &'a Live,
+    /// The drill-down listing on its way.
+    listing: Option<Receiver<Result<Vec<SocketDetail>>>>,
+    releaser: Releaser,
+}
+
 fn run_loop(
     term: &mut terminal::Screen,
-    live: &Live,
+    work: &mut Work,
     app: &mut TopApp,
     stop: &std::sync::atomic::AtomicBool,
     colours: bool,
@@ -90,35 +109,38 @@ fn run_loop(
     let resolver = SystemResolver;
     let input = terminal::Input::open().context("opening the terminal for keys")?;
     let mut seen = 0u64;
-    let mut pending: Option<Receiver<Result<Vec<SocketDetail>>>> = None;
     let mut dirty = true;
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let u = live.latest();
+        let u = work.live.latest();
         if u.polls != seen {
             seen = u.polls;
             let effects = app.on_update(u.frame, u.error, u.errors_total);
-            if apply(effects, live, &mut pending) {
+            if work.apply(effects) {
                 return Ok(());
             }
             dirty = true;
         }
-        if let Some(rx) = &pending {
+        if let Some(rx) = &work.listing {
             match rx.try_recv() {
                 Ok(r) => {
                     app.on_sockets(r.map_err(|e| format!("{e:#}")));
-                    pending = None;
+                    work.listing = None;
                     dirty = true;
                 }
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => {
                     app.on_sockets(Err("the collector stopped".to_string()));
-                    pending = None;
+                    work.listing = None;
                     dirty = true;
                 }
             }
+        }
+        if let Some((id, answer)) = work.releaser.poll() {
+            app.on_release(id, answer);
+            dirty = true;
         }
         if dirty {
             term.draw(app, colours)?;
@@ -144,7 +166,7 @@ fn run_loop(
             match event::read().map_err(|e| anyhow!("reading the terminal: {e}"))? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     if let Some(key) = keys::key(k) {
-                        if handle(app, key, &resolver, live, &mut pending) {
+                        if work.apply(app.on_key(key, &resolver)) {
                             return Ok(());
                         }
                         dirty = true;
@@ -157,37 +179,26 @@ fn run_loop(
     }
 }
 
-/// One key; true when it asks to quit.
-fn handle(
-    app: &mut TopApp,
-    key: Key,
-    resolver: &SystemResolver,
-    live: &Live,
-    pending: &mut Option<Receiver<Result<Vec<SocketDetail>>>>,
-) -> bool {
-    let effects = app.on_key(key, resolver);
-    apply(effects, live, pending)
-}
-
-/// Carry out effects on the collector; true when one is `Quit`.
-fn apply(
-    effects: Vec<Effect>,
-    live: &Live,
-    pending: &mut Option<Receiver<Result<Vec<SocketDetail>>>>,
-) -> bool {
-    for e in effects {
-        match e {
-            Effect::Quit => return true,
-            Effect::SetInterval(ms) => live.set_interval(Some(Duration::from_millis(ms))),
-            Effect::Pause(p) => live.pause(p),
-            Effect::SetFilter(f) => live.set_filter(f),
-            // A newer listing replaces one still on its way (its answer is dropped).
-            Effect::List {
-                filter,
-                group,
-                limit,
-            } => *pending = Some(live.request_list(filter, Some(group), limit)),
+impl Work<'_> {
+    /// Carry out effects; true when one is `Quit`.
+    fn apply(&mut self, effects: Vec<Effect>) -> bool {
+        for e in effects {
+            match e {
+                Effect::Quit => return true,
+                Effect::SetInterval(ms) => self.live.set_interval(Some(Duration::from_millis(ms))),
+                Effect::Pause(p) => self.live.pause(p),
+                Effect::SetFilter(f) => self.live.set_filter(f),
+                Effect::PollNow => self.live.poll_now(),
+                // A newer listing replaces one still on its way (its answer is dropped).
+                Effect::List {
+                    filter,
+                    group,
+                    limit,
+                } => self.listing = Some(self.live.request_list(filter, Some(group), limit)),
+                Effect::ReleaseDryRun { id, target } => self.releaser.dry_run(id, target),
+                Effect::Release { id, report } => self.releaser.release(id, report),
+            }
         }
+        false
     }
-    false
 }

@@ -152,20 +152,25 @@ fn narrow_terminal() {
     insta::assert_snapshot!(s);
 }
 
-#[test]
-fn drill_down_and_detail() {
-    let (mut app, mut c) = app_with_history();
-    // The server with the CLOSE-WAIT sockets: select it, Enter.
-    let rows = text(&draw(&mut app, 140, 36));
+/// Move the selection to the group labelled `label`.
+fn select_group(app: &mut TopApp, label: &str) {
+    let rows = text(&draw(app, 140, 36));
     let at = rows
         .lines()
         .skip_while(|l| !l.contains("Process"))
         .skip(1)
-        .position(|l| l.contains("tcpscope[26446]"))
-        .expect("the server's row");
+        .position(|l| l.contains(label))
+        .expect("the group's row");
     for _ in 0..at {
-        press(&mut app, &[Key::Down]);
+        press(app, &[Key::Down]);
     }
+}
+
+#[test]
+fn drill_down_and_detail() {
+    let (mut app, mut c) = app_with_history();
+    // The server with the CLOSE-WAIT sockets: select it, Enter.
+    select_group(&mut app, "tcpscope[26446]");
     let effects = press(&mut app, &[Key::Enter]);
     list(&mut app, &mut c, effects);
     let s = text(&draw(&mut app, 160, 36));
@@ -246,4 +251,81 @@ fn colours_and_no_colour() {
     // The title bar and the selected row are reversed across the whole width.
     let buf = plain.backend().buffer();
     assert!(buf[(139, 0)].modifier.contains(Modifier::REVERSED));
+}
+
+/// The release key on the leaking server: `tcpscope release`'s dry run of its CLOSE-WAIT
+/// sockets, then what became of each. The sockets come from the recording through the target's
+/// filter (live, top selects them with release's own code, tests/top.rs); the decisions are
+/// release's, made as root with nothing known of the owners.
+#[test]
+fn release_dry_run_and_outcome() {
+    use tcpscope_core::analyze::release::{
+        plan, settle, Invocation, Options as ReleaseOptions, Privileges, Report, Selected,
+    };
+    let (mut app, mut c) = app_with_history();
+    select_group(&mut app, "tcpscope[26446]");
+    let effects = press(&mut app, &[Key::Char('K')]);
+    let [Effect::ReleaseDryRun { id, target }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(target.filter.to_string(), "state close-wait pid = 26446");
+    let selected: Vec<Selected> = c
+        .list_group(&target.filter, None, usize::MAX)
+        .expect("the recording lists")
+        .into_iter()
+        .filter(|d| target.keep.keeps(&d.socket))
+        .map(|d| Selected {
+            socket: d.socket,
+            peer: None,
+        })
+        .collect();
+    assert_eq!(
+        selected.len(),
+        12,
+        "the server's CLOSE-WAIT sockets (`ls --from mixed.json state close-wait pid = 26446`)"
+    );
+    let privs = Privileges {
+        uid: 0,
+        net_admin: true,
+        sys_ptrace: true,
+        sys_admin: true,
+        netns_inode: None,
+    };
+    let (items, left) = plan(
+        selected,
+        &Default::default(),
+        &ReleaseOptions::default(),
+        &privs,
+    );
+    let invocation = Invocation {
+        filter: target.filter.to_string(),
+        ..Invocation::default()
+    };
+    let report = Report {
+        dry_run: true,
+        invocation: invocation.clone(),
+        sockets: items,
+        listeners_left_alone: left,
+        notes: Vec::new(),
+    };
+    app.on_release(*id, Ok(report));
+    let s = text(&draw(&mut app, 120, 50));
+    assert!(s.contains("dry run — 12 sockets would be ended"), "{s}");
+    assert!(s.contains("Press y to end these 12 sockets now"), "{s}");
+    insta::assert_snapshot!("release_dry_run", s);
+
+    let effects = press(&mut app, &[Key::Char('y')]);
+    let [Effect::Release { id, report }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let mut done = report.clone();
+    done.dry_run = false;
+    for item in &mut done.sockets {
+        let method = item.method.expect("a method");
+        item.outcome = Some(settle(item, method, None, &invocation));
+    }
+    app.on_release(*id, Ok(done));
+    let s = text(&draw(&mut app, 120, 40));
+    assert!(s.contains("12 of 12 sockets released; 0 remain"), "{s}");
+    insta::assert_snapshot!("release_done", s);
 }

@@ -8,6 +8,8 @@ use super::text::Line;
 use crate::analyze::filter::{Filter, Resolver};
 use crate::analyze::frame::{Frame, SocketDetail};
 use crate::analyze::groups::{drill_filter, GroupBy, GroupKey};
+use crate::analyze::release::Report;
+use crate::render::top::release::ReleaseTarget;
 use std::sync::Arc;
 
 /// The refresh intervals `+` and `-` step through, milliseconds.
@@ -54,6 +56,20 @@ pub enum Effect {
         group: (GroupBy, GroupKey),
         limit: usize,
     },
+    /// Poll now, whatever the interval.
+    PollNow,
+    /// Select `target`'s sockets as `tcpscope release` does and hand its dry run to
+    /// [`TopApp::on_release`] with `id`.
+    ReleaseDryRun {
+        id: u64,
+        target: ReleaseTarget,
+    },
+    /// End the sockets of this dry run as `tcpscope release --yes` does (each looked up again
+    /// first) and hand the outcome to [`TopApp::on_release`] with `id`.
+    Release {
+        id: u64,
+        report: Report,
+    },
 }
 
 /// How top starts.
@@ -66,6 +82,8 @@ pub struct Options {
     pub filter: Filter,
     /// Where the sockets come from when not the live kernel ("recording snap.json").
     pub source: Option<String>,
+    /// Why the release key cannot act here (a recording), if it cannot.
+    pub release_unavailable: Option<String>,
 }
 
 impl Default for Options {
@@ -76,6 +94,7 @@ impl Default for Options {
             sort: SortKey::Attention,
             filter: Filter::all(),
             source: None,
+            release_unavailable: None,
         }
     }
 }
@@ -170,6 +189,11 @@ pub struct TopApp {
     body_rows: usize,
     /// Columns of the group table at the last layout (for the sort keys).
     sort_cycle: Vec<SortKey>,
+    /// The release pane, when open.
+    release: Option<ReleaseView>,
+    /// Release requests made (their ids).
+    release_seq: u64,
+    release_unavailable: Option<String>,
 }
 
 impl TopApp {
@@ -197,6 +221,9 @@ impl TopApp {
             paused: false,
             body_rows: 10,
             sort_cycle: Vec::new(),
+            release: None,
+            release_seq: 0,
+            release_unavailable: opts.release_unavailable,
         }
     }
 
@@ -317,6 +344,9 @@ impl TopApp {
                 }
             });
         }
+        if self.release.is_some() {
+            return self.release_key(key);
+        }
         match key {
             Key::Char('q') | Key::Ctrl('c') => return vec![Effect::Quit],
             Key::Char('?') | Key::Char('d') | Key::Char('m') => {
@@ -372,6 +402,9 @@ impl TopApp {
                 return Vec::new();
             }
             _ => {}
+        }
+        if key == Key::Char('K') && self.pane.is_none() {
+            return self.start_release();
         }
         if self.pane.is_some() {
             match key {
@@ -575,9 +608,11 @@ fn scroll(offset: usize, key: Key, page: usize) -> usize {
 
 mod layout;
 mod prompt;
+mod release;
 
 pub use layout::interval_text;
 use prompt::{prompt_key, Prompt, PromptOutcome};
+use release::ReleaseView;
 
 #[cfg(test)]
 mod tests;

@@ -107,6 +107,7 @@ pub fn help_lines(width: usize) -> Vec<Line> {
         ("/", "filter in ss's language (state close-wait, sport = :443, dst 10.0.0.0/8, comm nginx, idle > 5m, ...); an empty filter shows everything; a mistake is pointed at in place"),
         ("d", "doctor: findings with their evidence and next steps"),
         ("m", "the TCP state machine with the sockets in each state now"),
+        ("K", "release: end the selected group's sockets (in CLOSE-WAIT unless the filter names states) or the selected socket, as `tcpscope release` does — its dry run first, then y to act, n or Esc to cancel"),
         ("+ / -", "poll less / more often (250ms ... 5m)"),
         ("space", "pause / resume polling"),
     ];
@@ -157,7 +158,6 @@ pub fn help_lines(width: usize) -> Vec<Line> {
     out.push(Line::new());
     out.push(Line::of(" Not yet", Tone::Bold));
     for what in [
-        "releasing the selected sockets from top (it needs `tcpscope release`, which is being built)",
         "transition rates on the diagram's arrows (they need `tcpscope trace`, which is being built)",
     ] {
         for l in wrap_indented(&format!(" - {what}"), width, 2) {

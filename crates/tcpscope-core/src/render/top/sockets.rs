@@ -9,6 +9,7 @@ use crate::analyze::duration::human_ms;
 use crate::analyze::frame::SocketDetail;
 use crate::analyze::groups::{GroupBy, GroupKey};
 use crate::decode::cgroup::short_label;
+use crate::model::missing::Datum;
 use crate::model::socket::{Socket, TcpInfo};
 use crate::render::explain::write_state;
 use crate::render::table::{extended_text, owners_text, timer_text};
@@ -90,8 +91,14 @@ fn cell(c: Col, s: &Socket, w: usize) -> (String, Tone) {
             fit(&format!(" {}", s.state.display_name()), w),
             state_tone(s.state),
         ),
-        Col::RecvQ => (fit_right(&format!("{} ", s.recv_q), w), Tone::Plain),
-        Col::SendQ => (fit_right(&format!("{}  ", s.send_q), w), Tone::Plain),
+        Col::RecvQ => (
+            fit_right(&format!("{} ", known(s, Datum::RecvQ, s.recv_q)), w),
+            Tone::Plain,
+        ),
+        Col::SendQ => (
+            fit_right(&format!("{}  ", known(s, Datum::SendQ, s.send_q)), w),
+            Tone::Plain,
+        ),
         Col::Local => (fit(&s.local.to_string(), w), Tone::Plain),
         Col::Peer => (fit(&s.peer.to_string(), w), Tone::Plain),
         Col::Timer => match timer_text(s) {
@@ -186,6 +193,7 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
         .push(format!("  {} → {}", s.local, s.peer), Tone::Bold);
     out.push(first.truncate(width));
     let timer = match timer_text(s) {
+        _ if s.lacks(Datum::Timer) => "-".to_string(),
         t if t.is_empty() => "none".to_string(),
         t => t,
     };
@@ -193,11 +201,23 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
         &mut out,
         width,
         format!(
-            "   Recv-Q {} · Send-Q {} · timer {timer} · uid {} · inode {} · cookie {:#x}",
-            s.recv_q, s.send_q, s.uid, s.inode, s.cookie
+            "   Recv-Q {} · Send-Q {} · timer {timer} · uid {} · inode {} · cookie {}",
+            known(s, Datum::RecvQ, s.recv_q),
+            known(s, Datum::SendQ, s.send_q),
+            known(s, Datum::Uid, s.uid),
+            known(s, Datum::Inode, s.inode),
+            known(s, Datum::Cookie, format!("{:#x}", s.cookie)),
         ),
         Tone::Plain,
     );
+    if let Some(orig) = &s.original_state {
+        put(
+            &mut out,
+            width,
+            format!("   as the capture spelled its state: {orig}"),
+            Tone::Dim,
+        );
+    }
     if let Some(n) = &s.netns {
         put(
             &mut out,
@@ -220,7 +240,11 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
     if s.owners.is_empty() {
         let why = s
             .kernel_owned_reason()
-            .unwrap_or("not attributed: no visible process holds it (another user's, or hidden)");
+            .unwrap_or(if s.lacks(Datum::Owners) {
+                "not in this source: it does not say which process holds the socket"
+            } else {
+                "not attributed: no visible process holds it (another user's, or hidden)"
+            });
         let text = if s.is_kernel_owned() {
             format!("   kernel-owned: {why}")
         } else {
@@ -336,7 +360,7 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
         None if s.cookie == 0 => put(
             &mut out,
             width,
-            "   this source gives no socket cookies (/proc/net/tcp), so polls cannot follow it"
+            "   this source gives no socket cookies (a capture, or /proc/net/tcp), so polls cannot follow it"
                 .to_string(),
             Tone::Dim,
         ),
@@ -478,4 +502,13 @@ fn tcp_info_lines(i: &TcpInfo) -> Vec<String> {
         lines.push("(empty)".to_string());
     }
     lines
+}
+
+/// `v` as text, or `-` when the socket's source does not tell it (a zero there means nothing).
+fn known(s: &Socket, d: Datum, v: impl std::fmt::Display) -> String {
+    if s.lacks(d) {
+        "-".to_string()
+    } else {
+        v.to_string()
+    }
 }

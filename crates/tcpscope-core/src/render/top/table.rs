@@ -10,6 +10,7 @@ use crate::analyze::duration::human_ms;
 use crate::analyze::filter::Filter;
 use crate::analyze::frame::Frame;
 use crate::analyze::groups::{GroupBy, GroupKey, GroupStats};
+use crate::model::missing::Datum;
 use crate::model::state::TcpState;
 use crate::render::diagram::short_count;
 
@@ -250,11 +251,15 @@ pub fn columns(frame: &Frame, sort: SortKey, width: usize) -> Vec<SortKey> {
     chosen
 }
 
-/// The group's label as shown: a process with its container, `other` spelled out.
-fn group_label(key: &GroupKey, stats: &GroupStats) -> (String, Tone) {
+/// The group's label as shown: a process with its container, `other` spelled out; sockets
+/// whose holder is not known are hidden from tcpscope live, and not in the file for a capture.
+fn group_label(key: &GroupKey, stats: &GroupStats, capture: bool) -> (String, Tone) {
     match key.label.as_str() {
         "other" if key.pid.is_none() => ("(other groups)".to_string(), Tone::Dim),
         "kernel" if key.pid.is_none() => ("kernel (no process)".to_string(), Tone::Dim),
+        "unknown" if key.pid.is_none() && capture => {
+            ("unknown (not in the capture)".to_string(), Tone::Dim)
+        }
         "unknown" if key.pid.is_none() => ("unknown (hidden process)".to_string(), Tone::Dim),
         _ => match &stats.container {
             Some(c) if key.pid.is_some() => (format!("{} @{c}", key.label), Tone::Plain),
@@ -313,6 +318,9 @@ pub fn group_table(
     lines.push(head.truncate(width));
 
     let room = height.saturating_sub(2);
+    // What the source does not tell is a dash, not a zero (a capture without queues, ages).
+    let capture = frame.header.source.import().is_some();
+    let lacks = |d: Datum| frame.header.lacks(d);
     if rows.is_empty() {
         lines.push(Line::of(
             fit(
@@ -337,7 +345,7 @@ pub fn group_table(
         if i == st.selected {
             l.kind = LineKind::Selected;
         }
-        let (label, tone) = group_label(&r.key, &r.stats);
+        let (label, tone) = group_label(&r.key, &r.stats, capture);
         l.push(fit(&format!(" {label}"), group_w), tone);
         for c in &cols {
             let w = c.width();
@@ -349,15 +357,20 @@ pub fn group_table(
                 },
                 SortKey::CloseWaitIdle => match r.stats.oldest_close_wait_ms {
                     Some(ms) => (human_ms(ms), Tone::Bad),
+                    None if lacks(Datum::TcpInfo) && r.stats.in_state(TcpState::CloseWait) > 0 => {
+                        ("-".to_string(), Tone::Dim)
+                    }
                     None => ("·".to_string(), Tone::Dim),
                 },
                 SortKey::RecvQ | SortKey::SendQ => {
-                    let v = if *c == SortKey::RecvQ {
-                        r.stats.recv_q
+                    let (v, d) = if *c == SortKey::RecvQ {
+                        (r.stats.recv_q, Datum::RecvQ)
                     } else {
-                        r.stats.send_q
+                        (r.stats.send_q, Datum::SendQ)
                     };
-                    if v == 0 {
+                    if lacks(d) {
+                        ("-".to_string(), Tone::Dim)
+                    } else if v == 0 {
                         ("·".to_string(), Tone::Dim)
                     } else {
                         (short_count(v), Tone::Plain)

@@ -7,6 +7,7 @@ use crate::analyze::duration::human_ms;
 use crate::render::time::utc_text;
 use crate::render::top::header::header_lines;
 use crate::render::top::panes::{diagram_lines, doctor_lines, help_lines};
+use crate::render::top::release::{release_lines, to_end, ReleasePhase};
 use crate::render::top::sockets::{detail_lines, socket_table, DrillView};
 use crate::render::top::table::{group_table, TableState, TableView};
 use crate::render::top::text::{fit, Line, LineKind, Tone};
@@ -67,8 +68,22 @@ impl TopApp {
             }
             parts.push(utc_text(f.header.taken_at_unix_ms));
         }
-        if let Some(src) = &self.source {
-            parts.push(src.clone());
+        // A capture of another tool says which, and from which system; else what top was told.
+        let capture = self
+            .frame
+            .as_ref()
+            .and_then(|f| f.header.source.import().cloned());
+        match (capture, &self.source) {
+            (Some(i), _) => {
+                let file = i.file.rsplit('/').next().unwrap_or(&i.file);
+                parts.push(format!(
+                    "capture {file} ({}, {})",
+                    i.format,
+                    i.system.display_name()
+                ));
+            }
+            (None, Some(src)) => parts.push(src.clone()),
+            (None, None) => {}
         }
         parts.push(if self.paused {
             "PAUSED (space)".to_string()
@@ -92,6 +107,17 @@ impl TopApp {
         }
         // Title, and a column header for tables: the rest are rows.
         self.body_rows = height.saturating_sub(2).max(1);
+        if let Some(v) = &mut self.release {
+            let text = release_lines(&v.target, &v.phase);
+            let title = match v.phase {
+                ReleasePhase::Confirm(_) => {
+                    "Release: tcpscope release's dry run (y ends them, n or Esc cancels, ↑↓ scroll)"
+                }
+                ReleasePhase::Acting(_) => "Release: ending the sockets…",
+                _ => "Release (Esc to close, ↑↓ scroll)",
+            };
+            return scrolled(title, text, &mut v.scroll, width, height);
+        }
         if let Some(pane) = self.pane {
             let (title, text) = match pane {
                 Pane::Doctor => (
@@ -214,7 +240,13 @@ impl TopApp {
             lines.push(hint.truncate(width));
             return (lines, Some((2 + p.cursor, 0)));
         }
+        let confirm = matches!(
+            self.release.as_ref().map(|v| &v.phase),
+            Some(ReleasePhase::Confirm(r)) if to_end(r) > 0
+        );
         let hints: &[(&str, &str)] = match (self.pane, self.level) {
+            _ if confirm => &[("y", "release them"), ("n/Esc", "cancel"), ("↑↓", "scroll")],
+            _ if self.release.is_some() => &[("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
             (Some(_), _) => &[("Esc", "close"), ("↑↓", "scroll"), ("q", "quit")],
             (None, Level::Groups) => &[
                 ("q", "quit"),
@@ -226,6 +258,7 @@ impl TopApp {
                 ("/", "filter"),
                 ("d", "doctor"),
                 ("m", "diagram"),
+                ("K", "release"),
                 ("+/-", "interval"),
                 ("␣", "pause"),
             ],
@@ -233,6 +266,7 @@ impl TopApp {
                 ("q", "quit"),
                 ("Esc", "back"),
                 ("⏎", "detail"),
+                ("K", "release"),
                 ("/", "filter"),
                 ("d", "doctor"),
                 ("?", "help"),
@@ -241,6 +275,7 @@ impl TopApp {
                 ("q", "quit"),
                 ("Esc", "back"),
                 ("↑↓", "scroll"),
+                ("K", "release"),
                 ("d", "doctor"),
                 ("?", "help"),
             ],

@@ -280,3 +280,155 @@ fn a_failed_poll_marks_the_frame_stale() {
         "{text}"
     );
 }
+
+/// `tcpscope release`'s dry run of `sockets`, decided as root with nothing known of the owners.
+fn dry_run_of(sockets: Vec<crate::model::socket::Socket>, filter: &Filter) -> Report {
+    use crate::analyze::release::{plan, Invocation, Privileges, Selected};
+    let selected = sockets
+        .into_iter()
+        .map(|socket| Selected { socket, peer: None })
+        .collect();
+    let privs = Privileges {
+        uid: 0,
+        net_admin: true,
+        sys_ptrace: true,
+        sys_admin: true,
+        netns_inode: None,
+    };
+    let (items, left) = plan(selected, &Default::default(), &Default::default(), &privs);
+    Report {
+        dry_run: true,
+        invocation: Invocation {
+            filter: filter.to_string(),
+            ..Invocation::default()
+        },
+        sockets: items,
+        listeners_left_alone: left,
+        notes: Vec::new(),
+    }
+}
+
+/// The leaking process's three CLOSE-WAIT sockets, as release would select them.
+fn the_leak() -> Vec<crate::model::socket::Socket> {
+    (0..3u16)
+        .map(|i| {
+            let mut s = sock(
+                TcpState::CloseWait,
+                "127.0.0.1:8080",
+                &format!("127.0.0.1:{}", 40000 + i),
+            );
+            s.cookie = 100 + u64::from(i);
+            owned(&mut s, 4242, "leaky");
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn the_release_key_shows_the_dry_run_and_acts_only_on_y() {
+    use crate::analyze::release::{Method, Outcome};
+    use crate::render::top::release::Keep;
+    let mut a = app();
+    // The selected group is the leaking process: its CLOSE-WAIT sockets.
+    let effects = keys(&mut a, &[Key::Char('K')]);
+    let [Effect::ReleaseDryRun { id: 1, target }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(target.filter.to_string(), "state close-wait pid = 4242");
+    assert_eq!(target.keep, Keep::Every);
+    assert!(a.releasing());
+    assert!(a.screen(110, 30).text().contains("selecting the sockets"));
+    let report = dry_run_of(the_leak(), &target.filter);
+
+    // n cancels: nothing was asked of the system but the dry run.
+    a.on_release(1, Ok(report.clone()));
+    let text = a.screen(110, 40).text();
+    assert!(
+        text.contains("tcpscope release: dry run — 3 sockets would be ended"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Press y to end these 3 sockets now"),
+        "{text}"
+    );
+    assert!(text.contains("y release them"), "{text}");
+    assert!(keys(&mut a, &[Key::Char('n')]).is_empty());
+    assert!(!a.releasing());
+
+    // Again; an older request's answer does not land in the new pane.
+    let effects = keys(&mut a, &[Key::Char('K')]);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::ReleaseDryRun { id: 2, .. }]
+    ));
+    a.on_release(1, Ok(report.clone()));
+    assert!(a.screen(110, 30).text().contains("selecting the sockets"));
+    a.on_release(2, Ok(report.clone()));
+    assert!(keys(&mut a, &[Key::Down, Key::Char('x')]).is_empty());
+    let effects = keys(&mut a, &[Key::Char('y')]);
+    assert_eq!(
+        effects,
+        vec![Effect::Release {
+            id: 2,
+            report: report.clone()
+        }]
+    );
+    assert!(a.screen(110, 30).text().contains("ending the sockets"));
+    // Sockets being released are seen through: Esc does not leave.
+    assert!(keys(&mut a, &[Key::Esc]).is_empty());
+    assert!(a.releasing());
+
+    let mut done = report;
+    done.dry_run = false;
+    for i in &mut done.sockets {
+        assert_eq!(i.method, Some(Method::Fin));
+        i.outcome = Some(Outcome::Released {
+            now: None,
+            text: "gone".into(),
+        });
+    }
+    a.on_release(2, Ok(done));
+    let text = a.screen(110, 30).text();
+    assert!(
+        text.contains("tcpscope release: 3 of 3 sockets released; 0 remain"),
+        "{text}"
+    );
+    assert!(!text.contains("exit status"), "{text}");
+    // Closing the pane polls at once, to show what remains.
+    assert_eq!(keys(&mut a, &[Key::Esc]), vec![Effect::PollNow]);
+    assert!(!a.releasing());
+}
+
+#[test]
+fn the_release_key_on_a_socket_and_where_it_cannot_act() {
+    use crate::render::top::release::Keep;
+    let mut a = app();
+    keys(&mut a, &[Key::Enter]);
+    a.on_sockets(Ok(vec![detail(100, TcpState::CloseWait)]));
+    let effects = keys(&mut a, &[Key::Char('K')]);
+    let [Effect::ReleaseDryRun { target, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(
+        target.filter.to_string(),
+        "state close-wait src 127.0.0.1:8080 and dst 127.0.0.1:40000"
+    );
+    assert_eq!(target.keep, Keep::Cookie(100));
+    a.on_release(1, Err("pidfd_open: Operation not permitted".into()));
+    let text = a.screen(110, 30).text();
+    assert!(
+        text.contains("release failed: pidfd_open: Operation not permitted"),
+        "{text}"
+    );
+    keys(&mut a, &[Key::Esc]);
+    assert_eq!(a.level(), Level::Sockets, "back where it was");
+
+    // A recording: the key says why it cannot act, and asks nothing of the front end.
+    let mut a = TopApp::new(Options {
+        release_unavailable: Some("top is showing a file".into()),
+        ..Options::default()
+    });
+    a.on_update(Some(leaky(3, 1_000_000, 1)), None, 0);
+    assert!(keys(&mut a, &[Key::Char('K')]).is_empty());
+    assert!(a.screen(110, 30).text().contains("top is showing a file"));
+}
