@@ -27,7 +27,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tcpscope: {e:#}");
+            // Messages may quote names from the host or a recording: no raw control characters.
+            let text = format!("{e:#}");
+            eprintln!(
+                "tcpscope: {}",
+                tcpscope_core::render::safe::terminal_safe_lines(&text)
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -41,24 +41,13 @@ fn bad_highlight_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("known states"));
 }
 
-/// True when rsvg-convert can run. In CI (CI set) its absence is a failure, not a skip.
-fn rsvg_available() -> bool {
-    let found = Command::new("rsvg-convert")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("rsvg-convert is missing, and CI is set: install librsvg2-bin (.ci/run does)");
-        }
-        eprintln!("skipping the SVG rendering test: rsvg-convert not found (apt-get install librsvg2-bin)");
-    }
-    found
-}
-
 #[test]
 fn svg_renders_with_rsvg_convert() {
-    if !rsvg_available() {
+    if !common::tool_or_skip(
+        "svg_renders_with_rsvg_convert",
+        "rsvg-convert",
+        "librsvg2-bin",
+    ) {
         return;
     }
     for args in [

@@ -6,7 +6,9 @@
 mod common;
 
 use common::lab::Lab;
-use common::{bin, command_in as command, endpoint, row, sockets, ss_rows_in};
+use common::{
+    bin, command_in as command, endpoint, retry_if_expired, row, sockets, ss_rows_in, wait_for,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::process::Command;
@@ -99,16 +101,12 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Check that nothing lab made is left: processes, namespace, listeners.
 fn check_gone(doc: &Value) {
-    let until = Instant::now() + Duration::from_secs(5);
     for p in doc["pids"].as_array().expect("pids") {
         let pid = p.as_u64().expect("pid") as u32;
-        while pid_alive(pid) {
-            assert!(
-                Instant::now() < until,
-                "lab's process {pid} is still alive after lab exited"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(
+            &format!("lab's process {pid} ending after lab exited"),
+            || !pid_alive(pid),
+        );
     }
     if let Some(ns) = doc["netns"].as_str() {
         let out = Command::new("ip")
@@ -174,11 +172,28 @@ fn fin_wait_2() {
     scenario(&["fin-wait-2", "--count", "3"], "fin-wait-2", 3);
 }
 
+/// True while every socket lab reported is still there (TIME-WAIT expires after 60 s).
+fn all_alive(lab: &Lab) -> bool {
+    let ss = ss_rows(lab.netns().as_deref());
+    lab.reported().iter().all(|(_, l, p)| {
+        ss.iter()
+            .any(|(s, sl, sp)| s == "TIME-WAIT" && sl == l && sp == p)
+    })
+}
+
 #[test]
 fn time_wait() {
-    let doc = scenario(&["time-wait", "--count", "3"], "time-wait", 3);
-    // Kernel-owned: no process holds them.
-    assert!(sockets(&doc).iter().all(|s| s["pid"].is_null()));
+    // Should a slow host take longer than TIME-WAIT lasts (60 s), again on fresh sockets.
+    retry_if_expired(
+        "time_wait",
+        || Lab::start(&["time-wait", "--count", "3"]),
+        all_alive,
+        |lab| {
+            check_state(lab, "time-wait", 3);
+            // Kernel-owned: no process holds them.
+            assert!(sockets(&lab.doc).iter().all(|s| s["pid"].is_null()));
+        },
+    );
 }
 
 #[test]
@@ -253,6 +268,162 @@ fn many_sockets_spread_over_workers() {
     assert!(doc["pids"].as_array().map_or(0, Vec::len) >= 2);
 }
 
+/// Every scenario over IPv6 (`--ipv6`, on ::1): the same checks as over IPv4 — each socket in
+/// its state for tcpscope and ss, everything gone after SIGTERM.
+mod over_ipv6 {
+    use super::*;
+
+    fn v6(args: &[&str], state: &str, count: usize) -> Value {
+        let mut all = args.to_vec();
+        all.push("--ipv6");
+        let doc = scenario(&all, state, count);
+        for s in sockets(&doc) {
+            assert_eq!(s["local"]["addr"], "::1", "{s}");
+        }
+        doc
+    }
+
+    #[test]
+    fn established() {
+        v6(&["established", "--count", "4"], "established", 4);
+    }
+
+    #[test]
+    fn listen() {
+        v6(&["listen", "--count", "3"], "listen", 3);
+    }
+
+    #[test]
+    fn close_wait() {
+        v6(&["close-wait", "--count", "3"], "close-wait", 3);
+    }
+
+    #[test]
+    fn fin_wait_2() {
+        v6(&["fin-wait-2", "--count", "3"], "fin-wait-2", 3);
+    }
+
+    #[test]
+    fn time_wait() {
+        retry_if_expired(
+            "over_ipv6::time_wait",
+            || Lab::start(&["time-wait", "--count", "3", "--ipv6"]),
+            all_alive,
+            |lab| check_state(lab, "time-wait", 3),
+        );
+    }
+
+    #[test]
+    fn syn_recv() {
+        v6(&["syn-recv", "--count", "3"], "syn-recv", 3);
+    }
+
+    #[test]
+    fn fin_wait_1() {
+        v6(&["fin-wait-1", "--count", "2"], "fin-wait-1", 2);
+    }
+
+    #[test]
+    fn last_ack() {
+        v6(&["last-ack", "--count", "2"], "last-ack", 2);
+    }
+
+    #[test]
+    fn closing() {
+        v6(&["closing", "--count", "2"], "closing", 2);
+    }
+
+    #[test]
+    fn syn_sent() {
+        v6(&["syn-sent", "--count", "3"], "syn-sent", 3);
+    }
+
+    #[test]
+    fn stopped_server() {
+        let doc = v6(&["stopped-server", "--count", "2"], "close-wait", 2);
+        assert_eq!(doc["pids"].as_array().map(Vec::len), Some(3));
+    }
+
+    #[test]
+    fn many_sockets_spread_over_workers() {
+        let doc = v6(&["established", "--count", "20000"], "established", 20_000);
+        let workers: HashSet<u64> = sockets(&doc)
+            .iter()
+            .filter_map(|s| s["pid"].as_u64())
+            .collect();
+        assert!(
+            workers.len() >= 2,
+            "20000 sockets need more than one worker"
+        );
+    }
+
+    #[test]
+    fn churn() {
+        let out = bin()
+            .args([
+                "lab",
+                "churn",
+                "--ipv6",
+                "--rate",
+                "200",
+                "--duration",
+                "1s",
+                "--json",
+            ])
+            .output()
+            .expect("running lab churn");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let listener = endpoint(&doc["listeners"][0]);
+        assert!(listener.starts_with("[::1]:"), "{listener}");
+        check_gone(&doc);
+    }
+
+    #[test]
+    fn lossy_syn_sent() {
+        lossy_v6("over_ipv6::lossy_syn_sent", "syn-sent");
+    }
+
+    #[test]
+    fn lossy_fin_wait_1() {
+        lossy_v6("over_ipv6::lossy_fin_wait_1", "fin-wait-1");
+    }
+
+    #[test]
+    fn lossy_last_ack() {
+        lossy_v6("over_ipv6::lossy_last_ack", "last-ack");
+    }
+
+    #[test]
+    fn lossy_closing() {
+        lossy_v6("over_ipv6::lossy_closing", "closing");
+    }
+
+    fn lossy_v6(name: &str, state: &str) {
+        if !common::root_or_skip(name) || !common::tool_or_skip(name, "nft", "nftables") {
+            return;
+        }
+        let lab = Lab::start(&[state, "--count", "2", "--lossy", "--ipv6"]);
+        check_state(&lab, state, 2);
+        let doc = lab.stop();
+        check_gone(&doc);
+    }
+
+    #[test]
+    fn a_fixed_port_needs_a_single_listener() {
+        let out = bin()
+            .args(["lab", "listen", "--ipv6", "--count", "2", "--port", "5999"])
+            .output()
+            .expect("running lab");
+        assert_eq!(out.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("one loopback address"));
+    }
+}
+
 #[test]
 fn hold_expires_and_cleans_up() {
     let out = bin()
@@ -274,15 +445,86 @@ fn killed_lab_takes_its_workers_along() {
     let pids = lab.pids();
     lab.child.0.kill().expect("SIGKILL lab");
     let _ = lab.child.0.wait();
-    let until = Instant::now() + Duration::from_secs(5);
     for pid in pids {
-        while pid_alive(pid) {
-            assert!(
-                Instant::now() < until,
-                "process {pid} outlived its killed lab"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(&format!("process {pid} ending with its killed lab"), || {
+            !pid_alive(pid)
+        });
+    }
+}
+
+fn netns_listed(name: &str) -> bool {
+    let out = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(name))
+}
+
+/// Regression (issue 11, defect 12): the namespace of a lab killed with SIGKILL stayed
+/// forever. The next lab run removes it — and leaves a running lab's namespace alone.
+#[test]
+fn a_killed_labs_namespace_is_swept_by_the_next_run() {
+    let name = "a_killed_labs_namespace_is_swept_by_the_next_run";
+    if !common::root_or_skip(name) {
+        return;
+    }
+    let alive = Lab::start(&["listen", "--own-netns"]);
+    let alive_ns = alive.netns().expect("a namespace");
+    let mut killed = Lab::start(&["listen", "--own-netns"]);
+    let killed_ns = killed.netns().expect("a namespace");
+    killed.child.0.kill().expect("SIGKILL lab");
+    let _ = killed.child.0.wait();
+    assert!(
+        netns_listed(&killed_ns),
+        "SIGKILL leaves {killed_ns} behind"
+    );
+
+    let out = bin()
+        .args(["lab", "listen", "--hold", "0"])
+        .output()
+        .expect("running lab");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("removed network namespace {killed_ns}")),
+        "{err}"
+    );
+    assert!(!netns_listed(&killed_ns), "{killed_ns} was swept");
+    assert!(netns_listed(&alive_ns), "a running lab keeps {alive_ns}");
+    check_gone(&alive.stop());
+}
+
+/// Regression (issue 11, defect 9): options that do not apply were silently ignored.
+#[test]
+fn options_that_do_not_apply_are_refused() {
+    for (args, says) in [
+        (
+            &["lab", "close-wait", "--rate", "5"][..],
+            "applies to churn only",
+        ),
+        (
+            &["lab", "established", "--duration", "3s"],
+            "applies to churn only",
+        ),
+        (&["doctor", "--watch", "1s", "--count", "0"], "at least 1"),
+        (&["ls", "--json", "-e"], "does not apply"),
+        (&["ls", "-s", "-p"], "does not apply"),
+        (
+            &["ls", "--from", "x.json", "--source", "proc"],
+            "drop --source",
+        ),
+        (&["simulate", "--rfc"], "SCENARIO"),
+    ] {
+        let out = bin().args(args).output().expect("running tcpscope");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
     }
 }
 
@@ -306,18 +548,26 @@ fn churn_runs_for_its_duration_and_exits() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(start.elapsed() >= Duration::from_millis(900));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["scenario"], "churn");
-    // Every connection was opened and closed: its client end is now in TIME-WAIT.
+    // Every connection was opened and closed: its client end is now in TIME-WAIT — those
+    // closed in the last 60 s, that is: on a host so busy that churn took longer, the first
+    // ones are gone already.
     let listener = endpoint(&doc["listeners"][0]);
     let closed = ss_rows(None)
         .into_iter()
         .filter(|(s, _, p)| s == "TIME-WAIT" && *p == listener)
         .count();
+    let want = if took < Duration::from_secs(50) {
+        450
+    } else {
+        1
+    };
     assert!(
-        closed >= 450,
-        "churn left {closed} TIME-WAIT sockets, expected ~500"
+        closed >= want,
+        "churn left {closed} TIME-WAIT sockets, expected ~500 (it took {took:?})"
     );
     check_gone(&doc);
 }
@@ -372,16 +622,7 @@ fn fin_wait_1_in_netns() {
 
 /// `--lossy`: the same states made by dropping a segment in lab's namespace (root + nftables).
 fn lossy(name: &str, state: &str, timer: &str) {
-    if !common::root_or_skip(name) {
-        return;
-    }
-    if Command::new("nft").arg("--version").output().is_err() {
-        assert_ne!(
-            std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref(),
-            Ok("1"),
-            "{name} needs nft (nftables), which .ci/run installs"
-        );
-        eprintln!("skipping {name}: nft (nftables) is not installed");
+    if !common::root_or_skip(name) || !common::tool_or_skip(name, "nft", "nftables") {
         return;
     }
     let lab = Lab::start(&[state, "--count", "2", "--lossy"]);

@@ -324,7 +324,7 @@ fn top_ends_when_its_terminal_goes_away() {
     let pid = t.var("pane_pid");
     assert!(!pid.is_empty());
     t.kill();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + common::HANG_GUARD;
     while std::path::Path::new(&format!("/proc/{pid}")).exists() {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // A zombie has ended; tmux is gone, so nobody reaps it but init.
@@ -338,7 +338,10 @@ fn top_ends_when_its_terminal_goes_away() {
         if std::time::Instant::now() > deadline {
             // SAFETY: kill has no memory-safety preconditions.
             unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) };
-            panic!("top (pid {pid}) still runs 60 s after its terminal went away");
+            panic!(
+                "top (pid {pid}) still runs {:?} after its terminal went away",
+                common::HANG_GUARD
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

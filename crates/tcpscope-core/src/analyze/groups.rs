@@ -147,6 +147,7 @@ pub fn narrowing(by: GroupBy, key: &GroupKey) -> Option<Pred> {
             Some(Pred::Host {
                 side: Direction::Dst,
                 cond: HostCond {
+                    family: None,
                     name: None,
                     addrs: vec![Prefix { addr, len }],
                     port: None,

@@ -25,15 +25,25 @@ const USER_HZ: u64 = 100;
 
 /// Parse /proc/net/tcp (`Family::Inet`) or /proc/net/tcp6 (`Family::Inet6`), skipping the
 /// header. Lines that do not parse are returned as errors next to the sockets that did.
+///
+/// The kernel writes the table a page at a time and resumes by position, so a table that
+/// changes during the read can list a socket twice (measured here while other programs opened
+/// and closed connections): a repeat of the same socket — state, both ends and inode — is
+/// dropped. (SO_REUSEPORT listeners share their ends but not their inode, and stay apart.)
 pub fn parse_proc_net_tcp(text: &str, family: Family) -> (Vec<Socket>, Vec<ParseError>) {
     let mut sockets = Vec::new();
     let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
             continue;
         }
         match parse_tcp_line(line, family) {
-            Ok(s) => sockets.push(s),
+            Ok(s) => {
+                if seen.insert((s.state, s.local, s.peer, s.inode)) {
+                    sockets.push(s);
+                }
+            }
             Err(what) => errors.push(ParseError { line: i + 1, what }),
         }
     }
@@ -239,6 +249,23 @@ mod tests {
         assert!(socks.is_empty());
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[1].line, 3);
+    }
+
+    #[test]
+    fn a_socket_listed_twice_while_the_table_changed_is_one() {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let est = "   0: 0100007F:1F90 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 5555 1 0000000000000000 20 4 30 10 -1\n";
+        let listener = |inode: u32| {
+            format!("   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0000000000000000 100 0 0 10 0\n")
+        };
+        let text = format!("{header}{est}{}{est}{}", listener(7), listener(8));
+        let (socks, errors) = parse_proc_net_tcp(&text, Family::Inet);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            socks.len(),
+            3,
+            "the repeat dropped, both reuseport listeners kept"
+        );
     }
 
     #[test]

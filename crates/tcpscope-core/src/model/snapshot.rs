@@ -99,7 +99,8 @@ pub struct Snapshot {
 /// Why a recording could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("not a tcpscope recording: {0} (record one with `tcpscope ls --record FILE`)")]
+    /// The JSON error is the source: it is printed once, after this message.
+    #[error("not a tcpscope recording (record one with `tcpscope ls --record FILE`)")]
     Parse(#[from] serde_json::Error),
     #[error("not a tcpscope recording: format is '{0}', expected '{FORMAT}'")]
     Format(String),
@@ -304,6 +305,12 @@ mod tests {
     fn rejects_other_documents_with_advice() {
         let err = Snapshot::from_reader(&b"[1,2]"[..]).unwrap_err();
         assert!(err.to_string().contains("--record"), "{err}");
+        // Regression (issue 11, defect 7): the cause was printed twice, once in the message
+        // and once as its source.
+        let cause = std::error::Error::source(&err)
+            .expect("the JSON error")
+            .to_string();
+        assert!(!err.to_string().contains(&cause), "{err} / {cause}");
         let err = Snapshot::from_reader(
             &br#"{"format":"x","version":1,"taken_at_unix_ms":0,"sockets":[]}"#[..],
         )

@@ -182,6 +182,99 @@ pub struct TcpInfo {
     pub snd_wnd: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcv_wnd: Option<u32>,
+    // Added for `ls -i` (ss's detail line); same rule: only what the kernel's struct held.
+    /// Congestion-avoidance state (`tcpi_ca_state`: 0 open, 1 disorder, 2 cwr, 3 recovery, 4 loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_state: Option<u8>,
+    /// `tcpi_options` bits: 1 timestamps, 2 SACK, 4 window scaling, 8 ECN, 16 ECN seen, 32 SYN data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<u8>,
+    /// Window scale the peer uses for what it sends (`tcpi_snd_wscale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snd_wscale: Option<u8>,
+    /// Window scale this end uses (`tcpi_rcv_wscale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_wscale: Option<u8>,
+    /// The last delivery-rate sample was limited by the application, not the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_rate_app_limited: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ato_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sacked: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_ssthresh: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snd_ssthresh: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advmss: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reordering: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_rtt_us: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_space: Option<u32>,
+    /// Bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing_rate: Option<u64>,
+    /// Bytes per second (u64::MAX: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pacing_rate: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segs_out: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segs_in: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_segs_in: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_segs_out: Option<u32>,
+    /// Bytes per second, the latest delivery-rate sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_rate: Option<u64>,
+    /// Microseconds spent sending data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_time_us: Option<u64>,
+    /// Microseconds limited by the peer's receive window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rwnd_limited_us: Option<u64>,
+    /// Microseconds limited by the local send buffer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sndbuf_limited_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_ce: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsack_dups: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reord_seen: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcv_ooopack: Option<u32>,
+}
+
+/// Socket memory from INET_DIAG_SKMEMINFO (`ss -m`), in bytes: what the socket holds against its
+/// buffers' limits. Named as ss names them in `skmem:(r..,rb..,t..,tb..,f..,w..,o..,bl..,d..)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketMemory {
+    /// `r`: memory holding received data (sk_rmem_alloc).
+    pub rmem_alloc: u32,
+    /// `rb`: the receive buffer's limit (sk_rcvbuf).
+    pub rcvbuf: u32,
+    /// `t`: memory holding data sent and not yet freed (sk_wmem_alloc).
+    pub wmem_alloc: u32,
+    /// `tb`: the send buffer's limit (sk_sndbuf).
+    pub sndbuf: u32,
+    /// `f`: memory allocated ahead and not used yet (sk_forward_alloc).
+    pub fwd_alloc: u32,
+    /// `w`: memory holding data queued to send (sk_wmem_queued).
+    pub wmem_queued: u32,
+    /// `o`: memory for socket options and filters (sk_omem_alloc).
+    pub optmem: u32,
+    /// `bl`: the backlog queue (data that arrived while the socket was busy).
+    pub backlog: u32,
+    /// `d`: packets dropped before they reached the socket (sk_drops); absent on old kernels.
+    #[serde(default)]
+    pub drops: u32,
 }
 
 impl TcpInfo {
@@ -199,7 +292,7 @@ impl TcpInfo {
 }
 
 /// Which network namespace a socket lives in, when more than one is listed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Netns {
     /// The namespace's inode number (as in `/proc/PID/ns/net -> net:[INODE]`).
     pub inode: u64,
@@ -212,16 +305,22 @@ pub struct Netns {
     /// The container that process runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// The file it was named by with `--netns PATH` (a runtime's bind mount, say), when neither
+    /// a name under /var/run/netns nor a process says which it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 impl Netns {
-    /// The namespace in words: `'blue'`, `of pid 1234 (docker:0123456789ab)`, `net:[4026531840]`.
+    /// The namespace in words: `'blue'`, `of pid 1234 (docker:0123456789ab)`,
+    /// `/run/docker/netns/0123`, `net:[4026531840]`.
     pub fn describe(&self) -> String {
-        match (&self.name, self.pid, &self.container) {
-            (Some(name), _, _) => format!("'{name}'"),
-            (None, Some(pid), Some(c)) => format!("of pid {pid} ({c})"),
-            (None, Some(pid), None) => format!("of pid {pid}"),
-            (None, None, _) => format!("net:[{}]", self.inode),
+        match (&self.name, self.pid, &self.container, &self.path) {
+            (Some(name), _, _, _) => format!("'{name}'"),
+            (None, Some(pid), Some(c), _) => format!("of pid {pid} ({c})"),
+            (None, Some(pid), None, _) => format!("of pid {pid}"),
+            (None, None, _, Some(path)) => path.clone(),
+            (None, None, _, None) => format!("net:[{}]", self.inode),
         }
     }
 }
@@ -267,6 +366,24 @@ pub struct Socket {
     /// The state as an imported capture spelled it (`LISTENING`, `ESPERANDO_FECHAR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_state: Option<String>,
+    /// The name of the interface `ifindex` names (in the socket's namespace), when it is bound to
+    /// one; tables show it as ss does: `127.0.0.1%lo:8080`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// IPV6_V6ONLY, for inet6 sockets that are listening or closed (the kernel reports it for
+    /// those only). A wildcard listener without it takes IPv4 too, and ss prints it as `*:PORT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v6only: Option<bool>,
+    /// The id of the cgroup (v2) the socket was created in, for `cgroup PATH` filters; absent
+    /// for kernel-owned mini sockets (TIME-WAIT, request sockets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_id: Option<u64>,
+    /// The congestion-control algorithm (`cubic`, `bbr`, ...), with tcp_info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub congestion: Option<String>,
+    /// Socket memory (`ls -m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SocketMemory>,
 }
 
 impl Socket {
@@ -292,6 +409,11 @@ impl Socket {
             netns: None,
             missing: Missing::NONE,
             original_state: None,
+            dev: None,
+            v6only: None,
+            cgroup_id: None,
+            congestion: None,
+            memory: None,
         }
     }
 

@@ -1,16 +1,21 @@
-//! The ss-like socket table: State, Recv-Q, Send-Q, Local, Peer, Timer, then optional columns.
+//! The ss-like socket table: State, Recv-Q, Send-Q, Local, Peer, Timer, then optional columns
+//! (`-e` Details, `-p` Process) and, with `-i`/`-m`, a detail line under each row as ss prints
+//! it. Addresses are written exactly as `ss -tan` writes them (render::address); host strings
+//! (process, unit, namespace and device names) are made terminal-safe (render::safe).
 //!
 //! Rows stream: the first [`WIDTH_SAMPLE`] rows are held back to size the columns, after which
-//! every row is written as it arrives, so memory stays constant on 100k sockets. An address
-//! wider than its column pushes the rest of its row right rather than being cut. A value the
-//! source does not know (a listener's backlog from /proc/net/tcp, any queue of a Windows capture)
-//! is shown as `-`, never as a 0 that looks measured.
+//! every row is written as it arrives, so memory stays constant on 100k sockets. A value wider
+//! than its column pushes the rest of its row right rather than being cut. A value the source
+//! does not know (a listener's backlog from /proc/net/tcp, any queue of a Windows capture) is
+//! shown as `-`, never as a 0 that looks measured.
 
 use crate::analyze::duration::human_ms;
 use crate::decode::names::Names;
 use crate::model::missing::Datum;
-use crate::model::socket::{Endpoint, Socket, TimerKind};
+use crate::model::socket::{Socket, TimerKind};
 use crate::model::state::TcpState;
+use crate::render::address::{push_address, Side};
+use crate::render::safe::{push_terminal_safe, terminal_safe};
 use std::io::{self, Write};
 
 /// Rows held back to choose column widths.
@@ -27,6 +32,10 @@ pub struct TableOptions {
     pub netns: bool,
     /// Omit the header line.
     pub no_header: bool,
+    /// A line of tcp_info under each row, as `ss -i`.
+    pub info: bool,
+    /// Socket memory under each row, as `ss -m`.
+    pub memory: bool,
 }
 
 /// Streams sockets as table rows.
@@ -44,6 +53,8 @@ struct Widths {
     netns: usize,
     local: usize,
     peer: usize,
+    /// The `-e` column, when a Process column follows it.
+    details: usize,
 }
 
 impl<'n, W: Write> TableWriter<'n, W> {
@@ -86,18 +97,24 @@ impl<'n, W: Write> TableWriter<'n, W> {
             netns: "Netns".len(),
             local: "Local Address:Port".len(),
             peer: "Peer Address:Port".len(),
+            details: "Details".len(),
         };
         let mut scratch = String::new();
         for s in &self.held {
             if let Some(n) = &s.netns {
-                w.netns = w.netns.max(netns_text(n).len());
+                scratch.clear();
+                push_netns(&mut scratch, n);
+                w.netns = w.netns.max(scratch.chars().count());
             }
             scratch.clear();
-            push_endpoint(&mut scratch, &s.local, self.names);
-            w.local = w.local.max(scratch.len());
+            push_address(&mut scratch, s, Side::Local, self.names);
+            w.local = w.local.max(scratch.chars().count());
             scratch.clear();
-            push_endpoint(&mut scratch, &s.peer, self.names);
-            w.peer = w.peer.max(scratch.len());
+            push_address(&mut scratch, s, Side::Peer, self.names);
+            w.peer = w.peer.max(scratch.chars().count());
+            if self.opts.extended && self.opts.processes {
+                w.details = w.details.max(extended_text(s).chars().count());
+            }
         }
         // Later rows may be wider than the sample: leave room for an IPv4 address and port,
         // and for a namespace label like `pid:123456`.
@@ -137,7 +154,8 @@ impl<'n, W: Write> TableWriter<'n, W> {
             tw = if self.more_columns() { TIMER_WIDTH } else { 0 },
         ));
         if self.opts.extended {
-            h.push_str(" Details");
+            let dw = if self.opts.processes { w.details } else { 0 };
+            h.push_str(&format!(" {:<dw$}", "Details"));
         }
         if self.opts.processes {
             h.push_str(" Process");
@@ -153,8 +171,16 @@ impl<'n, W: Write> TableWriter<'n, W> {
         let l = &mut self.line;
         l.clear();
         if self.opts.netns {
-            let text = s.netns.as_ref().map(netns_text).unwrap_or_default();
-            let _ = write!(l, "{text:<width$} ", width = w.netns);
+            pad_after(
+                l,
+                |l| {
+                    if let Some(n) = &s.netns {
+                        push_netns(l, n)
+                    }
+                },
+                w.netns,
+            );
+            l.push(' ');
         }
         let _ = write!(l, "{:<12} ", s.state.display_name());
         for (known, value) in [(s.recv_q_known(), s.recv_q), (s.send_q_known(), s.send_q)] {
@@ -164,9 +190,10 @@ impl<'n, W: Write> TableWriter<'n, W> {
                 let _ = write!(l, "{:>7} ", "-");
             }
         }
-        pad_after(l, |l| push_endpoint(l, &s.local, self.names), w.local);
+        let names = self.names;
+        pad_after(l, |l| push_address(l, s, Side::Local, names), w.local);
         l.push(' ');
-        pad_after(l, |l| push_endpoint(l, &s.peer, self.names), w.peer);
+        pad_after(l, |l| push_address(l, s, Side::Peer, names), w.peer);
         l.push(' ');
         if more {
             pad_after(
@@ -182,7 +209,8 @@ impl<'n, W: Write> TableWriter<'n, W> {
         }
         if self.opts.extended {
             l.push(' ');
-            l.push_str(&extended_text(s));
+            let dw = if self.opts.processes { w.details } else { 0 };
+            pad_after(l, |l| l.push_str(&extended_text(s)), dw);
         }
         if self.opts.processes {
             l.push(' ');
@@ -190,7 +218,17 @@ impl<'n, W: Write> TableWriter<'n, W> {
         }
         let trimmed = l.trim_end();
         self.out.write_all(trimmed.as_bytes())?;
-        self.out.write_all(b"\n")
+        self.out.write_all(b"\n")?;
+        if self.opts.info || self.opts.memory {
+            if let Some(d) = crate::render::detail::detail_text(s, self.opts.memory, self.opts.info)
+            {
+                // As ss: a tab, then the details (each of which starts with a space).
+                self.out.write_all(b"\t")?;
+                self.out.write_all(d.as_bytes())?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -201,62 +239,43 @@ const TIMER_WIDTH: usize = 20;
 fn pad_after(l: &mut String, f: impl FnOnce(&mut String), width: usize) {
     let start = l.len();
     f(l);
-    let used = l.len() - start;
+    let used = l[start..].chars().count();
     for _ in used..width {
         l.push(' ');
     }
 }
 
-fn push_endpoint(l: &mut String, e: &Endpoint, names: Option<&Names>) {
-    use std::fmt::Write as _;
-    match names {
-        None => {
-            let _ = write!(l, "{e}");
-        }
-        Some(_) => l.push_str(&endpoint_text(e, names)),
-    }
-}
-
-/// An endpoint as text, with names from `/etc/hosts` and `/etc/services` when asked (`-r`).
-pub fn endpoint_text(e: &Endpoint, names: Option<&Names>) -> String {
-    let Some(names) = names else {
-        return e.to_string();
-    };
-    let host = match names.host(e.addr) {
-        Some(h) => h.to_string(),
-        None if e.addr.is_unspecified() => "*".to_string(),
-        None => match e.addr {
-            std::net::IpAddr::V6(a) => format!("[{a}]"),
-            a => a.to_string(),
-        },
-    };
-    let port = match (e.port, names.service(e.port)) {
-        (0, _) => "*".to_string(),
-        (_, Some(svc)) => svc.to_string(),
-        (p, None) => p.to_string(),
-    };
-    format!("{host}:{port}")
-}
-
-/// The Timer column: "time-wait 52s", "keepalive 1h59m", "retrans 3 (1.2s)", or empty.
+/// The Timer column, one form for every timer — what it is, then the time left, then how many
+/// retransmissions or probes it has sent when any: "time-wait 52s", "keepalive 1h59m",
+/// "retrans 200ms #3", "zero-window-probe 1.2s #5"; empty for none. Under a second the time
+/// is in milliseconds (a retransmission timer is often 200ms, which "0.2s" would round).
 pub fn timer_text(s: &Socket) -> String {
     let Some(t) = s.timer else {
         return String::new();
     };
-    let left = human_ms(t.expires_ms);
-    match t.kind {
-        TimerKind::Retransmit => format!("retrans {} ({left})", t.retrans),
-        TimerKind::Keepalive => format!("keepalive {left}"),
+    let left = if t.expires_ms < 1000 {
+        format!("{}ms", t.expires_ms)
+    } else {
+        human_ms(t.expires_ms)
+    };
+    let kind = match t.kind {
+        TimerKind::Retransmit => "retrans",
+        TimerKind::Keepalive => "keepalive",
         // An orphaned FIN-WAIT-2 lives on a timewait mini socket too; its timer is the
         // tcp_fin_timeout, and calling it "time-wait" would mislead.
-        TimerKind::TimeWait if s.state == TcpState::FinWait2 => format!("fin-timeout {left}"),
-        TimerKind::TimeWait => format!("time-wait {left}"),
-        TimerKind::ZeroWindowProbe => format!("zero-window-probe {} ({left})", t.retrans),
-        TimerKind::DelayedAck => format!("delayed-ack {left}"),
+        TimerKind::TimeWait if s.state == TcpState::FinWait2 => "fin-timeout",
+        TimerKind::TimeWait => "time-wait",
+        TimerKind::ZeroWindowProbe => "zero-window-probe",
+        TimerKind::DelayedAck => "delayed-ack",
+    };
+    match t.retrans {
+        0 => format!("{kind} {left}"),
+        n => format!("{kind} {left} #{n}"),
     }
 }
 
-/// The `-e` column: uid, inode (or who owns it instead), cookie, tcp_info ages and rtt.
+/// The `-e` column: uid, inode (or who owns it instead), cookie, tcp_info ages and rtt — the
+/// ages and rtt not for a listener, which sends and receives nothing to measure them by.
 pub fn extended_text(s: &Socket) -> String {
     let known = |d: Datum, v: String| if s.lacks(d) { "-".to_string() } else { v };
     let mut out = format!(
@@ -265,7 +284,7 @@ pub fn extended_text(s: &Socket) -> String {
         known(Datum::Inode, s.inode.to_string()),
         known(Datum::Cookie, format!("{:x}", s.cookie))
     );
-    if let Some(ti) = &s.tcp_info {
+    if let Some(ti) = s.tcp_info.as_ref().filter(|_| s.state != TcpState::Listen) {
         let age = |v: Option<u32>| v.map_or("-".to_string(), |ms| human_ms(u64::from(ms)));
         out.push_str(&format!(
             " last-send:{} last-recv:{} last-ack:{}",
@@ -291,7 +310,8 @@ pub fn extended_text(s: &Socket) -> String {
     out
 }
 
-/// The `-p` column: every process holding the socket, or why none does.
+/// The `-p` column: every process holding the socket, or why none does. Names come from the
+/// processes (or a recording) and are made terminal-safe.
 pub fn owners_text(s: &Socket) -> String {
     if s.owners.is_empty() {
         if s.lacks(Datum::Owners) {
@@ -303,41 +323,56 @@ pub fn owners_text(s: &Socket) -> String {
             None => "-".to_string(),
         };
     }
-    s.owners
-        .iter()
-        .map(|o| {
-            // A capture may name the pid only (Windows -o) and no descriptor.
-            let comm = &o.process.comm;
-            let mut t = match (comm.is_empty(), s.lacks(Datum::Fd)) {
-                (false, false) => format!("{comm}[{}]/fd{}", o.pid, o.fd),
-                (false, true) => format!("{comm}[{}]", o.pid),
-                (true, false) => format!("pid[{}]/fd{}", o.pid, o.fd),
-                (true, true) => format!("pid[{}]", o.pid),
-            };
-            if let Some(c) = &o.process.container {
-                t.push('@');
-                t.push_str(&crate::decode::cgroup::short_label(c));
-            }
-            t
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut t = String::new();
+    for (i, o) in s.owners.iter().enumerate() {
+        if i > 0 {
+            t.push(',');
+        }
+        // A capture may name the pid only (Windows -o) and no descriptor.
+        let comm = &o.process.comm;
+        if comm.is_empty() {
+            t.push_str("pid");
+        } else {
+            push_terminal_safe(&mut t, comm);
+        }
+        t.push_str(&format!("[{}]", o.pid));
+        if !s.lacks(Datum::Fd) {
+            t.push_str(&format!("/fd{}", o.fd));
+        }
+        if let Some(c) = &o.process.container {
+            t.push('@');
+            t.push_str(&terminal_safe(&crate::decode::cgroup::short_label(c)));
+        }
+    }
+    t
 }
 
-/// The Netns column: a namespace's name, `pid:PID(container)`, or `net:[INODE]`.
+/// The Netns column as text (see [`push_netns`]).
 pub fn netns_text(n: &crate::model::socket::Netns) -> String {
-    match (&n.name, n.pid, &n.container) {
-        (Some(name), _, _) => name.clone(),
-        (None, Some(pid), Some(c)) => format!("pid:{pid}({c})"),
-        (None, Some(pid), None) => format!("pid:{pid}"),
-        (None, None, _) => format!("net:[{}]", n.inode),
+    let mut t = String::new();
+    push_netns(&mut t, n);
+    t
+}
+
+/// The Netns column: the namespace's name, `pid:N(container)`, its file, or `net:[inode]`.
+fn push_netns(l: &mut String, n: &crate::model::socket::Netns) {
+    match (&n.name, n.pid, &n.container, &n.path) {
+        (Some(name), _, _, _) => push_terminal_safe(l, name),
+        (None, Some(pid), Some(c), _) => {
+            l.push_str(&format!("pid:{pid}("));
+            push_terminal_safe(l, c);
+            l.push(')');
+        }
+        (None, Some(pid), None, _) => l.push_str(&format!("pid:{pid}")),
+        (None, None, _, Some(path)) => push_terminal_safe(l, path),
+        (None, None, _, None) => l.push_str(&format!("net:[{}]", n.inode)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::socket::{Family, Timer};
+    use crate::model::socket::{Endpoint, Family, Timer};
 
     pub(crate) fn sample(state: TcpState, local: &str, peer: &str) -> Socket {
         let ep = |s: &str| {
@@ -421,6 +456,7 @@ mod tests {
             name: None,
             pid: Some(1),
             container: None,
+            path: None,
         });
         let mut cw = sample(TcpState::CloseWait, "10.0.0.2:8080", "10.0.0.9:50000");
         cw.owners = vec![owner(
@@ -437,6 +473,7 @@ mod tests {
             name: None,
             pid: Some(4242),
             container: Some("docker:3f4e1c2b9a8d".into()),
+            path: None,
         });
         let mut fw2 = sample(TcpState::FinWait2, "10.0.0.2:8080", "10.0.0.9:50001");
         fw2.inode = 0;
@@ -445,6 +482,7 @@ mod tests {
             name: Some("blue".into()),
             pid: None,
             container: None,
+            path: None,
         });
         let mut hidden = sample(TcpState::Established, "127.0.0.1:22", "127.0.0.1:40000");
         hidden.netns = fw2.netns.clone();
@@ -457,6 +495,145 @@ mod tests {
             },
         );
         insta::assert_snapshot!(out);
+    }
+
+    /// Regression (issue 11, defect 13): under `-ep` the Process column wandered with the
+    /// length of the Details text.
+    #[test]
+    fn process_column_lines_up_under_ep() {
+        use crate::model::process::{Owner, ProcessIdentity};
+        use crate::model::socket::TcpInfo;
+        let owner = Owner {
+            pid: 7,
+            fd: 3,
+            process: ProcessIdentity::named("srv"),
+        };
+        let mut short = sample(TcpState::Established, "127.0.0.1:1", "127.0.0.1:2");
+        short.owners = vec![owner.clone()];
+        let mut long = sample(TcpState::Established, "127.0.0.1:3", "127.0.0.1:4");
+        long.uid = 123_456;
+        long.inode = 987_654_321;
+        long.tcp_info = Some(TcpInfo {
+            last_data_sent_ms: Some(1_000),
+            last_data_recv_ms: Some(2_000),
+            last_ack_recv_ms: Some(3_000),
+            rtt_us: Some(1_234),
+            ..TcpInfo::default()
+        });
+        long.owners = vec![owner];
+        let out = render(
+            &[short, long],
+            TableOptions {
+                extended: true,
+                processes: true,
+                ..TableOptions::default()
+            },
+        );
+        let columns: Vec<usize> = out
+            .lines()
+            .map(|l| l.find("srv[7]").or_else(|| l.find("Process")).unwrap())
+            .collect();
+        assert_eq!(columns.len(), 3, "{out}");
+        assert!(columns.iter().all(|c| *c == columns[0]), "{out}");
+    }
+
+    /// Regression (issue 11, defect 13): `retrans 1 (0.0s)` next to `keepalive 28s`.
+    #[test]
+    fn timers_read_alike() {
+        let mut s = sample(TcpState::Established, "127.0.0.1:1", "127.0.0.1:2");
+        let mut timer = |kind, expires_ms, retrans| {
+            s.timer = Some(Timer {
+                kind,
+                expires_ms,
+                retrans,
+            });
+            timer_text(&s)
+        };
+        assert_eq!(timer(TimerKind::Retransmit, 30, 1), "retrans 30ms #1");
+        assert_eq!(timer(TimerKind::Keepalive, 28_000, 0), "keepalive 28s");
+        assert_eq!(timer(TimerKind::Keepalive, 28_000, 2), "keepalive 28s #2");
+        assert_eq!(
+            timer(TimerKind::ZeroWindowProbe, 1_200, 5),
+            "zero-window-probe 1.2s #5"
+        );
+        assert_eq!(timer(TimerKind::TimeWait, 52_400, 0), "time-wait 52s");
+    }
+
+    /// Regression (issue 11, defect 10): listeners showed `last-send:0.0s last-recv:0.0s
+    /// rtt:0.000ms`, figures a listener does not have.
+    #[test]
+    fn listeners_show_no_idle_times_or_rtt() {
+        use crate::model::socket::TcpInfo;
+        let mut l = sample(TcpState::Listen, "0.0.0.0:80", "0.0.0.0:0");
+        l.tcp_info = Some(TcpInfo {
+            last_data_sent_ms: Some(0),
+            last_data_recv_ms: Some(0),
+            last_ack_recv_ms: Some(0),
+            rtt_us: Some(0),
+            ..TcpInfo::default()
+        });
+        let text = extended_text(&l);
+        assert_eq!(text, "uid:1000 ino:1234 sk:abc");
+    }
+
+    /// Regression (issue 11, defect 6): a process named "\x1b[31m..." recoloured the terminal.
+    #[test]
+    fn control_characters_in_host_strings_are_escaped() {
+        use crate::model::process::{Container, Owner, ProcessIdentity};
+        use crate::model::socket::Netns;
+        use std::sync::Arc;
+        let mut s = sample(TcpState::Listen, "0.0.0.0:80", "0.0.0.0:0");
+        s.owners = vec![Owner {
+            pid: 1,
+            fd: 3,
+            process: Arc::new(ProcessIdentity {
+                comm: "\x1b[31mred\x07".into(),
+                container: Some(Container {
+                    runtime: "docker".into(),
+                    id: "\x1b]0;x".into(),
+                    pod_uid: None,
+                }),
+                ..ProcessIdentity::default()
+            }),
+        }];
+        s.netns = Some(Netns {
+            inode: 1,
+            name: Some("ns\x1b[2J".into()),
+            pid: None,
+            container: None,
+            path: None,
+        });
+        s.ifindex = 1;
+        s.dev = Some("lo\x1b[H".into());
+        let out = render(
+            &[s],
+            TableOptions {
+                processes: true,
+                netns: true,
+                ..TableOptions::default()
+            },
+        );
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(out.contains("\\x1b[31mred\\x07[1]/fd3"), "{out}");
+        assert!(out.contains("ns\\x1b[2J"), "{out}");
+        assert!(out.contains("0.0.0.0%lo\\x1b[H:80"), "{out}");
+    }
+
+    #[test]
+    fn info_and_memory_lines_follow_their_row() {
+        use crate::model::socket::SocketMemory;
+        let mut s = sample(TcpState::Established, "127.0.0.1:1", "127.0.0.1:2");
+        s.memory = Some(SocketMemory::default());
+        let out = render(
+            &[s.clone(), s],
+            TableOptions {
+                memory: true,
+                ..TableOptions::default()
+            },
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        assert_eq!(lines[2], "\t skmem:(r0,rb0,t0,tb0,f0,w0,o0,bl0,d0)");
     }
 
     #[test]
@@ -498,11 +675,13 @@ mod tests {
             lines[2].starts_with("CLOSE-WAIT         -       - "),
             "{out}"
         );
+        // The Process column is aligned under -ep: compare words, not padding.
+        let words = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            lines[2].ends_with("uid:1000 ino:- sk:abc pid[4242]"),
+            words(lines[2]).ends_with("uid:1000 ino:- sk:abc pid[4242]"),
             "{out}"
         );
-        assert!(lines[3].ends_with("uid:- ino:- sk:- -"), "{out}");
+        assert!(words(lines[3]).ends_with("uid:- ino:- sk:- -"), "{out}");
     }
 
     #[test]

@@ -95,13 +95,17 @@ pub struct LabArgs {
     #[arg(long)]
     pub lossy: bool,
 
-    /// churn: connections opened (and closed) per second, at most 20000.
-    #[arg(long, value_name = "R", default_value_t = 100)]
-    pub rate: u64,
+    /// Build over IPv6, on ::1 (the default is IPv4 on 127.0.0.0/8). Every scenario works.
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
 
-    /// churn: how long to keep churning (at most 1h).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
-    pub duration: Duration,
+    /// churn only: connections opened (and closed) per second, at most 20000 (default 100).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<u64>,
+
+    /// churn only: how long to keep churning, at most 1h (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 impl From<&LabArgs> for LabRequest {
@@ -114,6 +118,7 @@ impl From<&LabArgs> for LabRequest {
             json: a.json,
             own_netns: a.own_netns,
             lossy: a.lossy,
+            ipv6: a.ipv6,
             rate: a.rate,
             duration: a.duration,
         }
@@ -145,6 +150,9 @@ pub struct WorkerArgs {
     /// Churn: connections per second.
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Build over IPv6.
+    #[arg(long)]
+    pub ipv6: bool,
 }
 
 impl From<&WorkerArgs> for WorkerJob {
@@ -158,6 +166,7 @@ impl From<&WorkerArgs> for WorkerJob {
             parent: a.parent,
             lossy: a.lossy,
             rate: a.rate,
+            ipv6: a.ipv6,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The command line, declared with clap's derive API. Doc comments here are the `--help` text,
 //! so they are written for the operator reading them.
 
+pub mod habits;
 pub mod lab;
 pub mod release;
+pub mod suggest;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -101,8 +103,10 @@ pub struct InputArgs {
     pub source: SourceArg,
 
     /// Read the sockets of another network namespace: a name from `ip netns list`
-    /// (/var/run/netns), or pid:PID for the namespace of a process (e.g. a container's). Root.
-    #[arg(long, value_name = "NAME|pid:PID", conflicts_with = "all_netns")]
+    /// (/var/run/netns), pid:PID for the namespace of a process (e.g. a container's), or the
+    /// path of a namespace file (/run/netns/NAME, /proc/PID/ns/net, a container runtime's bind
+    /// mount such as /run/docker/netns/ID). Root.
+    #[arg(long, value_name = "NAME|pid:PID|PATH", conflicts_with = "all_netns")]
     pub netns: Option<String>,
 
     /// Read every network namespace on the host (named ones and those of all processes, e.g.
@@ -118,6 +122,7 @@ pub struct InputArgs {
 
 /// Options of `tcpscope ls`.
 #[derive(Debug, Args, Clone, Default)]
+#[command(after_help = LS_EXAMPLES)]
 pub struct LsArgs {
     /// Numeric addresses and ports (the default; accepted for ss habits).
     #[arg(short = 'n', long)]
@@ -151,6 +156,24 @@ pub struct LsArgs {
     #[arg(short = 'e', long)]
     pub extended: bool,
 
+    /// TCP internals on a line under each socket, in ss -i's words: congestion algorithm,
+    /// rto, rtt/rttvar, mss, cwnd, ssthresh, bytes sent/acked/received, send, pacing and
+    /// delivery rates, busy and rwnd_limited time, retransmissions.
+    #[arg(short = 'i', long)]
+    pub info: bool,
+
+    /// Socket memory on a line under each socket, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d).
+    #[arg(short = 'm', long)]
+    pub memory: bool,
+
+    /// Timers (accepted for ss habits: the Timer column is always shown).
+    #[arg(short = 'o', long)]
+    pub options: bool,
+
+    /// Print the summary instead of the sockets, as ss -s (the same as `tcpscope summary`).
+    #[arg(short = 's', long)]
+    pub summary: bool,
+
     /// Show the processes holding each socket: command, pid, fd (JSON: also the command line,
     /// user, container and systemd unit). Sockets no process holds show as kernel-owned, with why.
     #[arg(short = 'p', long)]
@@ -176,15 +199,35 @@ pub struct LsArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    #[command(flatten)]
+    pub not_tcp: habits::NotTcpArgs,
+
     /// Which sockets, in ss's filter language (docs/filter.md), as separate words or one quoted
     /// string: `state NAME` / `exclude NAME` (any state or group: close-wait, connected, bucket,
     /// ...), then conditions joined by and/or/not and parentheses: `sport = :22`,
-    /// `dport >= :1024`, `dst 10.0.0.0/8`, `src [::1]:22`, `dev lo`, `fwmark 0x1/0xff`, and
+    /// `dport >= :1024`, `dst 10.0.0.0/8`, `src [::1]:22`, `src inet:127.0.0.1`, `dev lo`,
+    /// `fwmark 0x1/0xff`, `cgroup /system.slice/nginx.service`, and
     /// tcpscope's own `pid`, `comm`, `uid`, `user`, `container`, `netns`, `recvq`, `sendq`,
     /// `timer`, `idle > 5m`. and/or have equal precedence and group left to right, as in ss.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
+
+/// The examples under `tcpscope ls --help`.
+const LS_EXAMPLES: &str = "Examples:
+  tcpscope ls                          every TCP socket, every state (ss -tan and more)
+  tcpscope ls -l                       listening sockets
+  tcpscope ls -p state close-wait      who is not closing the sockets their peers closed
+  tcpscope ls 'sport = :443 or dport = :443'   ss filters work as they are
+  tcpscope ls dst 10.0.0.0/8 and not state time-wait
+  tcpscope ls -e state time-wait       uid, inode, cookie, idle times
+  tcpscope ls -i -m dport = :5432      tcp_info and socket memory, as ss -i -m
+  tcpscope ls 'idle > 5m' state established   connections quiet for over five minutes
+  tcpscope ls --netns pid:1234 -p      the sockets of a container's namespace, with owners
+  tcpscope ls --json > snap.json       a recording: tcpscope doctor --from snap.json
+
+ss habits: -n -a -t -o are accepted (they are the defaults), -s prints the summary; -u -x -w
+(other protocols) and -E -K (events, kill) say what to use instead.";
 
 /// Options of `tcpscope summary`.
 #[derive(Debug, Args, Clone, Default)]
@@ -209,6 +252,19 @@ pub struct SummaryArgs {
     pub filter: Vec<String>,
 }
 
+impl From<&LsArgs> for SummaryArgs {
+    /// `ls -s` (ss -s): the summary of the sockets `ls` would list.
+    fn from(a: &LsArgs) -> SummaryArgs {
+        SummaryArgs {
+            json: a.json,
+            ipv4: a.ipv4,
+            ipv6: a.ipv6,
+            input: a.input.clone(),
+            filter: a.filter.clone(),
+        }
+    }
+}
+
 /// Options of `tcpscope doctor`.
 #[derive(Debug, Args, Clone, Default)]
 #[command(
@@ -230,8 +286,8 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
     pub watch: Option<u64>,
 
-    /// With --watch: stop after N rounds.
-    #[arg(long, value_name = "N", requires = "watch")]
+    /// With --watch: stop after N rounds (at least 1).
+    #[arg(long, value_name = "N", requires = "watch", value_parser = parse_rounds)]
     pub count: Option<u64>,
 
     #[command(flatten)]
@@ -354,6 +410,15 @@ pub struct PollBenchArgs {
     pub frame: bool,
 }
 
+/// A --count of --watch rounds: at least one.
+fn parse_rounds(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0 rounds would diagnose nothing; give at least 1 (or leave --count out to run until Ctrl-C)".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number of rounds; e.g. --count 3")),
+    }
+}
+
 /// Options of `tcpscope explain`.
 #[derive(Debug, Args, Clone, Default)]
 #[command(
@@ -384,7 +449,7 @@ pub struct SimulateArgs {
     pub scenario: Option<String>,
 
     /// Follow RFC 9293's figure where Linux differs (e.g. SYN-RECV instead of NEW-SYN-RECV).
-    #[arg(long)]
+    #[arg(long, requires = "scenario")]
     pub rfc: bool,
 
     /// Print the steps as JSON.

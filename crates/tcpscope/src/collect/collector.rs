@@ -31,6 +31,7 @@ use tcpscope_core::analyze::frame::{Frame, GROUPS_PER_FRAME};
 use tcpscope_core::analyze::groups::{key_of, GroupBy, GroupKey, Groups};
 use tcpscope_core::analyze::summary::StateCounts;
 use tcpscope_core::analyze::tracking::{CountKey, Tracker};
+use tcpscope_core::model::missing::Datum;
 use tcpscope_core::model::process::ProcessFacts;
 use tcpscope_core::{Filter, Snapshot, Socket, TcpState};
 
@@ -121,7 +122,14 @@ impl Collector {
         &mut self,
         each: &mut dyn FnMut(&Socket) -> io::Result<()>,
     ) -> Result<PollReport> {
-        let header = self.source.header().clone();
+        let live = !self.source.is_replay();
+        let attributing = matches!(self.owners, Owners::All | Owners::AllHolders);
+        let mut header = self.source.header().clone();
+        if live && !attributing {
+            // Say so in the recording: a doctor reading it must not blame "an unidentified
+            // process" and advise root, but say how to record owners.
+            header.missing = header.missing.with(Datum::Owners);
+        }
         let mut rec = Recorder::open(self.record.as_deref(), &header)?;
         let recording = rec.is_on();
         let filter = self.filter.clone();
@@ -140,9 +148,7 @@ impl Collector {
             rec.socket(s)?;
             each(s)
         };
-        let live = !self.source.is_replay();
         let mut unattributed = 0usize;
-        let attributing = matches!(self.owners, Owners::All | Owners::AllHolders);
         let stream = if live && attributing {
             attributed(
                 &mut self.source,
@@ -189,6 +195,10 @@ impl Collector {
     /// facts of those processes read. Recorded when asked (kept sockets last, with owners).
     pub fn digest(&mut self) -> Result<(Diagnosable, PollReport)> {
         let mut header = self.source.header().clone();
+        if self.source.replay_has_owners() == Some(false) {
+            // A recording made without -p (older ones do not say so in `missing`).
+            header.missing = header.missing.with(Datum::Owners);
+        }
         let mut rec = Recorder::open(self.record.as_deref(), &header)?;
         let live = !self.source.is_replay();
         let filter = self.filter.clone();

@@ -303,6 +303,7 @@ mod tests {
             states: None,
             tcp_info: true,
             info_states: None,
+            memory: false,
             owners: Owners::All,
             counters: true,
             scope: DefaultScope::Own,

@@ -9,6 +9,7 @@
 //! (`release` re-checks each socket this way just before acting on it).
 
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
@@ -61,6 +62,8 @@ pub struct DiagSocket {
     fd: OwnedFd,
     seq: u32,
     buf: Vec<u8>,
+    /// Interface names by index, in this socket's namespace (for sockets bound to a device).
+    devices: HashMap<u32, Option<String>>,
 }
 
 impl DiagSocket {
@@ -77,6 +80,7 @@ impl DiagSocket {
             fd,
             seq: 0,
             buf: vec![0; RECV_BUF],
+            devices: HashMap::new(),
         })
     }
 
@@ -107,6 +111,19 @@ impl DiagSocket {
     ) -> Result<DumpStats, DumpError> {
         self.send_request(req)?;
         let fd = &self.fd;
+        let devices = &mut self.devices;
+        // Sockets bound to a device get its name, looked up in this thread's namespace (the
+        // one the socket was opened in) and remembered: few sockets are bound, few devices.
+        let mut each = |mut s: Socket| {
+            if s.ifindex != 0 {
+                s.dev = devices
+                    .entry(s.ifindex)
+                    .or_insert_with(|| device_name(s.ifindex))
+                    .clone();
+            }
+            each(s)
+        };
+        let each: &mut dyn FnMut(Socket) -> io::Result<()> = &mut each;
         let outcome = std::thread::scope(|scope| {
             let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<u8>, DumpError>>(16);
             let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -194,6 +211,18 @@ impl DiagSocket {
             }
         }
     }
+}
+
+/// The name of interface `index` in the calling thread's network namespace, if it exists.
+fn device_name(index: u32) -> Option<String> {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has the IF_NAMESIZE bytes if_indextoname writes at most (with the NUL).
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if p.is_null() {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
 /// True when the last netlink message in `buf` is NLMSG_DONE or NLMSG_ERROR (headers only).

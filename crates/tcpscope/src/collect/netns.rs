@@ -1,4 +1,6 @@
-//! Reading sockets of other network namespaces: `--netns NAME`, `--netns pid:PID`, `--all-netns`.
+//! Reading sockets of other network namespaces: `--netns NAME`, `--netns pid:PID`,
+//! `--netns PATH` (a namespace file: /run/netns/X, /proc/PID/ns/net, a container runtime's bind
+//! mount such as /run/docker/netns/ID or /var/run/netns/cni-...), `--all-netns`.
 //!
 //! A netlink socket belongs to the namespace it was created in, so each namespace is read by a
 //! fresh thread that enters it with setns() and only then opens its [`DiagSocket`]; the thread
@@ -40,12 +42,14 @@ pub enum NetnsScope {
     Named(String),
     /// The namespace of a process.
     Pid(u32),
+    /// The namespace a file names (a bind mount, or /proc/PID/ns/net).
+    Path(PathBuf),
     /// Every distinct namespace on the host.
     All,
 }
 
 impl NetnsScope {
-    /// From `--netns` (`NAME` or `pid:PID`) and `--all-netns`.
+    /// From `--netns` (`NAME`, `pid:PID` or a path, which has a '/') and `--all-netns`.
     pub fn from_args(netns: Option<&str>, all: bool) -> Result<NetnsScope> {
         match (netns, all) {
             (Some(_), true) => bail!("--netns and --all-netns exclude each other; pick one"),
@@ -57,8 +61,10 @@ impl NetnsScope {
                         anyhow!("--netns pid:{pid}: '{pid}' is not a process id (e.g. --netns pid:1234)")
                     })?;
                     Ok(NetnsScope::Pid(pid))
-                } else if spec.is_empty() || spec.contains('/') || spec == "." || spec == ".." {
-                    bail!("--netns '{spec}' is not a namespace name; names are listed by `ip netns list` (or use --netns pid:PID)")
+                } else if spec.contains('/') {
+                    Ok(NetnsScope::Path(PathBuf::from(spec)))
+                } else if spec.is_empty() || spec == "." || spec == ".." {
+                    bail!("--netns '{spec}' is not a namespace name; names are listed by `ip netns list` (or use --netns pid:PID, or a namespace file's path)")
                 } else {
                     Ok(NetnsScope::Named(spec.to_string()))
                 }
@@ -91,6 +97,7 @@ pub fn resolve(scope: &NetnsScope) -> Result<(Vec<Target>, Vec<String>)> {
                 name: Some(name.clone()),
                 pid: None,
                 container: None,
+                path: None,
             };
             Ok((vec![target(netns, path, current)], Vec::new()))
         }
@@ -100,9 +107,7 @@ pub fn resolve(scope: &NetnsScope) -> Result<(Vec<Target>, Vec<String>)> {
                 io::ErrorKind::NotFound => {
                     anyhow!("no process {pid}: --netns pid:{pid} needs a running process")
                 }
-                io::ErrorKind::PermissionDenied => anyhow!(
-                    "reading the namespace of process {pid}: permission denied; run as root"
-                ),
+                io::ErrorKind::PermissionDenied => denied_namespace_of(*pid),
                 _ => anyhow!("reading {}: {e}", path.display()),
             })?;
             let inode =
@@ -121,10 +126,102 @@ pub fn resolve(scope: &NetnsScope) -> Result<(Vec<Target>, Vec<String>)> {
                     .map(|(n, _)| n),
                 pid: Some(*pid),
                 container: container_label(*pid),
+                path: None,
             };
             Ok((vec![target(netns, path, current)], Vec::new()))
         }
+        NetnsScope::Path(path) => {
+            let inode = namespace_file(path)?;
+            Ok((
+                vec![target(label_for_path(path, inode), path.clone(), current)],
+                Vec::new(),
+            ))
+        }
         NetnsScope::All => discover_all(current),
+    }
+}
+
+/// The inode of the network namespace the file at `path` names, or why it names none.
+fn namespace_file(path: &Path) -> Result<u64> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => anyhow!(
+            "--netns {shown}: no such file; give a namespace file (/run/netns/NAME, \
+             /proc/PID/ns/net, or a container runtime's bind mount)"
+        ),
+        io::ErrorKind::PermissionDenied if !rustix::process::geteuid().is_root() => {
+            anyhow!("--netns {shown}: permission denied; run as root")
+        }
+        _ => anyhow!("--netns {shown}: {e}"),
+    })?;
+    let fs = rustix::fs::fstatfs(&file)
+        .with_context(|| format!("--netns {shown}: looking at the file"))?;
+    #[allow(clippy::unnecessary_cast)]
+    if fs.f_type as i64 != NSFS_MAGIC {
+        bail!(
+            "--netns {shown} is not a namespace file (a mounted one from `ip netns` or a container \
+             runtime, or /proc/PID/ns/net); a stale entry under /run/netns is an empty file"
+        );
+    }
+    match namespace_type(&file) {
+        Some(t) if t != libc::CLONE_NEWNET => bail!(
+            "--netns {shown} is a namespace of another kind ({}), not a network namespace \
+             (for a process, use /proc/PID/ns/net)",
+            namespace_kind(t)
+        ),
+        // Known to be a network namespace, or a kernel too old to say (setns checks it later).
+        _ => {}
+    }
+    Ok(rustix::fs::fstat(&file)
+        .with_context(|| format!("--netns {shown}: looking at the file"))?
+        .st_ino)
+}
+
+/// The kind of namespace an nsfs file is (`CLONE_NEW*`), from ioctl(NS_GET_NSTYPE); `None` on
+/// kernels before 4.11.
+fn namespace_type(file: &std::fs::File) -> Option<i32> {
+    /// `_IO(0xb7, 0x3)` from linux/nsfs.h.
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the descriptor, which `file` keeps
+    // open for the duration of the call.
+    let t = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(file), NS_GET_NSTYPE) };
+    (t >= 0).then_some(t)
+}
+
+/// A namespace kind in words.
+fn namespace_kind(t: i32) -> &'static str {
+    match t {
+        libc::CLONE_NEWNS => "mount",
+        libc::CLONE_NEWUTS => "uts",
+        libc::CLONE_NEWIPC => "ipc",
+        libc::CLONE_NEWUSER => "user",
+        libc::CLONE_NEWPID => "pid",
+        libc::CLONE_NEWCGROUP => "cgroup",
+        _ => "time or unknown",
+    }
+}
+
+/// How a namespace given by its file is labelled: by name under /var/run/netns, by process for
+/// /proc/PID/ns/net, else by the path (and a name, if one points to the same namespace).
+fn label_for_path(path: &Path, inode: u64) -> Netns {
+    let named = named_namespaces()
+        .into_iter()
+        .find(|(_, ino)| *ino == inode)
+        .map(|(n, _)| n);
+    let pid = path
+        .to_str()
+        .and_then(|p| p.strip_prefix("/proc/"))
+        .and_then(|p| p.strip_suffix("/ns/net"))
+        .and_then(|p| p.parse::<u32>().ok());
+    let in_netns_dir = path
+        .parent()
+        .is_some_and(|d| d == Path::new(NETNS_DIR) || d == Path::new("/run/netns"));
+    Netns {
+        inode,
+        name: named,
+        pid,
+        container: pid.and_then(container_label),
+        path: (pid.is_none() && !in_netns_dir).then(|| path.display().to_string()),
     }
 }
 
@@ -138,14 +235,59 @@ fn target(netns: Netns, path: PathBuf, current: Option<u64>) -> Target {
 }
 
 /// The way back into the namespace a socket was labelled with when it was read: by its name,
-/// else through the process the label names. [`enter`] checks it is still that namespace.
+/// else through the process the label names, else by the file it was given as. [`enter`] checks it is still that namespace.
 pub fn target_for(netns: &Netns) -> Target {
-    let path = match (&netns.name, netns.pid) {
-        (Some(name), _) => Path::new(NETNS_DIR).join(name),
-        (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
-        (None, None) => PathBuf::from("/proc/thread-self/ns/net"),
+    let path = match (&netns.name, netns.pid, &netns.path) {
+        (Some(name), _, _) => Path::new(NETNS_DIR).join(name),
+        (None, Some(pid), _) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        (None, None, Some(file)) => PathBuf::from(file),
+        (None, None, None) => PathBuf::from("/proc/thread-self/ns/net"),
     };
     target(netns.clone(), path, current_inode())
+}
+
+/// Why the namespace of `pid` cannot be read, saying what actually failed: "run as root" only
+/// when tcpscope is not root. As root, the kernel still refuses unless tcpscope may ptrace the
+/// process: it needs CAP_SYS_PTRACE, and a process with capabilities tcpscope lacks, another
+/// user namespace's process or a security module can refuse it anyway.
+fn denied_namespace_of(pid: u32) -> anyhow::Error {
+    let path = format!("/proc/{pid}/ns/net");
+    if !rustix::process::geteuid().is_root() {
+        return anyhow!(
+            "reading the namespace of process {pid} ({path}): permission denied; run as root \
+             (or with CAP_SYS_PTRACE) to read other users' processes"
+        );
+    }
+    let why = match effective_capability(CAP_SYS_PTRACE) {
+        Some(false) => "tcpscope runs without CAP_SYS_PTRACE in its effective capabilities, \
+                        which reading another process's namespaces needs"
+            .to_string(),
+        _ => format!(
+            "the kernel does not let tcpscope inspect process {pid} (ptrace access: the \
+             process may hold capabilities tcpscope lacks, belong to another user namespace, \
+             or be protected by a security module such as SELinux or AppArmor)"
+        ),
+    };
+    anyhow!(
+        "reading the namespace of process {pid} ({path}): permission denied although tcpscope \
+         runs as root: {why}. Name the namespace another way if it has one (`ip netns list`, \
+         or --netns with its file, e.g. a container runtime's bind mount)"
+    )
+}
+
+/// The capability number of CAP_SYS_PTRACE.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// Whether the calling thread has capability `cap` in its effective set (from
+/// /proc/thread-self/status), `None` when that cannot be read.
+fn effective_capability(cap: u32) -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))?
+        .trim();
+    let bits = u64::from_str_radix(hex, 16).ok()?;
+    Some(bits & (1 << cap) != 0)
 }
 
 /// The inode of the namespace tcpscope runs in.
@@ -258,6 +400,7 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
                 name,
                 pid,
                 container: pid.and_then(container_label),
+                path: None,
             },
             path: PathBuf::from("/proc/thread-self/ns/net"),
             current: true,
@@ -271,6 +414,7 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
                 name: Some(name.clone()),
                 pid,
                 container: None,
+                path: None,
             },
             Path::new(NETNS_DIR).join(name),
             current,
@@ -285,6 +429,7 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
                 name: None,
                 pid: Some(pid),
                 container: container_label(pid),
+                path: None,
             },
             PathBuf::from(format!("/proc/{pid}/ns/net")),
             current,
@@ -492,11 +637,19 @@ pub fn enter(target: &Target) -> Result<()> {
         );
     }
     move_into_link_name_space(file.as_fd(), Some(LinkNameSpaceType::Network)).map_err(|e| {
-        let why = if e == Errno::PERM {
-            "permission denied; entering another network namespace needs root (CAP_SYS_ADMIN)"
-                .to_string()
-        } else {
-            e.to_string()
+        let root = rustix::process::geteuid().is_root();
+        let why = match e {
+            Errno::PERM if !root => {
+                "permission denied; entering another network namespace needs root \
+                 (CAP_SYS_ADMIN)"
+                    .to_string()
+            }
+            Errno::PERM => "permission denied although tcpscope runs as root: entering a \
+                            network namespace needs CAP_SYS_ADMIN over the user namespace that \
+                            owns it (tcpscope may lack the capability, or the namespace belongs \
+                            to another user namespace)"
+                .to_string(),
+            e => e.to_string(),
         };
         anyhow!(
             "entering network namespace {}: {why}",
@@ -505,7 +658,8 @@ pub fn enter(target: &Target) -> Result<()> {
     })
 }
 
-/// A namespace in words for messages: `'blue'`, `of pid 1234 (docker:0123456789ab)`.
+/// A namespace in words for messages: `'blue'`, `of pid 1234 (docker:0123456789ab)`,
+/// `/run/docker/netns/0123`.
 pub fn describe(n: &Netns) -> String {
     n.describe()
 }
@@ -530,7 +684,11 @@ mod tests {
             NetnsScope::Pid(42)
         );
         assert!(NetnsScope::from_args(Some("pid:x"), false).is_err());
-        assert!(NetnsScope::from_args(Some("../etc"), false).is_err());
+        assert_eq!(
+            NetnsScope::from_args(Some("/run/docker/netns/abc"), false).unwrap(),
+            NetnsScope::Path("/run/docker/netns/abc".into())
+        );
+        assert!(NetnsScope::from_args(Some(".."), false).is_err());
         assert!(NetnsScope::from_args(Some("a"), true).is_err());
     }
 

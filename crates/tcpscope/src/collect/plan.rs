@@ -60,6 +60,8 @@ pub struct Needs {
     pub tcp_info: bool,
     /// With `tcp_info`: only for sockets in these states (`None`: every state).
     pub info_states: Option<StateSet>,
+    /// Socket memory (`ls -m`).
+    pub memory: bool,
     pub owners: Owners,
     /// Kernel counters and sysctls in the header.
     pub counters: bool,
@@ -131,6 +133,7 @@ impl Plan {
             info_states: needs
                 .info_states
                 .filter(|_| input.record.is_none() && !filter.needs_info()),
+            want_memory: needs.memory,
             filter: (!filter.is_all()).then(|| Arc::new(filter.clone())),
             kernel_filter: input.kernel_filter,
         };

@@ -18,6 +18,8 @@ pub struct Query {
     /// With `want_info`: only for sockets in these states (doctor wants tcp_info for the states
     /// its rules keep, not for a million ESTABLISHED connections). `None`: for every state.
     pub info_states: Option<StateSet>,
+    /// Ask for socket memory (`ls -m`), in every request.
+    pub want_memory: bool,
     /// The user's filter: compiled per family into INET_DIAG_REQ_BYTECODE on the live path, and
     /// evaluated in user space on every socket of every source.
     pub filter: Option<Arc<Filter>>,
@@ -35,6 +37,7 @@ impl Query {
             states: StateSet::ALL,
             want_info: false,
             info_states: None,
+            want_memory: false,
             filter: None,
             kernel_filter: true,
         }

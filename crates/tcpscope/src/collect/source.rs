@@ -358,6 +358,7 @@ pub fn stream_netlink(
                     family: *family,
                     states: states.kernel_request_mask(),
                     want_info,
+                    want_memory: query.want_memory,
                     bytecode: bytecode.clone(),
                     seq: 0,
                 });

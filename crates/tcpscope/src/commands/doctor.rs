@@ -28,6 +28,7 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
         states: None,
         tcp_info: true,
         info_states: Some(Digest::INFO_STATES),
+        memory: false,
         owners: Owners::Named,
         counters: true,
         scope: DefaultScope::EveryAsRoot,

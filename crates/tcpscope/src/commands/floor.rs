@@ -19,6 +19,7 @@ pub fn run() -> Result<ExitCode> {
             // makes the kernel walk its bind table, which would inflate the floor).
             states: Filter::all().states().kernel_request_mask(),
             want_info: false,
+            want_memory: false,
             bytecode: None,
             seq: 0,
         })?;
@@ -39,6 +40,7 @@ pub fn run_poll_bench(args: &crate::cli::PollBenchArgs) -> Result<ExitCode> {
         states: None,
         tcp_info: args.frame,
         info_states: None,
+        memory: false,
         owners: if args.no_owners {
             Owners::None
         } else {

@@ -22,7 +22,8 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
     let needs = Needs {
         families: families(args.ipv4, args.ipv6),
         states: args.listening.then(|| StateSet::of(&[TcpState::Listen])),
-        tcp_info: args.extended || machine,
+        tcp_info: args.extended || args.info || machine,
+        memory: args.memory,
         info_states: None,
         owners: if args.processes {
             Owners::All
@@ -39,6 +40,8 @@ pub fn run(args: &LsArgs) -> Result<ExitCode> {
         processes: args.processes,
         netns: collector.spans_namespaces(),
         no_header: args.no_header,
+        info: args.info,
+        memory: args.memory,
     };
     let header = collector.header().clone();
     let mut out = stdout();

@@ -13,19 +13,26 @@ pub mod simulate;
 pub mod summary;
 pub mod top;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{habits, Cli, Command, LsArgs, SummaryArgs};
 use anyhow::Result;
 use std::process::ExitCode;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        None if cli.ls.kill => release::ls_kill(&cli.ls.filter),
-        None => ls::run(&cli.ls),
-        Some(Command::Ls(args)) if args.kill => release::ls_kill(&args.filter),
-        Some(Command::Ls(args)) => ls::run(&args),
+        None => {
+            crate::cli::suggest::refuse_mistyped_command(&cli.ls.filter)?;
+            list(&cli.ls)
+        }
+        Some(Command::Ls(args)) => list(&args),
         Some(Command::Release(args)) => release::run(&args),
-        Some(Command::Summary(args)) => summary::run(&args),
-        Some(Command::Doctor(args)) => doctor::run(&args),
+        Some(Command::Summary(args)) => {
+            habits::check_input(&args.input)?;
+            summary::run(&args)
+        }
+        Some(Command::Doctor(args)) => {
+            habits::check_input(&args.input)?;
+            doctor::run(&args)
+        }
         Some(Command::DumpFloor) => floor::run(),
         Some(Command::PollBench(args)) => floor::run_poll_bench(&args),
         Some(Command::Explain(args)) => explain::run(&args),
@@ -35,4 +42,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),
     }
+}
+
+/// `ls`, after refusing what does not apply; `ls -s` is the summary, as `ss -s`.
+fn list(args: &LsArgs) -> Result<ExitCode> {
+    if args.kill {
+        return release::ls_kill(&args.filter);
+    }
+    habits::check_ls(args)?;
+    if args.summary {
+        return summary::run(&SummaryArgs::from(args));
+    }
+    ls::run(args)
 }

@@ -6,6 +6,7 @@ use crate::collect::collector::PollReport;
 use crate::collect::resolve::SystemResolver;
 use anyhow::Result;
 use std::io::{self, BufWriter, Write};
+use tcpscope_core::render::safe::terminal_safe;
 use tcpscope_core::{Family, Filter, Snapshot};
 
 /// Standard output, buffered in large blocks (one write syscall per 64 KiB).
@@ -33,13 +34,13 @@ pub fn parse_filter(words: &[String]) -> Result<Filter> {
 pub fn print_poll_notes(header: &Snapshot, report: &PollReport) {
     let mut err = io::stderr().lock();
     for n in &header.notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
+        let _ = writeln!(err, "tcpscope: note: {}", terminal_safe(n));
     }
     for w in &report.warnings {
-        let _ = writeln!(err, "tcpscope: warning: {w}");
+        let _ = writeln!(err, "tcpscope: warning: {}", terminal_safe(w));
     }
     for n in &report.notes {
-        let _ = writeln!(err, "tcpscope: note: {n}");
+        let _ = writeln!(err, "tcpscope: note: {}", terminal_safe(n));
     }
 }
 

@@ -162,6 +162,7 @@ pub fn select_sockets(
         states: None,
         tcp_info: true,
         info_states: None,
+        memory: false,
         owners: Owners::AllHolders,
         counters: false,
         scope: DefaultScope::Own,

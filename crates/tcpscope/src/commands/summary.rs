@@ -19,6 +19,7 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
         states: None,
         tcp_info: false,
         info_states: None,
+        memory: false,
         owners: Owners::None,
         counters: true,
         scope: DefaultScope::Own,

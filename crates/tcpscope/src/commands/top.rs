@@ -24,6 +24,7 @@ pub fn needs() -> Needs {
         // Each poll asks for tcp_info where doctor's rules read it (Collector::frame); a
         // drill-down asks for all of it.
         info_states: None,
+        memory: false,
         owners: Owners::All,
         counters: true,
         scope: DefaultScope::EveryAsRoot,

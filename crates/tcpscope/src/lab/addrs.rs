@@ -5,8 +5,53 @@
 //! * servers (listeners) of worker k: the k-th address from 127.0.0.1 (127.0.0.1 for one worker);
 //! * clients of worker k: 127.64.0.0/10 and up, one /24 per worker;
 //! * `lab listen`: listener j on the j-th address with `--port`, else 1000 per address.
+//!
+//! Over IPv6 (`--ipv6`) loopback is one address, `::1`, for servers and clients alike: each
+//! worker's listener has a port of its own, so its connections still have ~28000 source ports.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The IP version lab builds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ip {
+    #[default]
+    V4,
+    V6,
+}
+
+impl Ip {
+    /// Worker `k`'s server address.
+    pub fn server(self, k: u64) -> IpAddr {
+        match self {
+            Ip::V4 => IpAddr::V4(server(k)),
+            Ip::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    /// The source address of worker `k`'s connection number `i`.
+    pub fn client(self, k: u64, i: u64) -> IpAddr {
+        match self {
+            Ip::V4 => IpAddr::V4(client(k, i)),
+            Ip::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    /// The address of listener `j` of `lab listen`.
+    pub fn listener(self, j: u64, fixed_port: bool) -> IpAddr {
+        match self {
+            Ip::V4 => IpAddr::V4(listener(j, fixed_port)),
+            Ip::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    /// The wildcard address (a listener's peer).
+    pub fn unspecified(self) -> IpAddr {
+        match self {
+            Ip::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Ip::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        }
+    }
+}
 
 /// Connections one client address carries before the next address is used.
 const CONNECTIONS_PER_CLIENT_ADDR: u64 = 8_000;

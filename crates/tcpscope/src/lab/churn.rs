@@ -4,11 +4,11 @@
 //! CLOSE-WAIT -> LAST-ACK -> CLOSED on the server; client addresses rotate over 250 loopback
 //! addresses so the TIME-WAIT 4-tuples left behind never exhaust the ports.
 
-use super::addrs;
+use super::addrs::Ip;
 use super::pairs::accept_within;
 use super::sock::{self, Opts};
 use anyhow::{Context, Result};
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 const CLIENT_ADDRS: u64 = 250;
 
 /// A listener for churn on worker `k`'s address.
-pub fn listener(k: u64, port: u16) -> Result<(OwnedFd, SocketAddrV4)> {
-    let addr = SocketAddrV4::new(addrs::server(k), port);
+pub fn listener(ip: Ip, k: u64, port: u16) -> Result<(OwnedFd, SocketAddr)> {
+    let addr = SocketAddr::new(ip.server(k), port);
     let l = sock::listen(addr, 4096, &Opts::default())
         .with_context(|| format!("listening on {addr}"))?;
     let addr = sock::local(&l)?;
@@ -25,7 +25,14 @@ pub fn listener(k: u64, port: u16) -> Result<(OwnedFd, SocketAddrV4)> {
 }
 
 /// Open and close `total` connections to `server` at `rate` per second.
-pub fn run(k: u64, listener: &OwnedFd, server: SocketAddrV4, rate: u64, total: u64) -> Result<()> {
+pub fn run(
+    ip: Ip,
+    k: u64,
+    listener: &OwnedFd,
+    server: SocketAddr,
+    rate: u64,
+    total: u64,
+) -> Result<()> {
     let start = Instant::now();
     let rate = rate.max(1);
     for i in 0..total {
@@ -34,8 +41,12 @@ pub fn run(k: u64, listener: &OwnedFd, server: SocketAddrV4, rate: u64, total: u
         if due > now {
             std::thread::sleep(due - now);
         }
-        let src = addrs::client(k, 0);
-        let src = std::net::Ipv4Addr::from(u32::from(src) + (i % CLIENT_ADDRS) as u32);
+        // IPv6 has one loopback address: the kernel reuses TIME-WAIT ports towards loopback
+        // (net.ipv4.tcp_tw_reuse = 2, the default, covers IPv6 too).
+        let src = match ip.client(k, 0) {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a) + (i % CLIENT_ADDRS) as u32).into()),
+            v6 => v6,
+        };
         let c = sock::connect(src, server, &Opts::default())
             .with_context(|| format!("connecting to {server}"))?;
         let a = accept_within(listener, Duration::from_secs(5))?;

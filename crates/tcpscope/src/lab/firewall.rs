@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
 /// Which packets of the connections to `server` to drop.
@@ -23,11 +23,13 @@ pub enum Drop {
 }
 
 /// Replace worker `k`'s rules with one that drops `what` for `server`.
-pub fn drop_packets(k: u64, server: SocketAddrV4, what: Drop) -> Result<()> {
+pub fn drop_packets(k: u64, server: SocketAddr, what: Drop) -> Result<()> {
     let table = format!("tcpscope_lab_{k}");
     let (ip, port) = (server.ip(), server.port());
-    let to = format!("ip daddr {ip} tcp dport {port} drop");
-    let from = format!("ip saddr {ip} tcp sport {port} drop");
+    // nftables' families: `ip` for IPv4, `ip6` for IPv6, for both the table and the match.
+    let family = if ip.is_ipv6() { "ip6" } else { "ip" };
+    let to = format!("{family} daddr {ip} tcp dport {port} drop");
+    let from = format!("{family} saddr {ip} tcp sport {port} drop");
     let rules = match what {
         Drop::ToServer => vec![to],
         Drop::FromServer => vec![from],
@@ -35,10 +37,10 @@ pub fn drop_packets(k: u64, server: SocketAddrV4, what: Drop) -> Result<()> {
     };
     // Declaring the table and chain is idempotent; the flush makes the rule set exactly `rules`.
     let mut script = format!(
-        "table ip {table} {{\n chain lose {{\n  type filter hook input priority 0; policy accept;\n }}\n}}\nflush chain ip {table} lose\n"
+        "table {family} {table} {{\n chain lose {{\n  type filter hook input priority 0; policy accept;\n }}\n}}\nflush chain {family} {table} lose\n"
     );
     for r in rules {
-        script.push_str(&format!("add rule ip {table} lose {r}\n"));
+        script.push_str(&format!("add rule {family} {table} lose {r}\n"));
     }
     nft(&script)
 }

@@ -7,11 +7,12 @@
 //! answered *before* the queue fills and acknowledged *after*, those clients set
 //! TCP_DEFER_ACCEPT, which makes the kernel delay the handshake's last ACK by 200 ms.
 
+use super::addrs::Ip;
 use super::pairs::{endpoint, Built};
 use super::sock::{self, Opts};
-use super::{addrs, LabSocket};
+use super::LabSocket;
 use anyhow::{Context, Result};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tcpscope_core::TcpState;
 
@@ -21,16 +22,16 @@ const MAX_SYNCNT: i32 = 127;
 const DELAYED_ACK_SETTLE: Duration = Duration::from_millis(300);
 
 /// `n` listeners numbered from `first`, on `port` (0: any).
-pub fn listeners(first: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
+pub fn listeners(ip: Ip, first: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let mut built = Built::default();
     for j in first..first + n {
-        let addr = SocketAddrV4::new(addrs::listener(j, port != 0), port);
+        let addr = SocketAddr::new(ip.listener(j, port != 0), port);
         let l = sock::listen(addr, 128, &Opts::default())
             .with_context(|| format!("listening on {addr}"))?;
         let s = LabSocket {
             state: TcpState::Listen,
             local: endpoint(sock::local(&l)?),
-            peer: endpoint(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+            peer: endpoint(SocketAddr::new(ip.unspecified(), 0)),
             pid: Some(pid),
         };
         built.push(s, Some(&l));
@@ -41,23 +42,24 @@ pub fn listeners(first: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
 
 /// A listener on worker `k`'s address whose accept queue is filled with `fill` connections.
 fn full_listener(
+    ip: Ip,
     k: u64,
     port: u16,
     backlog: i32,
     fill: u64,
     built: &mut Built,
-) -> Result<SocketAddrV4> {
+) -> Result<SocketAddr> {
     let opts = Opts {
         syncnt: Some(MAX_SYNCNT),
         ..Opts::default()
     };
-    let addr = SocketAddrV4::new(addrs::server(k), port);
+    let addr = SocketAddr::new(ip.server(k), port);
     let l = sock::listen(addr, backlog, &opts).with_context(|| format!("listening on {addr}"))?;
     let addr = sock::local(&l)?;
     built.listeners.push(addr);
     built.fds.push(l);
     for i in 0..fill {
-        let c = sock::connect(addrs::client(k, i), addr, &Opts::default())
+        let c = sock::connect(ip.client(k, i), addr, &Opts::default())
             .with_context(|| format!("filling the accept queue of {addr}"))?;
         built.fds.push(c);
     }
@@ -65,11 +67,11 @@ fn full_listener(
 }
 
 /// `n` clients in SYN-SENT towards a listener whose accept queue is full.
-pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
+pub fn syn_sent(ip: Ip, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let mut built = Built::default();
     // backlog 1: the queue is full at 2 connections.
-    let server = full_listener(k, port, 1, 2, &mut built)?;
-    syn_sent_clients(k, 2..n + 2, server, pid, &mut built)?;
+    let server = full_listener(ip, k, port, 1, 2, &mut built)?;
+    syn_sent_clients(ip, k, 2..n + 2, server, pid, &mut built)?;
     Ok(built)
 }
 
@@ -77,9 +79,10 @@ pub fn syn_sent(k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
 /// `server` and stay in SYN-SENT because nothing answers; each retries for as long as Linux
 /// allows (TCP_SYNCNT 127).
 pub fn syn_sent_clients(
+    ip: Ip,
     k: u64,
     clients: std::ops::Range<u64>,
-    server: SocketAddrV4,
+    server: SocketAddr,
     pid: u32,
     built: &mut Built,
 ) -> Result<()> {
@@ -88,7 +91,7 @@ pub fn syn_sent_clients(
         ..Opts::default()
     };
     for i in clients {
-        let c = sock::connect_start(addrs::client(k, i), server, &opts)
+        let c = sock::connect_start(ip.client(k, i), server, &opts)
             .with_context(|| format!("connecting to {server}"))?;
         let s = LabSocket {
             state: TcpState::SynSent,
@@ -110,17 +113,17 @@ pub fn syn_recv_per_listener(somaxconn: u64) -> u64 {
 
 /// `n` SYN-RECV request sockets on one listener whose accept queue filled up between their SYN
 /// and their (delayed) final ACK.
-pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
+pub fn syn_recv(ip: Ip, k: u64, n: u64, port: u16) -> Result<Built> {
     let mut built = Built::default();
     let backlog = (2 * n + 2).max(8);
     // One short of full: new SYNs are still answered.
-    let server = full_listener(k, port, backlog as i32, backlog, &mut built)?;
+    let server = full_listener(ip, k, port, backlog as i32, backlog, &mut built)?;
     let opts = Opts {
         defer_ack: true,
         ..Opts::default()
     };
     for i in 0..n {
-        let c = sock::connect_start(addrs::client(k, backlog + 1 + i), server, &opts)
+        let c = sock::connect_start(ip.client(k, backlog + 1 + i), server, &opts)
             .with_context(|| format!("connecting to {server}"))?;
         let s = LabSocket {
             state: TcpState::SynRecv,
@@ -133,7 +136,7 @@ pub fn syn_recv(k: u64, n: u64, port: u16) -> Result<Built> {
     }
     // The last connection fills the queue before the delayed ACKs arrive (200 ms).
     // (Not waited for: should a delayed ACK have beaten it, the check below says so.)
-    let c = sock::connect_start(addrs::client(k, backlog), server, &Opts::default())
+    let c = sock::connect_start(ip.client(k, backlog), server, &Opts::default())
         .with_context(|| format!("filling the accept queue of {server}"))?;
     built.fds.push(c);
     // Let the delayed ACKs arrive (and be dropped) before anyone looks.

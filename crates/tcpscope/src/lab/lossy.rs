@@ -9,12 +9,13 @@
 //! * closing: both FINs are lost, then only client -> server traffic is: the server's
 //!   retransmitted FIN reaches the client while the client's own FIN is still unacknowledged.
 
+use super::addrs::Ip;
 use super::firewall::{self, Drop};
 use super::pairs::{self, endpoint, Built};
 use super::sock::{self, Opts};
-use super::{addrs, handshake, LabSocket, Scenario};
+use super::{handshake, LabSocket, Scenario};
 use anyhow::{bail, Result};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use tcpscope_core::TcpState;
 
@@ -27,21 +28,21 @@ pub const SCENARIOS: [Scenario; 4] = [
 ];
 
 /// Build `n` sockets of `scenario` for worker `k` by losing segments.
-pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
+pub fn build(scenario: Scenario, ip: Ip, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let mut built = Built::default();
     if scenario == Scenario::SynSent {
-        let server = SocketAddrV4::new(addrs::server(k), port);
+        let server = SocketAddr::new(ip.server(k), port);
         let l = sock::listen(server, 4096, &Opts::default())?;
         let server = sock::local(&l)?;
         built.listeners.push(server);
         built.fds.push(l);
         firewall::drop_packets(k, server, Drop::ToServer)?;
-        handshake::syn_sent_clients(k, 0..n, server, pid, &mut built)?;
+        handshake::syn_sent_clients(ip, k, 0..n, server, pid, &mut built)?;
         return Ok(built);
     }
     let mut pairs: Vec<(OwnedFd, OwnedFd)> = Vec::new();
     let opts = Opts::default();
-    let server = pairs::connect_pairs(k, n, port, (&opts, &opts), &mut built, |c, a, _| {
+    let server = pairs::connect_pairs(ip, k, n, port, (&opts, &opts), &mut built, |c, a, _| {
         pairs.push((c, a));
         Ok(())
     })?;

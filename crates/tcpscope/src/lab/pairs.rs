@@ -7,11 +7,12 @@
 //! queue behind that data while the kernel probes the zero window — for as long as both
 //! processes live, with no root, namespace or firewall needed.
 
+use super::addrs::Ip;
 use super::sock::{self, Opts};
-use super::{addrs, LabSocket, Scenario};
+use super::{LabSocket, Scenario};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 use tcpscope_core::{Endpoint, TcpState};
@@ -28,7 +29,7 @@ pub struct Built {
     /// For each of `sockets`, the descriptor this process holds it by (None: held by the
     /// kernel or another process), for a cheap state check.
     pub held: Vec<Option<RawFd>>,
-    pub listeners: Vec<SocketAddrV4>,
+    pub listeners: Vec<SocketAddr>,
     /// Everything to keep open until the end.
     pub fds: Vec<OwnedFd>,
 }
@@ -61,10 +62,11 @@ fn options(scenario: Scenario) -> (Opts, Opts) {
 }
 
 /// Build `n` connections of `scenario` for worker `k`, listening on `port` (0: any).
-pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
+pub fn build(scenario: Scenario, ip: Ip, k: u64, n: u64, port: u16, pid: u32) -> Result<Built> {
     let (server_opts, client_opts) = options(scenario);
     let mut built = Built::default();
     connect_pairs(
+        ip,
         k,
         n,
         port,
@@ -77,15 +79,17 @@ pub fn build(scenario: Scenario, k: u64, n: u64, port: u16, pid: u32) -> Result<
 
 /// Open `n` connections from worker `k`'s client addresses to a listener on its server address
 /// and hand each (client, accepted) pair to `each`. The listener is kept in `built`.
+#[allow(clippy::too_many_arguments)]
 pub fn connect_pairs(
+    ip: Ip,
     k: u64,
     n: u64,
     port: u16,
     (server_opts, client_opts): (&Opts, &Opts),
     built: &mut Built,
     mut each: impl FnMut(OwnedFd, OwnedFd, &mut Built) -> Result<()>,
-) -> Result<SocketAddrV4> {
-    let server = SocketAddrV4::new(addrs::server(k), port);
+) -> Result<SocketAddr> {
+    let server = SocketAddr::new(ip.server(k), port);
     let listener = sock::listen(server, 4096, server_opts)
         .with_context(|| format!("listening on {server}"))?;
     let server = sock::local(&listener)?;
@@ -95,7 +99,7 @@ pub fn connect_pairs(
         let batch = BATCH.min(n - i);
         let mut clients = HashMap::new();
         for j in i..i + batch {
-            let c = sock::connect_start(addrs::client(k, j), server, client_opts)
+            let c = sock::connect_start(ip.client(k, j), server, client_opts)
                 .with_context(|| format!("connecting to {server}"))?;
             clients.insert(sock::local(&c)?, c);
         }
@@ -181,6 +185,6 @@ pub fn accept_within(listener: &OwnedFd, timeout: Duration) -> Result<OwnedFd> {
     Ok(sock::accept(listener)?)
 }
 
-pub fn endpoint(a: SocketAddrV4) -> Endpoint {
-    Endpoint::new(IpAddr::V4(*a.ip()), a.port())
+pub fn endpoint(a: SocketAddr) -> Endpoint {
+    Endpoint::new(a.ip(), a.port())
 }

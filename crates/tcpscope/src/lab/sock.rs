@@ -3,7 +3,7 @@
 
 use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -20,9 +20,14 @@ pub struct Opts {
     pub defer_ack: bool,
 }
 
-fn new_socket(opts: &Opts, flags: SocketFlags) -> io::Result<OwnedFd> {
+fn new_socket(v6: bool, opts: &Opts, flags: SocketFlags) -> io::Result<OwnedFd> {
+    let family = if v6 {
+        AddressFamily::INET6
+    } else {
+        AddressFamily::INET
+    };
     let fd = rnet::socket_with(
-        AddressFamily::INET,
+        family,
         SocketType::STREAM,
         SocketFlags::CLOEXEC | flags,
         None,
@@ -64,8 +69,8 @@ fn set_int(fd: &impl AsFd, level: i32, name: i32, value: i32) -> io::Result<()> 
 }
 
 /// A listening socket on `addr` with `backlog`.
-pub fn listen(addr: SocketAddrV4, backlog: i32, opts: &Opts) -> io::Result<OwnedFd> {
-    let fd = new_socket(opts, SocketFlags::empty())?;
+pub fn listen(addr: SocketAddr, backlog: i32, opts: &Opts) -> io::Result<OwnedFd> {
+    let fd = new_socket(addr.is_ipv6(), opts, SocketFlags::empty())?;
     rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
     match rnet::bind(&fd, &addr) {
         Err(rustix::io::Errno::ADDRINUSE) if addr.port() != 0 => {
@@ -86,10 +91,10 @@ pub fn listen(addr: SocketAddrV4, backlog: i32, opts: &Opts) -> io::Result<Owned
 
 /// Start connecting from `src` (port chosen at connect time) to `dst` without waiting; on
 /// loopback the handshake normally completes before this returns.
-pub fn connect_start(src: Ipv4Addr, dst: SocketAddrV4, opts: &Opts) -> io::Result<OwnedFd> {
-    let fd = new_socket(opts, SocketFlags::NONBLOCK)?;
+pub fn connect_start(src: IpAddr, dst: SocketAddr, opts: &Opts) -> io::Result<OwnedFd> {
+    let fd = new_socket(dst.is_ipv6(), opts, SocketFlags::NONBLOCK)?;
     set_int(&fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)?;
-    rnet::bind(&fd, &SocketAddrV4::new(src, 0))?;
+    rnet::bind(&fd, &SocketAddr::new(src, 0))?;
     match rnet::connect(&fd, &dst) {
         Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Ok(fd),
         Err(e) => Err(e.into()),
@@ -97,7 +102,7 @@ pub fn connect_start(src: Ipv4Addr, dst: SocketAddrV4, opts: &Opts) -> io::Resul
 }
 
 /// Connect and wait for the handshake (blocking).
-pub fn connect(src: Ipv4Addr, dst: SocketAddrV4, opts: &Opts) -> io::Result<OwnedFd> {
+pub fn connect(src: IpAddr, dst: SocketAddr, opts: &Opts) -> io::Result<OwnedFd> {
     let fd = connect_start(src, dst, opts)?;
     wait_ready(&fd, libc::POLLOUT, Duration::from_secs(5))?;
     match rnet::sockopt::socket_error(&fd)? {
@@ -146,15 +151,14 @@ pub fn accept(listener: &OwnedFd) -> io::Result<OwnedFd> {
 }
 
 /// The local address of a socket.
-pub fn local(fd: &OwnedFd) -> io::Result<SocketAddrV4> {
-    SocketAddrV4::try_from(rnet::getsockname(fd)?)
-        .map_err(|_| io::Error::other("not an IPv4 socket"))
+pub fn local(fd: &OwnedFd) -> io::Result<SocketAddr> {
+    SocketAddr::try_from(rnet::getsockname(fd)?).map_err(|_| io::Error::other("not an IP socket"))
 }
 
 /// The peer address of a connected socket.
-pub fn peer(fd: &OwnedFd) -> io::Result<SocketAddrV4> {
+pub fn peer(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let addr = rnet::getpeername(fd)?.ok_or_else(|| io::Error::other("no peer address"))?;
-    SocketAddrV4::try_from(addr).map_err(|_| io::Error::other("not an IPv4 socket"))
+    SocketAddr::try_from(addr).map_err(|_| io::Error::other("not an IP socket"))
 }
 
 /// The kernel's state number of a socket (tcp_info's first byte).

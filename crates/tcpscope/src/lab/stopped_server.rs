@@ -5,11 +5,12 @@
 //!
 //! The worker that runs this is single-threaded, so fork() is safe here.
 
+use super::addrs::Ip;
 use super::pairs::{accept_within, endpoint, Built};
 use super::sock::{self, Opts};
-use super::{addrs, LabSocket};
+use super::LabSocket;
 use anyhow::{bail, Context, Result};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 use tcpscope_core::TcpState;
@@ -18,8 +19,8 @@ use tcpscope_core::TcpState;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `n` connections, each served by a stopped child. Returns what was built and the children.
-pub fn build(k: u64, n: u64, port: u16) -> Result<(Built, Vec<u32>)> {
-    let server = SocketAddrV4::new(addrs::server(k), port);
+pub fn build(ip: Ip, k: u64, n: u64, port: u16) -> Result<(Built, Vec<u32>)> {
+    let server = SocketAddr::new(ip.server(k), port);
     let listener = sock::listen(server, 4096, &Opts::default())
         .with_context(|| format!("listening on {server}"))?;
     let server = sock::local(&listener)?;
@@ -30,7 +31,7 @@ pub fn build(k: u64, n: u64, port: u16) -> Result<(Built, Vec<u32>)> {
     let mut children = Vec::new();
     let mut clients = Vec::new();
     for i in 0..n {
-        let c = sock::connect(addrs::client(k, i), server, &Opts::default())
+        let c = sock::connect(ip.client(k, i), server, &Opts::default())
             .with_context(|| format!("connecting to {server}"))?;
         let a = accept_within(&listener, Duration::from_secs(5))?;
         let child = fork_stopped_child(&a)?;

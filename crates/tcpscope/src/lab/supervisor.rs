@@ -18,6 +18,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+use tcpscope_core::analyze::duration::human_ms;
 
 /// What the user asked lab for (from `cli::lab::LabArgs`).
 #[derive(Debug, Clone)]
@@ -29,8 +30,25 @@ pub struct LabRequest {
     pub json: bool,
     pub own_netns: bool,
     pub lossy: bool,
-    pub rate: u64,
-    pub duration: Duration,
+    pub ipv6: bool,
+    /// churn only (default [`DEFAULT_RATE`]).
+    pub rate: Option<u64>,
+    /// churn only (default [`DEFAULT_DURATION`]).
+    pub duration: Option<Duration>,
+}
+
+/// Churn's connections per second when `--rate` is not given.
+pub const DEFAULT_RATE: u64 = 100;
+/// How long churn runs when `--duration` is not given.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+impl LabRequest {
+    fn rate(&self) -> u64 {
+        self.rate.unwrap_or(DEFAULT_RATE)
+    }
+    fn duration(&self) -> Duration {
+        self.duration.unwrap_or(DEFAULT_DURATION)
+    }
 }
 
 /// One worker's share.
@@ -55,15 +73,29 @@ pub fn plan(args: &LabRequest, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> 
     if args.lossy && !lossy::SCENARIOS.contains(&s) {
         bail!("--lossy applies to syn-sent, fin-wait-1, last-ack and closing");
     }
+    if s != Scenario::Churn {
+        for (given, flag) in [
+            (args.rate.is_some(), "--rate"),
+            (args.duration.is_some(), "--duration"),
+        ] {
+            if given {
+                bail!(
+                    "{flag} applies to churn only; {} holds its sockets until Ctrl-C or --hold",
+                    s.name()
+                );
+            }
+        }
+    }
     if s == Scenario::Churn {
-        if args.rate == 0 || args.rate > MAX_RATE {
+        let rate = args.rate();
+        if rate == 0 || rate > MAX_RATE {
             bail!("--rate must be between 1 and {MAX_RATE} connections per second");
         }
-        let ms = args.duration.as_millis() as u64;
+        let ms = args.duration().as_millis() as u64;
         if ms == 0 || ms > MAX_DURATION_MS {
             bail!("--duration must be between 1ms and 1h");
         }
-        let total = args.rate * ms / 1000;
+        let total = rate * ms / 1000;
         let total = args.count.map_or(total, |c| c.min(total)).max(1);
         return Ok(vec![Job {
             index: 0,
@@ -95,6 +127,19 @@ pub fn plan(args: &LabRequest, somaxconn: u64, max_tw: u64) -> Result<Vec<Job>> 
         _ => (count, FDS_PER_WORKER / 2),
     };
     let workers = units.div_ceil(per_worker);
+    // IPv6 loopback is one address: listeners can share a port only if there is one of them.
+    let listeners = if s == Scenario::Listen {
+        units
+    } else {
+        workers
+    };
+    if args.ipv6 && args.port.is_some() && listeners > 1 {
+        bail!(
+            "--port with --ipv6 needs a single listener: IPv6 has one loopback address (::1), \
+             and {listeners} listeners cannot share port {}; leave --port out",
+            args.port.unwrap_or(0)
+        );
+    }
     let mut jobs = Vec::new();
     let mut first = 0;
     for index in 0..workers {
@@ -208,6 +253,9 @@ pub fn run(args: &LabRequest) -> Result<ExitCode> {
     let somaxconn = read_sysctl("/proc/sys/net/core/somaxconn", 128);
     let max_tw = read_sysctl("/proc/sys/net/ipv4/tcp_max_tw_buckets", 4096);
     let jobs = plan(args, somaxconn, max_tw)?;
+    for note in super::netns::sweep_stale() {
+        eprintln!("tcpscope lab: {note}");
+    }
     let signals = Signals::block()?;
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .context("becoming the subreaper of lab's workers")?;
@@ -232,8 +280,9 @@ pub fn run(args: &LabRequest) -> Result<ExitCode> {
             .args(["--first", &job.first.to_string()])
             .args(["--port", &args.port.unwrap_or(0).to_string()])
             .args(["--parent", &std::process::id().to_string()])
-            .args(["--rate", &args.rate.to_string()])
+            .args(["--rate", &args.rate().to_string()])
             .args(args.lossy.then_some("--lossy"))
+            .args(args.ipv6.then_some("--ipv6"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // Out of the terminal's process group: Ctrl-C reaches lab, which cleans up in
@@ -273,18 +322,25 @@ pub fn run(args: &LabRequest) -> Result<ExitCode> {
         writeln!(out, "built in {:.2} s", build_time.as_secs_f64())?;
     }
     drop(out);
-    let note = match (args.hold, args.scenario) {
-        (Some(h), _) => format!("holding for {h:?}, or until Ctrl-C / SIGTERM"),
-        (None, Scenario::Churn) => format!(
-            "churning for {:?}, or until Ctrl-C / SIGTERM",
-            args.duration
-        ),
-        (None, _) => "holding until Ctrl-C or SIGTERM".to_string(),
-    };
+    let note = hold_note(args);
     eprintln!("tcpscope lab: {note}; everything lab made is removed on exit");
     hold(args, &signals, &mut running)?;
     drop(running);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What lab says it does next, once everything is built.
+fn hold_note(args: &LabRequest) -> String {
+    let human = |d: Duration| human_ms(d.as_millis() as u64);
+    match (args.hold, args.scenario) {
+        (Some(h), _) if h.is_zero() => "not holding (--hold 0)".to_string(),
+        (Some(h), _) => format!("holding for {}, or until Ctrl-C / SIGTERM", human(h)),
+        (None, Scenario::Churn) => format!(
+            "churning for {}, or until Ctrl-C / SIGTERM",
+            human(args.duration())
+        ),
+        (None, _) => "holding until Ctrl-C or SIGTERM".to_string(),
+    }
 }
 
 /// Wait for the end of the hold: a signal, --hold, or (churn) the worker finishing.
@@ -348,6 +404,37 @@ mod tests {
         LabRequest::from(&T::parse_from(std::iter::once("t").chain(s.split_whitespace())).lab)
     }
 
+    /// Regression (issue 11, defect 9): `lab close-wait --rate 5` ignored --rate silently.
+    #[test]
+    fn options_of_churn_are_refused_elsewhere() {
+        for a in [
+            "close-wait --rate 5",
+            "established --duration 3s",
+            "listen --rate 1",
+        ] {
+            let err = plan(&args(a), 4096, 131072).unwrap_err().to_string();
+            assert!(err.contains("applies to churn only"), "{a}: {err}");
+        }
+        assert!(plan(&args("churn --rate 5 --duration 2s"), 4096, 131072).is_ok());
+    }
+
+    /// Regression (issue 11, defect 13): "holding for 0ns".
+    #[test]
+    fn the_hold_is_said_in_words() {
+        assert_eq!(
+            hold_note(&args("listen --hold 0")),
+            "not holding (--hold 0)"
+        );
+        assert_eq!(
+            hold_note(&args("listen --hold 90s")),
+            "holding for 1m30s, or until Ctrl-C / SIGTERM"
+        );
+        assert_eq!(
+            hold_note(&args("churn")),
+            "churning for 10s, or until Ctrl-C / SIGTERM"
+        );
+    }
+
     #[test]
     fn large_counts_spread_over_workers() {
         let jobs = plan(&args("established --count 200000"), 4096, 131072).unwrap();
@@ -379,6 +466,8 @@ mod tests {
         assert!(plan(&args("listen --hold 2h"), 4096, 131072).is_err());
         assert!(plan(&args("established --lossy"), 4096, 131072).is_err());
         assert!(plan(&args("closing --lossy"), 4096, 131072).is_ok());
+        assert!(plan(&args("listen --count 2 --ipv6 --port 5000"), 4096, 131072).is_err());
+        assert!(plan(&args("listen --count 1 --ipv6 --port 5000"), 4096, 131072).is_ok());
         let jobs = plan(&args("churn --rate 1000 --duration 2s"), 4096, 131072).unwrap();
         assert_eq!(jobs[0].count, 2000);
     }

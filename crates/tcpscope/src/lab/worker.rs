@@ -3,6 +3,7 @@
 //! [`WorkerReport`]) on stdout and sleeps until the supervisor kills it. It dies with the
 //! supervisor (PR_SET_PDEATHSIG), whatever killed that.
 
+use super::addrs::Ip;
 use super::pairs::Built;
 use super::{churn, handshake, lossy, pairs, stopped_server, verify, Scenario, WorkerReport};
 use anyhow::{bail, Result};
@@ -27,39 +28,43 @@ pub struct WorkerJob {
     pub lossy: bool,
     /// Churn: connections per second.
     pub rate: u64,
+    /// Build over IPv6 (::1) instead of IPv4.
+    pub ipv6: bool,
 }
 
-/// How long a worker waits for its sockets to reach their state.
-const SETTLE: Duration = Duration::from_secs(5);
+/// How long a worker waits for its sockets to reach their state: they normally do at once (the
+/// check returns then); the limit only ends a run that cannot work, even on a busy host.
+const SETTLE: Duration = Duration::from_secs(30);
 
 pub fn run(args: &WorkerJob) -> Result<ExitCode> {
     die_with_parent(args.parent)?;
     let pid = std::process::id();
     let (k, n, port) = (args.index, args.count, args.port);
+    let ip = if args.ipv6 { Ip::V6 } else { Ip::V4 };
     let mut children = Vec::new();
     let mut churn_listener = None;
     let built: Built = match args.scenario {
-        s if args.lossy => lossy::build(s, k, n, port, pid)?,
-        Scenario::Listen => handshake::listeners(args.first, n, port, pid)?,
-        Scenario::SynSent => handshake::syn_sent(k, n, port, pid)?,
-        Scenario::SynRecv => handshake::syn_recv(k, n, port)?,
+        s if args.lossy => lossy::build(s, ip, k, n, port, pid)?,
+        Scenario::Listen => handshake::listeners(ip, args.first, n, port, pid)?,
+        Scenario::SynSent => handshake::syn_sent(ip, k, n, port, pid)?,
+        Scenario::SynRecv => handshake::syn_recv(ip, k, n, port)?,
         Scenario::StoppedServer => {
-            let (built, kids) = stopped_server::build(k, n, port)?;
+            let (built, kids) = stopped_server::build(ip, k, n, port)?;
             children = kids;
             built
         }
         Scenario::Churn => {
-            let (l, addr) = churn::listener(k, port)?;
+            let (l, addr) = churn::listener(ip, k, port)?;
             churn_listener = Some((l, addr));
             Built {
                 listeners: vec![addr],
                 ..Built::default()
             }
         }
-        other => pairs::build(other, k, n, port, pid)?,
+        other => pairs::build(other, ip, k, n, port, pid)?,
     };
     if let Some(state) = args.scenario.state() {
-        verify::wait_for_state(state, &built, SETTLE)?;
+        verify::wait_for_state(state, ip, &built, SETTLE)?;
     }
     let report = WorkerReport {
         pid,
@@ -77,7 +82,7 @@ pub fn run(args: &WorkerJob) -> Result<ExitCode> {
     out.flush()?;
     drop(out);
     if let Some((l, addr)) = churn_listener {
-        churn::run(k, &l, addr, args.rate, n)?;
+        churn::run(ip, k, &l, addr, args.rate, n)?;
         return Ok(ExitCode::SUCCESS);
     }
     let _keep = built.fds;

@@ -33,8 +33,8 @@ impl Lab {
             let _ = tx.send(line);
         });
         let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("lab {args:?} printed nothing within 60 s"));
+            .recv_timeout(super::HANG_GUARD)
+            .unwrap_or_else(|_| panic!("lab {args:?} printed nothing (a hang)"));
         let doc: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("lab {args:?} printed invalid JSON ({e}): {line:?}"));
         Lab { child, doc }
@@ -68,17 +68,13 @@ impl Lab {
         let pid = self.child.pid() as i32;
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.0.try_wait().expect("waiting for lab") {
-                assert!(status.success(), "lab exited with {status} after SIGTERM");
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "lab did not exit within 20 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let mut status = None;
+        super::wait_for("lab exiting after SIGTERM", || {
+            status = self.child.0.try_wait().expect("waiting for lab");
+            status.is_some()
+        });
+        if let Some(status) = status {
+            assert!(status.success(), "lab exited with {status} after SIGTERM");
         }
         std::mem::take(&mut self.doc)
     }
@@ -92,7 +88,7 @@ impl Drop for Lab {
         if let Ok(None) = self.child.0.try_wait() {
             // SAFETY: kill has no memory-safety preconditions.
             unsafe { libc::kill(self.child.pid() as i32, libc::SIGTERM) };
-            let until = Instant::now() + Duration::from_secs(10);
+            let until = Instant::now() + Duration::from_secs(60);
             while Instant::now() < until {
                 if let Ok(Some(_)) = self.child.0.try_wait() {
                     break;

@@ -37,8 +37,26 @@ pub fn run_json(args: &[&str]) -> Value {
     })
 }
 
-/// True when running as root. Without root, a root-only test prints why it skips and returns
-/// false — unless TCPSCOPE_REQUIRE_ROOT_TESTS=1 (set in CI), where skipping is a failure.
+/// True when skipping is forbidden: `.ci/run` sets TCPSCOPE_FORBID_SKIPS=1, so a test that
+/// cannot run there (no root, a missing tool) fails instead of passing silently.
+pub fn skips_forbidden() -> bool {
+    std::env::var("TCPSCOPE_FORBID_SKIPS").as_deref() == Ok("1")
+}
+
+/// Skip `test` because of `why`, visibly: one line on the process's real stderr (libtest
+/// captures `eprintln!` of passing tests, so a skip printed that way is never seen), or a
+/// failure when TCPSCOPE_FORBID_SKIPS=1. Call it and return from the test.
+pub fn skip(test: &str, why: &str) {
+    if skips_forbidden() {
+        panic!("{test} would be skipped ({why}), and TCPSCOPE_FORBID_SKIPS=1 forbids skipping");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
+}
+
+/// True when running as root. Without root, a root-only test says on stderr that it skips and
+/// why (see [`skip`]) and returns false — unless TCPSCOPE_REQUIRE_ROOT_TESTS=1 or
+/// TCPSCOPE_FORBID_SKIPS=1 (both set in CI), where skipping is a failure.
 pub fn root_or_skip(test: &str) -> bool {
     if rustix::process::geteuid().is_root() {
         return true;
@@ -46,11 +64,87 @@ pub fn root_or_skip(test: &str) -> bool {
     if std::env::var("TCPSCOPE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
         panic!("{test} needs root, and TCPSCOPE_REQUIRE_ROOT_TESTS=1 forbids skipping it");
     }
-    eprintln!(
-        "skipping {test}: needs root (run as root, or CI sets TCPSCOPE_REQUIRE_ROOT_TESTS=1)"
+    skip(
+        test,
+        "needs root (run as root; CI runs as root and forbids skips)",
     );
     false
 }
+
+/// True when `program` runs (`program --version` succeeds); otherwise `test` skips saying so
+/// (a failure where skips are forbidden: `.ci/run` installs every tool the tests use).
+pub fn tool_or_skip(test: &str, program: &str, package: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        skip(
+            test,
+            &format!("{program} is not installed (apt-get install {package}; .ci/run does)"),
+        );
+    }
+    found
+}
+
+/// Run `test` on short-lived sockets made by `make`, again on fresh ones when it failed because
+/// they expired while it ran. TIME-WAIT and orphaned FIN-WAIT-2 sockets vanish 60 s after they
+/// were made, and on a busy host a test can take longer than that; so a failure counts only
+/// when `alive` says the sockets were still there afterwards (a real disagreement). Up to three
+/// attempts; each retry is said on stderr.
+pub fn retry_if_expired<S>(
+    what: &str,
+    make: impl Fn() -> S,
+    alive: impl Fn(&S) -> bool,
+    test: impl Fn(&S),
+) {
+    use std::io::Write as _;
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
+        let sockets = make();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&sockets)));
+        match outcome {
+            Ok(()) => return,
+            Err(_) if attempt < ATTEMPTS && !alive(&sockets) => {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "RETRY {what}: its short-lived sockets expired while it ran (attempt \
+                     {attempt} of {ATTEMPTS}); the failure above is that, not a bug; \
+                     trying again with fresh ones"
+                );
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// Rows of `ss -Htan` before and after `f`: the rows in both lived through everything `f` did
+/// (sockets only ever vanish from a test's own set; none appear).
+pub fn stable_during<T>(
+    netns: Option<&str>,
+    f: impl FnOnce() -> T,
+) -> (T, std::collections::BTreeSet<(String, String, String)>) {
+    let before: std::collections::BTreeSet<_> = ss_rows_in(netns, &[]).into_iter().collect();
+    let out = f();
+    let after: std::collections::BTreeSet<_> = ss_rows_in(netns, &[]).into_iter().collect();
+    (out, before.intersection(&after).cloned().collect())
+}
+
+/// Wait for `done` to hold, checking every 20 ms. Only a guard against a hang: the limit is far
+/// beyond anything a working system needs, even a busy one, and is never a timing goal.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + HANG_GUARD;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < until,
+            "{what}: still not done after {HANG_GUARD:?} (a hang)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// How long a test waits for something that should happen at once before it calls it a hang.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// `program`, run inside network namespace `netns` (through `ip netns exec`) when given.
 pub fn command_in(netns: Option<&str>, program: &str) -> Command {

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 /// The prompt of the shell inside the terminal.
 pub const PROMPT: &str = "top-test$";
 
-/// How long any one expectation may take (polls on a busy shared host can take seconds).
-const PATIENCE: Duration = Duration::from_secs(90);
+/// How long any one expectation may take before the test calls it a hang: only a guard (polls
+/// on a busy shared host can take many seconds; a test never depends on how long they take).
+const PATIENCE: Duration = super::HANG_GUARD;
 
 pub struct Tmux {
     socket: String,

@@ -77,7 +77,10 @@ fn close_wait_pile_ups_name_the_owner_where_the_capture_has_one() {
             "the program listening on port 8080",
         ),
         ("aix-netstat-an.txt", "the program listening on port 9080"),
-        ("aix-netstat-Aan.txt", "the program connected to"),
+        (
+            "aix-netstat-Aan.txt",
+            "the program serving 192.168.242.122:9080",
+        ),
         ("linux-netstat-tan.txt", "the program listening on port"),
         ("linux-ss-tani.txt", "the program listening on port"),
         ("linux-proc-net-tcp.txt", "the program listening on port"),

@@ -32,7 +32,8 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .sockets
         .iter()
         .filter(|s| s.state == TcpState::CloseWait)
-        .partition(|s| !s.lacks(Datum::Owners));
+        // A capture that names no owner, or a recording made without them: by place instead.
+        .partition(|s| !s.lacks(Datum::Owners) && !ctx.lacks(Datum::Owners));
     // First by process, then siblings (same command, same parent) together.
     let mut families: BTreeMap<Family, (Vec<u32>, Vec<&Socket>)> = BTreeMap::new();
     for (pid, socks) in group_by(cw, owner_pid) {
@@ -58,7 +59,13 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         .filter(|s| s.state == TcpState::Listen)
         .map(|s| s.local.port)
         .collect();
-    for (place, socks) in group_by(unnamed, |s| Place::of(s, &listening)) {
+    // Without the listener (a capture filtered to CLOSE-WAIT), a local endpoint that several
+    // of them share is still a server's.
+    let mut per_local: BTreeMap<Endpoint, usize> = BTreeMap::new();
+    for s in &unnamed {
+        *per_local.entry(s.local).or_default() += 1;
+    }
+    for (place, socks) in group_by(unnamed, |s| Place::of(s, &listening, &per_local)) {
         out.push(finding(ctx, &[], &socks, Some(&place)));
     }
     out
@@ -69,13 +76,21 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Place {
     Listener(u16),
+    /// A local endpoint several of them share, whose listener the data does not show.
+    Served(Endpoint),
     Destination(Endpoint),
 }
 
 impl Place {
-    fn of(s: &Socket, listening: &std::collections::HashSet<u16>) -> Place {
+    fn of(
+        s: &Socket,
+        listening: &std::collections::HashSet<u16>,
+        per_local: &BTreeMap<Endpoint, usize>,
+    ) -> Place {
         if listening.contains(&s.local.port) {
             Place::Listener(s.local.port)
+        } else if per_local.get(&s.local).is_some_and(|n| *n > 1) {
+            Place::Served(s.local)
         } else {
             Place::Destination(s.peer)
         }
@@ -84,6 +99,7 @@ impl Place {
     fn who(&self) -> String {
         match self {
             Place::Listener(port) => format!("the program listening on port {port}"),
+            Place::Served(e) => format!("the program serving {e}"),
             Place::Destination(d) => format!("the program connected to {d}"),
         }
     }
@@ -281,6 +297,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
     } else {
         next.push(match pid {
             Some(p) => format!("tcpscope ls -p state close-wait   # each socket with pid {p}'s fd number"),
+            None if ctx.lacks(Datum::Owners) => "tcpscope doctor --record FILE   # this recording holds no owning processes: record with them (doctor --record, or ls -p --record) to see which program it is".to_string(),
             None => "tcpscope ls -p state close-wait   # run as root (or with CAP_SYS_PTRACE) to see the owners".to_string(),
         });
         if let Some(p) = pid {
@@ -312,7 +329,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
         severity,
         subject: Subject {
             kind: match place {
-                Some(Place::Listener(_)) => "listener",
+                Some(Place::Listener(_) | Place::Served(_)) => "listener",
                 Some(Place::Destination(_)) => "destination",
                 None => "process",
             },
@@ -577,6 +594,59 @@ mod tests {
         let chosen: Vec<_> = snap.sockets.iter().filter(|s| filter.matches(s)).collect();
         assert_eq!(chosen.len(), 3);
         assert!(chosen.iter().all(|s| s.owners[0].pid != 600));
+    }
+
+    /// Regression (issue 11, defect 4): a recording made without owners (`ls --record`) was
+    /// diagnosed as "an unidentified process ... run as root".
+    #[test]
+    fn a_recording_without_owners_says_how_to_record_them() {
+        use crate::model::missing::Datum;
+        let mut listener = sock(TcpState::Listen, "127.0.0.1:8080", "0.0.0.0:0");
+        listener.owners.clear();
+        let mut socks = vec![listener];
+        socks.extend(stopped_server_pairs(4242, 3, 30_000));
+        for s in &mut socks {
+            s.owners.clear();
+        }
+        let mut snap = snapshot(socks);
+        snap.missing = snap.missing.with(Datum::Owners);
+        let f = run_rule("close-wait-leak", &snap);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].title.contains("unidentified"), "{}", f[0].title);
+        assert!(
+            f[0].title.starts_with("the program listening on port 8080"),
+            "{}",
+            f[0].title
+        );
+        let next = f[0].next_steps.join("\n");
+        assert!(!next.contains("run as root"), "{next}");
+        assert!(
+            next.contains("this recording holds no owning processes")
+                && next.contains("doctor --record"),
+            "{next}"
+        );
+    }
+
+    /// The same recording filtered to CLOSE-WAIT (no listener in it): still one finding.
+    #[test]
+    fn close_waits_sharing_a_local_endpoint_are_one_servers() {
+        use crate::model::missing::Datum;
+        let mut socks: Vec<_> = stopped_server_pairs(4242, 3, 30_000)
+            .into_iter()
+            .filter(|s| s.state == TcpState::CloseWait)
+            .collect();
+        for s in &mut socks {
+            s.owners.clear();
+        }
+        let mut snap = snapshot(socks);
+        snap.missing = snap.missing.with(Datum::Owners);
+        let f = run_rule("close-wait-leak", &snap);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].title.starts_with("the program serving 127.0.0.1:8080"),
+            "{}",
+            f[0].title
+        );
     }
 
     #[test]

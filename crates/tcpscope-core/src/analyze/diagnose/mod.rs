@@ -325,7 +325,8 @@ pub const RULES: &[Rule] = &[
 /// What one diagnosis found, with the verdict line at its top.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// One line: "healthy: ..." or the worst problem.
+    /// One line: "healthy: ..." when nothing was found, "no warnings: ..." for notes only, or
+    /// the worst problem. It never contradicts the findings below it.
     pub verdict: String,
     /// The most severe finding's severity, `None` when nothing was found.
     pub severity: Option<Severity>,
@@ -406,10 +407,15 @@ pub fn diagnose(ctx: &Context) -> Report {
             checked.sockets,
             checked.rules.len()
         ),
+        // Notes only: not healthy-and-nothing-wrong while a note says a program is not closing
+        // its sockets (a young CLOSE-WAIT leak is a note until it ages).
         Some(top) if top.severity == Severity::Info => format!(
-            "healthy: nothing wrong in {} TCP sockets; {} note(s), first: {}",
+            "no warnings in {} TCP sockets; {} to keep an eye on: {}",
             checked.sockets,
-            findings.len(),
+            match findings.len() {
+                1 => "1 finding".to_string(),
+                n => format!("{n} findings, first"),
+            },
             top.title
         ),
         Some(top) => format!(

@@ -4,7 +4,7 @@
 //! so a filter can be shown in messages, saved and replayed. Operators print as words
 //! (`and`, `or`, `!`), and parentheses appear only where ss's left-to-right reading needs them.
 
-use crate::model::socket::TimerKind;
+use crate::model::socket::{Family, TimerKind};
 use crate::model::state::StateSet;
 use std::fmt;
 use std::net::IpAddr;
@@ -71,6 +71,8 @@ impl Prefix {
 /// `src`/`dst` operand: addresses (empty = any address) and an optional port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostCond {
+    /// ss's `inet:` / `inet6:` prefix: only sockets of that family match.
+    pub family: Option<Family>,
     /// The host name as written, when the address came from a name (`localhost`).
     pub name: Option<String>,
     pub addrs: Vec<Prefix>,
@@ -150,6 +152,9 @@ pub enum Pred {
     Netns(String),
     /// `timer KIND`; `None` is `timer none` (no timer pending).
     Timer(Option<TimerKind>),
+    /// `cgroup PATH` (as ss): the socket was created in that cgroup (v2), whose id the path
+    /// resolved to.
+    Cgroup { path: String, id: u64 },
 }
 
 /// A filter expression.
@@ -216,8 +221,13 @@ impl fmt::Display for Prefix {
 }
 
 impl fmt::Display for HostCond {
-    /// ss's forms: `10.0.0.0/8:22`, `[::1]:22`, `2001:db8::/32`, `*:22`, `*`.
+    /// ss's forms: `10.0.0.0/8:22`, `[::1]:22`, `2001:db8::/32`, `*:22`, `*`, `inet:*:22`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.family {
+            Some(Family::Inet) => f.write_str("inet:")?,
+            Some(Family::Inet6) => f.write_str("inet6:")?,
+            None => {}
+        }
         let host = match (&self.name, self.addrs.as_slice()) {
             (Some(name), _) => name.clone(),
             (None, []) => "*".to_string(),
@@ -281,6 +291,7 @@ impl fmt::Display for Pred {
             Pred::Comm(p) => write!(f, "comm {}", quote_word(p)),
             Pred::Container(p) => write!(f, "container {}", quote_word(p)),
             Pred::Netns(p) => write!(f, "netns {}", quote_word(p)),
+            Pred::Cgroup { path, .. } => write!(f, "cgroup {}", quote_word(path)),
             Pred::Timer(None) => f.write_str("timer none"),
             Pred::Timer(Some(k)) => write!(f, "timer {}", k.name()),
         }

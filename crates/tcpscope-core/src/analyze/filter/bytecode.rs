@@ -28,6 +28,7 @@ pub const INET_DIAG_BC_S_COND: u8 = 7;
 pub const INET_DIAG_BC_D_COND: u8 = 8;
 pub const INET_DIAG_BC_DEV_COND: u8 = 9;
 pub const INET_DIAG_BC_MARK_COND: u8 = 10;
+pub const INET_DIAG_BC_CGROUP_COND: u8 = 13;
 
 const AF_UNSPEC: u8 = 0;
 const AF_INET: u8 = 2;
@@ -51,6 +52,8 @@ enum Leaf {
     Dev(u32),
     Mark(u32, u32),
     Auto,
+    /// A cgroup v2 id (Linux 5.7+).
+    Cgroup(u64),
 }
 
 /// The lowered expression.
@@ -73,6 +76,10 @@ fn not(k: K) -> K {
 }
 
 fn host_leaves(side: Direction, cond: &HostCond, family: Family) -> K {
+    // `inet:` / `inet6:`: nothing of the other family matches. (The program is per family.)
+    if cond.family.is_some_and(|f| f != family) {
+        return K::False;
+    }
     let port = cond.port.map_or(-1, i32::from);
     if cond.addrs.is_empty() {
         if port == -1 {
@@ -141,6 +148,7 @@ fn lower(e: &Expr, family: Family) -> Option<(K, bool)> {
                 Pred::Dev { index, .. } => K::Leaf(Leaf::Dev(*index)),
                 Pred::Fwmark { mark, mask } => K::Leaf(Leaf::Mark(*mark, *mask)),
                 Pred::Autobound => K::Leaf(Leaf::Auto),
+                Pred::Cgroup { id, .. } => K::Leaf(Leaf::Cgroup(*id)),
                 _ => return None,
             };
             Some((k, true))
@@ -297,6 +305,7 @@ fn encode_leaf(leaf: &Leaf) -> (u8, Vec<u8>) {
             (INET_DIAG_BC_MARK_COND, v)
         }
         Leaf::Auto => (INET_DIAG_BC_AUTO, Vec::new()),
+        Leaf::Cgroup(id) => (INET_DIAG_BC_CGROUP_COND, id.to_ne_bytes().to_vec()),
     }
 }
 

@@ -19,6 +19,7 @@ struct Entry {
     dport: u16,
     ifindex: u32,
     mark: u32,
+    cgroup_id: u64,
 }
 
 fn raw_addr(ep: &Endpoint, family: Family) -> [u8; 16] {
@@ -44,6 +45,7 @@ fn entry(s: &Socket) -> Entry {
         dport: s.peer.port,
         ifindex: s.ifindex,
         mark: s.mark.unwrap_or(0),
+        cgroup_id: s.cgroup_id.unwrap_or(0),
     }
 }
 
@@ -93,7 +95,7 @@ fn audit(bc: &[u8]) -> Result<(), String> {
             }
             INET_DIAG_BC_DEV_COND => 8,
             INET_DIAG_BC_S_GE | INET_DIAG_BC_S_LE | INET_DIAG_BC_D_GE | INET_DIAG_BC_D_LE => 8,
-            INET_DIAG_BC_MARK_COND => 12,
+            INET_DIAG_BC_MARK_COND | INET_DIAG_BC_CGROUP_COND => 12,
             INET_DIAG_BC_AUTO | INET_DIAG_BC_JMP | INET_DIAG_BC_NOP => 4,
             c => return Err(format!("unknown op {c}")),
         };
@@ -156,6 +158,11 @@ fn run(bc: &[u8], e: &Entry) -> bool {
             }
             INET_DIAG_BC_DEV_COND => u32_at(op, 4) == e.ifindex,
             INET_DIAG_BC_MARK_COND => e.mark & u32_at(op, 8) == u32_at(op, 4),
+            INET_DIAG_BC_CGROUP_COND => {
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&op[4..12]);
+                u64::from_ne_bytes(id) == e.cgroup_id
+            }
             _ => panic!("unknown op {code}"),
         };
         let step = if yes {
@@ -188,25 +195,37 @@ fn arb_lowerable_pred() -> BoxedStrategy<Pred> {
         (
             side.clone(),
             proptest::option::of(addr),
-            proptest::option::of(port.clone())
+            proptest::option::of(port.clone()),
+            proptest::option::of(prop_oneof![Just(Family::Inet), Just(Family::Inet6)]),
         )
-            .prop_map(|(side, a, port)| {
-                let addrs = a
+            .prop_map(|(side, a, port, family)| {
+                let addrs: Vec<Prefix> = a
                     .map(|(a, len)| Prefix {
                         addr: a.parse().unwrap(),
                         len,
                     })
                     .into_iter()
                     .collect();
+                // `inet:` / `inet6:` only with an address of that family, as the parser allows.
+                let family = family.filter(|f| {
+                    addrs
+                        .iter()
+                        .all(|p| p.addr.is_ipv4() == (*f == Family::Inet))
+                });
                 Pred::Host {
                     side,
                     cond: HostCond {
+                        family,
                         name: None,
                         addrs,
                         port,
                     },
                 }
             }),
+        proptest::sample::select(vec![1u64, 291, 4242]).prop_map(|id| Pred::Cgroup {
+            path: format!("/cg{id}"),
+            id
+        }),
         (side, op, proptest::option::of(port)).prop_map(|(side, op, port)| {
             let op = if port.is_none() { CmpOp::Eq } else { op };
             Pred::Port { side, op, port }
@@ -248,14 +267,16 @@ fn arb_socket() -> impl Strategy<Value = Socket> {
         port,
         0u32..3,
         proptest::option::of(0u32..4),
+        proptest::option::of(proptest::sample::select(vec![1u64, 291])),
     )
-        .prop_map(|((family, a, b), sp, dp, ifindex, mark)| {
+        .prop_map(|((family, a, b), sp, dp, ifindex, mark, cgroup_id)| {
             let ep = |s: &str, p| Endpoint::new(s.parse().unwrap(), p);
             Socket {
                 inode: 1,
                 cookie: 1,
                 ifindex,
                 mark,
+                cgroup_id,
                 ..Socket::new(TcpState::Established, family, ep(a, sp), ep(b, dp))
             }
         })

@@ -43,6 +43,18 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
         let state = f.socket.map(|s| s.state).or(f.state)?;
         return Some(in_set(word.set, state) != *exclude);
     }
+    // A listener sends and receives nothing: it has no idle time to compare (and so no
+    // listener matches an `idle` condition, as none shows one).
+    if matches!(
+        p,
+        Pred::Num {
+            field: NumField::IdleMs,
+            ..
+        }
+    ) && f.socket.map(|s| s.state).or(f.state) == Some(TcpState::Listen)
+    {
+        return Some(false);
+    }
     let s = f.socket?;
     let owners = || f.owners_known.then_some(&s.owners);
     Some(match p {
@@ -72,11 +84,15 @@ fn pred(p: &Pred, f: &Facts) -> Option<bool> {
             Some(_) if pat == "*" => true,
             Some(c) => c.id.starts_with(pat.as_str()) || c.pod_uid.as_deref() == Some(pat),
         }),
-        Pred::Netns(v) => s
-            .netns
-            .as_ref()
-            .is_some_and(|n| n.name.as_deref() == Some(v.as_str()) || n.inode.to_string() == *v),
+        Pred::Netns(v) => s.netns.as_ref().is_some_and(|n| {
+            n.name.as_deref() == Some(v.as_str())
+                || n.path.as_deref() == Some(v.as_str())
+                || n.inode.to_string() == *v
+        }),
         Pred::Timer(kind) => s.timer.map(|t| t.kind) == *kind,
+        // Kernel-owned mini sockets (TIME-WAIT, request sockets) carry no cgroup: no match, as
+        // in the kernel, which compares their id 0.
+        Pred::Cgroup { id, .. } => s.cgroup_id == Some(*id),
     })
 }
 
@@ -97,7 +113,7 @@ fn endpoint(s: &Socket, side: Direction) -> &Endpoint {
 /// address must fall in one of the prefixes (if any). An IPv4 prefix matches IPv4 sockets and
 /// IPv4-mapped addresses of IPv6 sockets; an IPv6 prefix matches only IPv6 sockets.
 fn host_matches(cond: &HostCond, family: Family, ep: &Endpoint) -> bool {
-    if cond.port.is_some_and(|p| p != ep.port) {
+    if cond.port.is_some_and(|p| p != ep.port) || cond.family.is_some_and(|f| f != family) {
         return false;
     }
     cond.addrs.is_empty()

@@ -49,6 +49,10 @@ pub trait Resolver {
     fn user(&self, _name: &str) -> Option<u32> {
         None
     }
+    /// The id of a cgroup (v2) named by its path, as ss reads `cgroup PATH`.
+    fn cgroup(&self, _path: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// A resolver that knows only `localhost`.

@@ -30,22 +30,75 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Filters longer than this many characters are shown as an excerpt around the mistake.
+const SHOWN: usize = 100;
+/// Characters shown before the mistake in an excerpt.
+const BEFORE: usize = 40;
+/// Quoted values in messages longer than this are shortened.
+const QUOTED: usize = 40;
+
 impl fmt::Display for ParseError {
+    /// The message, the filter (or, for a long one, the part around the mistake) and a caret
+    /// line under the mistake: a 100 KB filter must not come back as one 100 KB line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "invalid filter at column {}: {}",
             self.col + 1,
-            self.message
+            shorten_quoted(&self.message)
         )?;
-        writeln!(f, "  {}", self.text)?;
-        write!(
-            f,
-            "  {}{}",
-            " ".repeat(self.col),
-            "^".repeat(self.len.max(1))
-        )
+        // One character per column: control characters (tabs too) would move the caret.
+        let chars: Vec<char> = self
+            .text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let caret = self.len.max(1);
+        let (start, end) = if chars.len() <= SHOWN {
+            (0, chars.len())
+        } else {
+            let start = self.col.saturating_sub(BEFORE).min(chars.len());
+            let end = (self.col + caret.min(SHOWN - BEFORE)).max(start + SHOWN - BEFORE);
+            (start, end.min(chars.len()))
+        };
+        let head = if start > 0 { "…" } else { "" };
+        let tail = if end < chars.len() { "…" } else { "" };
+        let shown: String = chars[start..end].iter().collect();
+        writeln!(f, "  {head}{shown}{tail}")?;
+        let at = self.col.saturating_sub(start) + head.chars().count();
+        let width = caret.min(end.saturating_sub(self.col).max(1));
+        write!(f, "  {}{}", " ".repeat(at), "^".repeat(width))?;
+        if chars.len() > SHOWN {
+            write!(
+                f,
+                "\n  (the filter is {} characters long; shown around the mistake)",
+                chars.len()
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// `message` with every '...'-quoted value longer than [`QUOTED`] characters cut short.
+fn shorten_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut rest = message;
+    while let Some(open) = rest.find('\'') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('\'') else { break };
+        let quoted = &rest[..close];
+        if quoted.chars().count() > QUOTED {
+            out.extend(quoted.chars().take(QUOTED - 10));
+            out.push('…');
+        } else {
+            out.push_str(quoted);
+        }
+        out.push('\'');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl std::error::Error for ParseError {}
@@ -71,6 +124,7 @@ const PREDICATE_WORDS: &[&str] = &[
     "sendq",
     "timer",
     "idle",
+    "cgroup",
 ];
 
 /// "a condition: src, dst, ... or idle", for error messages.
@@ -447,6 +501,18 @@ impl<'a> Parser<'a> {
                     _ => Pred::Netns(v),
                 };
                 return Ok(negated(p, negate));
+            }
+            "cgroup" => {
+                let negate = self.eq_op("'cgroup'")?;
+                let (v, col, len) =
+                    self.value(word, "a cgroup path like /system.slice/nginx.service")?;
+                let id = self.resolver.cgroup(&v).ok_or_else(|| {
+                    self.err_at(col, len, format!(
+                        "no cgroup '{v}'; give a cgroup v2 path, relative to its mount (e.g. \
+                         /system.slice/nginx.service, as `systemd-cgls` or /proc/PID/cgroup show it)"
+                    ))
+                })?;
+                return Ok(negated(Pred::Cgroup { path: v, id }, negate));
             }
             "timer" => {
                 let negate = self.eq_op("'timer'")?;

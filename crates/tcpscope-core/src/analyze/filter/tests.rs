@@ -18,6 +18,9 @@ impl Resolver for TestResolver {
     fn user(&self, name: &str) -> Option<u32> {
         (name == "root").then_some(0)
     }
+    fn cgroup(&self, path: &str) -> Option<u64> {
+        (path == "/system.slice/nginx.service").then_some(291)
+    }
 }
 
 fn parse(s: &str) -> Filter {
@@ -259,6 +262,7 @@ fn evaluation_table() {
             unit: None,
         }),
     }];
+    est.cgroup_id = Some(291);
     let v6 = sock(Listen, "[::1]:22", "[::]:0");
     let mapped = sock(
         Established,
@@ -314,6 +318,16 @@ fn evaluation_table() {
         ("not not sport = :5555", &est, true),
         ("autobound", &est, false),
         ("autobound", &mapped, false),
+        ("cgroup /system.slice/nginx.service", &est, true),
+        ("cgroup /system.slice/nginx.service", &v6, false),
+        ("! cgroup /system.slice/nginx.service", &v6, true),
+        ("src inet:10.0.0.0/8", &est, true),
+        ("src inet:10.0.0.0/8", &mapped, false),
+        ("src inet6:[::ffff:10.0.0.0/104]", &mapped, true),
+        ("src inet:*", &est, true),
+        ("src inet6:*", &est, false),
+        ("src inet6:*:22", &v6, true),
+        ("src tcp:10.1.2.3", &est, true),
         (
             "state new-syn-recv",
             &sock(SynRecv, "10.0.0.1:80", "10.0.0.2:9"),
@@ -333,6 +347,59 @@ fn evaluation_table() {
     for (text, s, want) in cases {
         assert_eq!(parse(text).matches(s), *want, "{text} on {}", s.local);
     }
+}
+
+/// Regression (issue 11, defect 10): `ls state listening 'idle < 1s'` matched every listener,
+/// whose tcp_info holds ages counted from nothing.
+#[test]
+fn idle_conditions_match_no_listener() {
+    let mut l = sock(Listen, "0.0.0.0:80", "0.0.0.0:0");
+    // As a recording made before listeners lost their ages holds it.
+    l.tcp_info = Some(TcpInfo {
+        last_data_sent_ms: Some(0),
+        last_data_recv_ms: Some(0),
+        last_ack_recv_ms: Some(0),
+        ..TcpInfo::default()
+    });
+    for text in ["idle < 1s", "idle >= 0s", "state listening idle < 1s"] {
+        assert!(!parse(text).matches(&l), "{text}");
+    }
+    // The state mask leaves listeners out: the kernel is not even asked for them.
+    assert!(!parse("idle < 1s").states().contains(Listen));
+    assert_eq!(parse("state listening idle < 1s").states(), StateSet::EMPTY);
+}
+
+/// Regression (issue 11, defect 7): a filter error echoed a 100 KB filter on one line.
+#[test]
+fn a_long_filter_is_shown_around_the_mistake() {
+    let text = format!("{}bogus and sport = :1", "sport = :22 or ".repeat(7000));
+    let err = Filter::parse(&text).unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.len() < 600, "{} bytes:\n{shown}", shown.len());
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].contains(&format!("column {}", 15 * 7000 + 1)),
+        "{shown}"
+    );
+    assert!(lines[1].starts_with("  …"), "{shown}");
+    // The caret is under the bad word.
+    let caret = lines[2].find('^').unwrap();
+    let under: String = lines[1].chars().skip(caret).take(5).collect();
+    assert_eq!(under, "bogus", "{shown}");
+    assert!(lines[3].contains("characters long"), "{shown}");
+    // A short filter is shown whole, as before.
+    let err = Filter::parse("sport = :22 or bogus")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.lines().nth(1) == Some("  sport = :22 or bogus"),
+        "{err}"
+    );
+    // A huge word is cut short in the message too.
+    let err = Filter::parse(&format!("src {}", "a".repeat(5000)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 600, "{err}");
 }
 
 #[test]
@@ -416,8 +483,9 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
         proptest::option::of(arb_prefix()),
         proptest::option::of(any::<u16>()),
         any::<bool>(),
+        proptest::option::of(prop_oneof![Just(Family::Inet), Just(Family::Inet6)]),
     )
-        .prop_map(|(side, p, port, localhost)| {
+        .prop_map(|(side, p, port, localhost, family)| {
             let cond = if localhost {
                 let addrs = NoResolver
                     .host("localhost")
@@ -428,12 +496,19 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
                     })
                     .collect();
                 HostCond {
+                    family: None,
                     name: Some("localhost".into()),
                     addrs,
                     port,
                 }
             } else {
+                // A family prefix only where the address (if any) is of that family.
+                let family = match (family, p) {
+                    (Some(f), Some(p)) if p.addr.is_ipv4() != (f == Family::Inet) => None,
+                    (f, _) => f,
+                };
                 HostCond {
+                    family,
                     name: None,
                     addrs: p.into_iter().collect(),
                     port,
@@ -489,6 +564,10 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
         arb_text().prop_map(Pred::Container),
         arb_text().prop_map(Pred::Netns),
         timer.prop_map(Pred::Timer),
+        Just(Pred::Cgroup {
+            path: "/system.slice/nginx.service".into(),
+            id: 291
+        }),
     ]
 }
 
@@ -557,6 +636,10 @@ const WORDS: &[&str] = &[
     "&&",
     "||",
     "timer",
+    "cgroup",
+    "inet:*:22",
+    "inet6:[::1]",
+    "unix:/x",
 ];
 
 proptest! {
@@ -577,7 +660,7 @@ proptest! {
     #[test]
     fn print_then_parse_gives_the_same_tree(f in arb_filter()) {
         let text = f.to_string();
-        let back = Filter::parse(&text);
+        let back = Filter::parse_with(&text, &TestResolver);
         prop_assert_eq!(back.as_ref().ok(), Some(&f), "text: {} -> {:?}", text, back);
     }
 }

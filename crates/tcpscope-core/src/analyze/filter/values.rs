@@ -4,7 +4,7 @@
 
 use super::ast::{HostCond, Prefix};
 use super::Resolver;
-use crate::model::socket::TimerKind;
+use crate::model::socket::{Family, TimerKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(super) fn parse_timer(v: &str) -> Option<Option<TimerKind>> {
@@ -112,10 +112,71 @@ fn is_host_name(s: &str) -> bool {
         && s.chars().any(|c| c.is_ascii_alphabetic())
 }
 
+/// ss's address prefixes for other kinds of socket, refused: tcpscope shows TCP only.
+const OTHER_KINDS: &[(&str, &str)] = &[
+    ("unix:", "Unix sockets: `ss -x`"),
+    ("link:", "packet sockets: `ss -0`"),
+    ("netlink:", "netlink sockets: `ss --netlink`"),
+    ("vsock:", "vsock sockets: `ss --vsock`"),
+    ("tipc:", "TIPC sockets: `ss --tipc`"),
+    ("udp:", "UDP sockets: `ss -u`"),
+];
+
+/// A src/dst operand with ss's optional family prefix: `inet:ADDR` (IPv4 sockets only),
+/// `inet6:ADDR` (IPv6 sockets only), and `tcp:ADDR` (all tcpscope's sockets are TCP, so it
+/// only says so). The prefixes of other kinds of socket (`unix:`, `link:`, ...) are refused.
+pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond, String> {
+    if let Some((prefix, what)) = OTHER_KINDS.iter().find(|(p, _)| word.starts_with(p)) {
+        return Err(format!(
+            "'{prefix}' addresses belong to other kinds of socket; tcpscope shows TCP sockets \
+             only (for {what})"
+        ));
+    }
+    let (family, rest) = if let Some(r) = word.strip_prefix("inet6:") {
+        (Some(Family::Inet6), r)
+    } else if let Some(r) = word.strip_prefix("inet:") {
+        (Some(Family::Inet), r)
+    } else if let Some(r) = word.strip_prefix("tcp:") {
+        (None, r)
+    } else {
+        (None, word)
+    };
+    let mut cond = parse_plain_host(rest, resolver)?;
+    let Some(family) = family else {
+        return Ok(cond);
+    };
+    let of_family = |p: &Prefix| p.addr.is_ipv4() == (family == Family::Inet);
+    let (prefix, other) = match family {
+        Family::Inet => ("inet:", "inet6:"),
+        Family::Inet6 => ("inet6:", "inet:"),
+    };
+    if cond.name.is_some() {
+        cond.addrs.retain(of_family);
+        if cond.addrs.is_empty() {
+            return Err(format!(
+                "'{rest}' has no address of the family '{prefix}' names"
+            ));
+        }
+    } else if let Some(p) = cond.addrs.iter().find(|p| !of_family(p)) {
+        return Err(format!(
+            "'{prefix}' names {} sockets, and {} is not such an address (write {other}{})",
+            if family == Family::Inet {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
+            p.addr,
+            rest
+        ));
+    }
+    cond.family = Some(family);
+    Ok(cond)
+}
+
 /// A src/dst operand, split as ss splits it: `[ADDR]:PORT`, `*:PORT`, else at the last ':'
 /// after any '/'. Where ss would fail on a bare IPv6 address (`::1`), the whole word is tried
 /// as one address.
-pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond, String> {
+fn parse_plain_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond, String> {
     let bad_port = || format!("'{word}': expected ':PORT' after the address, like [::1]:22");
     let (addr, port, bare) = if let Some(rest) = word.strip_prefix('[') {
         let close = rest
@@ -147,6 +208,7 @@ pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond
             .then(|| word.parse::<Ipv6Addr>().ok())
             .flatten()
             .map(|a| HostCond {
+                family: None,
                 name: None,
                 addrs: vec![Prefix {
                     addr: IpAddr::V6(a),
@@ -158,6 +220,7 @@ pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond
     if addr.is_empty() {
         return match parse_port_str(port.unwrap_or(""), resolver) {
             Ok(port) => Ok(HostCond {
+                family: None,
                 name: None,
                 addrs: Vec::new(),
                 port,
@@ -168,6 +231,7 @@ pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond
     if let Some(p) = parse_prefix(addr) {
         return match parse_port_str(port.unwrap_or(""), resolver) {
             Ok(port) => Ok(HostCond {
+                family: None,
                 name: None,
                 addrs: vec![p],
                 port,
@@ -194,6 +258,7 @@ pub(crate) fn parse_host(word: &str, resolver: &dyn Resolver) -> Result<HostCond
         }
         let port = parse_port_str(port.unwrap_or(""), resolver)?;
         return Ok(HostCond {
+            family: None,
             name: Some(addr.to_string()),
             addrs,
             port,
@@ -237,5 +302,30 @@ mod tests {
         assert!(h("[::1]x").is_err());
         assert!(h("10.0.0.0/255.0.255.0").is_err(), "non-contiguous mask");
         assert!(h("256.0.0.1").is_err());
+    }
+
+    #[test]
+    fn family_prefixes_as_ss_and_other_kinds_refused() {
+        let h = |w: &str| parse_host(w, &NoResolver);
+        let c = h("inet:127.0.0.1:22").unwrap();
+        assert_eq!((c.family, c.port), (Some(Family::Inet), Some(22)));
+        assert_eq!(c.to_string(), "inet:127.0.0.1:22");
+        assert_eq!(h("inet6:[::1]").unwrap().to_string(), "inet6:[::1]");
+        assert_eq!(h("inet:*:22").unwrap().to_string(), "inet:*:22");
+        assert_eq!(h("tcp:10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        let local = h("inet6:localhost").unwrap();
+        assert!(local.addrs.iter().all(|p| p.addr.is_ipv6()), "{local:?}");
+        assert!(h("inet:[::1]").unwrap_err().contains("inet6:"));
+        assert!(h("inet6:127.0.0.1").is_err());
+        for other in [
+            "unix:/run/x.sock",
+            "link:eth0",
+            "netlink:kernel",
+            "vsock:1",
+            "udp:1.2.3.4",
+        ] {
+            let err = h(other).unwrap_err();
+            assert!(err.contains("TCP sockets only"), "{other}: {err}");
+        }
     }
 }

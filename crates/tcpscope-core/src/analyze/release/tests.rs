@@ -252,6 +252,7 @@ fn without_privileges_nothing_is_attempted_that_would_fail() {
         name: Some("blue".into()),
         pid: None,
         container: None,
+        path: None,
     });
     let i = plan_one(cw.clone(), &st, auto(), &user(1000));
     assert!(i.refused.unwrap().why.contains("CAP_SYS_ADMIN"));

@@ -4,8 +4,9 @@
 //! later connection on the same 4-tuple (another cookie) is never touched.
 
 use super::{
-    align4, i32_at, parse_diag_msg, push_header, push_req, u16_at, u32_at, NLMSG_DONE, NLMSG_ERROR,
-    NLMSG_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, REQ_LEN, SOCK_DESTROY, SOCK_DIAG_BY_FAMILY,
+    align4, ext_mask, i32_at, parse_diag_msg, push_header, push_req, u16_at, u32_at, NLMSG_DONE,
+    NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, REQ_LEN, SOCK_DESTROY,
+    SOCK_DIAG_BY_FAMILY,
 };
 use crate::model::socket::{Endpoint, Family, Socket};
 use std::net::IpAddr;
@@ -63,7 +64,7 @@ fn encode_exact(kind: u16, flags: u16, id: &SocketId, want_info: bool, seq: u32)
     let total = NLMSG_HDRLEN + REQ_LEN;
     let mut b = Vec::with_capacity(total);
     push_header(&mut b, total, kind, flags, seq);
-    push_req(&mut b, id.family, want_info, u32::MAX);
+    push_req(&mut b, id.family, ext_mask(want_info, false), u32::MAX);
     b.extend_from_slice(&id.local.port.to_be_bytes());
     b.extend_from_slice(&id.peer.port.to_be_bytes());
     push_addr(&mut b, id.family, id.local.addr);
@@ -177,7 +178,10 @@ mod tests {
         assert_eq!(u16_at(&r, 4), SOCK_DIAG_BY_FAMILY);
         assert_eq!(u16_at(&r, 6), NLM_F_REQUEST, "not a dump");
         assert_eq!(u32_at(&r, 8), 9);
-        assert_eq!(&r[16..20], &[AF_INET, IPPROTO_TCP, 2, 0]);
+        assert_eq!(
+            &r[16..20],
+            &[AF_INET, IPPROTO_TCP, ext_mask(true, false), 0]
+        );
         assert_eq!(&r[24..28], &[0x15, 0xb3, 0x9c, 0x40], "ports big-endian");
         assert_eq!(&r[28..32], &[127, 0, 0, 1]);
         assert_eq!(&r[32..44], &[0; 12]);

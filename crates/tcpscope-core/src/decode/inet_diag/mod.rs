@@ -10,7 +10,7 @@
 //! lookup (is this socket, by cookie, still there, and in which state?) and SOCK_DESTROY
 //! (`ss -K`), which `tcpscope release` sends; [`parse_exact_reply`] reads their answers.
 
-use crate::model::socket::{Endpoint, Family, Socket, TcpInfo, Timer, TimerKind};
+use crate::model::socket::{Endpoint, Family, Socket, SocketMemory, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -39,8 +39,12 @@ pub const IPPROTO_TCP: u8 = 6;
 pub const INET_DIAG_REQ_BYTECODE: u16 = 1;
 /// Reply attributes.
 pub const INET_DIAG_INFO: u16 = 2;
+pub const INET_DIAG_CONG: u16 = 4;
+pub const INET_DIAG_SKMEMINFO: u16 = 7;
 pub const INET_DIAG_SHUTDOWN: u16 = 8;
+pub const INET_DIAG_SKV6ONLY: u16 = 11;
 pub const INET_DIAG_MARK: u16 = 15;
+pub const INET_DIAG_CGROUP_ID: u16 = 21;
 
 const NLMSG_HDRLEN: usize = 16;
 const REQ_LEN: usize = 56;
@@ -52,8 +56,11 @@ pub struct Request {
     pub family: Family,
     /// Kernel state bitmask (`1 << state`), see [`crate::model::state::StateSet::kernel_request_mask`].
     pub states: u32,
-    /// Ask for tcp_info (INET_DIAG_INFO); costs ~20% more time.
+    /// Ask for tcp_info (INET_DIAG_INFO) and the congestion algorithm (INET_DIAG_CONG); costs
+    /// ~20% more time.
     pub want_info: bool,
+    /// Ask for socket memory (INET_DIAG_SKMEMINFO, `ls -m`).
+    pub want_memory: bool,
     /// Compiled `inet_diag_bc_op` program the kernel runs on each socket, if any.
     pub bytecode: Option<Vec<u8>>,
     pub seq: u32,
@@ -75,7 +82,12 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
         NLM_F_REQUEST | NLM_F_DUMP,
         req.seq,
     );
-    push_req(&mut b, req.family, req.want_info, req.states);
+    push_req(
+        &mut b,
+        req.family,
+        ext_mask(req.want_info, req.want_memory),
+        req.states,
+    );
     b.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: wildcard for a dump
     if let Some(code) = &req.bytecode {
         b.extend_from_slice(&((4 + code.len()) as u16).to_ne_bytes());
@@ -95,18 +107,26 @@ fn push_header(b: &mut Vec<u8>, total: usize, kind: u16, flags: u16, seq: u32) {
 }
 
 /// The fixed part of `inet_diag_req_v2` before the socket id.
-fn push_req(b: &mut Vec<u8>, family: Family, want_info: bool, states: u32) {
+/// The `idiag_ext` bitmask, (1 << (attr - 1)) per attribute asked for. INET_DIAG_SHUTDOWN,
+/// SKV6ONLY (listening and closed inet6 sockets) and CGROUP_ID always come, unasked.
+pub(crate) fn ext_mask(want_info: bool, want_memory: bool) -> u8 {
+    let mut ext = 0u8;
+    if want_info {
+        ext |= 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
+    }
+    if want_memory {
+        ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
+    }
+    ext
+}
+
+fn push_req(b: &mut Vec<u8>, family: Family, ext: u8, states: u32) {
     b.push(match family {
         Family::Inet => AF_INET,
         Family::Inet6 => AF_INET6,
     });
     b.push(IPPROTO_TCP);
-    // idiag_ext is a bitmask of (1 << (attr - 1)); INET_DIAG_SHUTDOWN always comes, unasked.
-    b.push(if want_info {
-        1 << (INET_DIAG_INFO - 1)
-    } else {
-        0
-    });
+    b.push(ext);
     b.push(0); // pad
     b.extend_from_slice(&states.to_ne_bytes());
 }
@@ -268,11 +288,58 @@ pub fn parse_diag_msg(p: &[u8]) -> Result<Socket, String> {
             INET_DIAG_INFO => socket.tcp_info = Some(parse_tcp_info(data)),
             INET_DIAG_SHUTDOWN if !data.is_empty() => socket.shutdown = Some(data[0]),
             INET_DIAG_MARK if data.len() >= 4 => socket.mark = Some(u32_at(data, 0)),
+            INET_DIAG_SKV6ONLY if !data.is_empty() => socket.v6only = Some(data[0] != 0),
+            INET_DIAG_CGROUP_ID if data.len() >= 8 => socket.cgroup_id = Some(u64_at(data, 0)),
+            INET_DIAG_CONG => socket.congestion = c_string(data),
+            INET_DIAG_SKMEMINFO => socket.memory = parse_skmeminfo(data),
             _ => {}
         }
         off += align4(alen);
     }
+    if socket.state == TcpState::Listen {
+        if let Some(info) = &mut socket.tcp_info {
+            keep_what_a_listener_has(info);
+        }
+    }
     Ok(socket)
+}
+
+/// A listener sends and receives no data, so the kernel's tcp_info for it holds ages counted
+/// from nothing (`last-send 0.0s`) and an rtt of 0: not measurements. Keep only the settings.
+fn keep_what_a_listener_has(info: &mut TcpInfo) {
+    *info = TcpInfo {
+        rto_us: info.rto_us,
+        snd_mss: info.snd_mss,
+        rcv_mss: info.rcv_mss,
+        advmss: info.advmss,
+        options: info.options,
+        ..TcpInfo::default()
+    };
+}
+
+/// A NUL-terminated string attribute (INET_DIAG_CONG), `None` when empty or not UTF-8.
+fn c_string(data: &[u8]) -> Option<String> {
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    std::str::from_utf8(&data[..end])
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// INET_DIAG_SKMEMINFO: `u32 meminfo[SK_MEMINFO_VARS]`, eight values, nine since Linux 4.6.
+pub fn parse_skmeminfo(d: &[u8]) -> Option<SocketMemory> {
+    let at = |i: usize| d.get(i * 4..i * 4 + 4).map(|_| u32_at(d, i * 4));
+    Some(SocketMemory {
+        rmem_alloc: at(0)?,
+        rcvbuf: at(1)?,
+        wmem_alloc: at(2)?,
+        sndbuf: at(3)?,
+        fwd_alloc: at(4)?,
+        wmem_queued: at(5)?,
+        optmem: at(6)?,
+        backlog: at(7)?,
+        drops: at(8).unwrap_or(0),
+    })
 }
 
 fn addr_at(p: &[u8], off: usize, family: Family) -> IpAddr {
@@ -300,7 +367,36 @@ pub fn parse_tcp_info(d: &[u8]) -> TcpInfo {
             u64::from_ne_bytes(a)
         })
     };
+    let bits = u8f(6);
     TcpInfo {
+        ca_state: u8f(1),
+        options: u8f(5),
+        snd_wscale: bits.map(|b| b & 0x0f),
+        rcv_wscale: bits.map(|b| b >> 4),
+        delivery_rate_app_limited: u8f(7).map(|b| b & 1 != 0),
+        ato_us: u32f(12),
+        sacked: u32f(28),
+        rcv_ssthresh: u32f(64),
+        snd_ssthresh: u32f(76),
+        advmss: u32f(84),
+        reordering: u32f(88),
+        rcv_rtt_us: u32f(92),
+        rcv_space: u32f(96),
+        pacing_rate: u64f(104),
+        max_pacing_rate: u64f(112),
+        segs_out: u32f(136),
+        segs_in: u32f(140),
+        data_segs_in: u32f(152),
+        data_segs_out: u32f(156),
+        delivery_rate: u64f(160),
+        busy_time_us: u64f(168),
+        rwnd_limited_us: u64f(176),
+        sndbuf_limited_us: u64f(184),
+        delivered: u32f(192),
+        delivered_ce: u32f(196),
+        dsack_dups: u32f(216),
+        reord_seen: u32f(220),
+        rcv_ooopack: u32f(224),
         retransmits: u8f(2),
         probes: u8f(3),
         backoff: u8f(4),
@@ -334,6 +430,11 @@ fn u16_at(b: &[u8], o: usize) -> u16 {
 }
 fn u32_at(b: &[u8], o: usize) -> u32 {
     u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[o..o + 8]);
+    u64::from_ne_bytes(a)
 }
 fn i32_at(b: &[u8], o: usize) -> i32 {
     i32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
@@ -410,6 +511,7 @@ mod tests {
             family: Family::Inet6,
             states: 1 << 8,
             want_info: true,
+            want_memory: false,
             bytecode: None,
             seq: 7,
         });
@@ -418,13 +520,14 @@ mod tests {
         assert_eq!(u16_at(&r, 4), SOCK_DIAG_BY_FAMILY);
         assert_eq!(u16_at(&r, 6), NLM_F_REQUEST | NLM_F_DUMP);
         assert_eq!(u32_at(&r, 8), 7);
-        assert_eq!(&r[16..20], &[AF_INET6, IPPROTO_TCP, 2, 0]);
+        assert_eq!(&r[16..20], &[AF_INET6, IPPROTO_TCP, 2 | 8, 0]);
         assert_eq!(u32_at(&r, 20), 256);
 
         let r = encode_request(&Request {
             family: Family::Inet,
             states: 0x3ffe,
             want_info: false,
+            want_memory: true,
             bytecode: Some(vec![1, 2, 3, 4, 5, 6]),
             seq: 1,
         });
@@ -433,7 +536,7 @@ mod tests {
         assert_eq!(u32_at(&r, 0), 84);
         assert_eq!(u16_at(&r, 72), 10); // nla_len counts unpadded payload
         assert_eq!(u16_at(&r, 74), INET_DIAG_REQ_BYTECODE);
-        assert_eq!(r[18], 0);
+        assert_eq!(r[18], 1 << 6, "SKMEMINFO only");
     }
 
     #[test]
@@ -524,6 +627,66 @@ mod tests {
         let mut intr = msg(1, 0, 0, 1, &[]);
         intr[6..8].copy_from_slice(&(2 | NLM_F_DUMP_INTR).to_ne_bytes());
         assert!(parse_buffer(&intr, |_| true).interrupted);
+    }
+
+    /// Regression (issue 11, defect 10): a listener's tcp_info ages and rtt are not
+    /// measurements (nothing was sent or received); they must not reach any output or filter.
+    #[test]
+    fn a_listeners_tcp_info_keeps_no_ages_or_rtt() {
+        let mut info = vec![0u8; 240];
+        info[8..12].copy_from_slice(&1_000_000u32.to_ne_bytes()); // rto
+        info[16..20].copy_from_slice(&536u32.to_ne_bytes()); // snd_mss
+        let buf = msg(10, 0, 0, 7, &[(INET_DIAG_INFO, info.clone())]);
+        let Item::Socket(l) = &items(&buf)[0] else {
+            panic!()
+        };
+        assert_eq!(l.state, TcpState::Listen);
+        let ti = l.tcp_info.as_ref().unwrap();
+        assert_eq!((ti.rto_us, ti.snd_mss), (Some(1_000_000), Some(536)));
+        assert_eq!(ti.last_data_sent_ms, None);
+        assert_eq!(ti.rtt_us, None);
+        assert_eq!(ti.idle_ms(), None);
+        // An established socket keeps them.
+        let buf = msg(1, 0, 0, 7, &[(INET_DIAG_INFO, info)]);
+        let Item::Socket(e) = &items(&buf)[0] else {
+            panic!()
+        };
+        assert_eq!(e.tcp_info.as_ref().unwrap().last_data_sent_ms, Some(0));
+    }
+
+    #[test]
+    fn v6only_cgroup_congestion_and_memory_attributes() {
+        let mut mem = Vec::new();
+        for v in [1u32, 131072, 3, 2626560, 5, 6, 7, 8, 9] {
+            mem.extend_from_slice(&v.to_ne_bytes());
+        }
+        let buf = msg(
+            10,
+            0,
+            0,
+            7,
+            &[
+                (INET_DIAG_SKV6ONLY, vec![1]),
+                (INET_DIAG_CGROUP_ID, 4242u64.to_ne_bytes().to_vec()),
+                (INET_DIAG_CONG, b"cubic\0".to_vec()),
+                (INET_DIAG_SKMEMINFO, mem),
+            ],
+        );
+        let Item::Socket(s) = &items(&buf)[0] else {
+            panic!()
+        };
+        assert_eq!(s.v6only, Some(true));
+        assert_eq!(s.cgroup_id, Some(4242));
+        assert_eq!(s.congestion.as_deref(), Some("cubic"));
+        let m = s.memory.unwrap();
+        assert_eq!(
+            (m.rmem_alloc, m.rcvbuf, m.sndbuf, m.drops),
+            (1, 131072, 2626560, 9)
+        );
+        // Eight values (kernels before 4.6): no drops count.
+        let short = parse_skmeminfo(&[0u8; 32]).unwrap();
+        assert_eq!(short.drops, 0);
+        assert_eq!(parse_skmeminfo(&[0u8; 20]), None);
     }
 
     #[test]
