@@ -11,4 +11,5 @@ pub mod fsm;
 pub mod groups;
 pub mod release;
 pub mod summary;
+pub mod trace;
 pub mod tracking;

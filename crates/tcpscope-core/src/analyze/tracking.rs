@@ -7,11 +7,16 @@
 //! Pure: the caller feeds one poll at a time ([`Tracker::begin`], [`Tracker::see`] for each
 //! socket it wants tracked, [`Tracker::count`], [`Tracker::end`]) with the poll's own time, so a
 //! replayed sequence of snapshots gives the same answers as the live one did.
+//!
+//! When a trace runs beside the polls (`doctor --watch` as root), it tells the tracker when
+//! sockets *entered* a state ([`Tracker::entered`], by addresses: a traced change does not carry
+//! the cookie yet), and the next poll that sees such a socket in that state takes the exact
+//! time instead of the bounds the polls give.
 
 use crate::analyze::duration::human_ms;
 use crate::analyze::fasthash::FastMap;
 use crate::model::snapshot::{KernelCounters, Snapshot};
-use crate::model::socket::Socket;
+use crate::model::socket::{Endpoint, Family, Socket};
 use crate::model::state::TcpState;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -19,6 +24,12 @@ use std::collections::{BTreeMap, VecDeque};
 const HISTORY: usize = 120;
 /// How many earlier states a track remembers.
 const PAST_STATES: usize = 8;
+/// Traced entries waiting for a poll, at most (a trace on a busy host must not grow without
+/// bound when the polls keep none of those sockets).
+const ENTERED_MAX: usize = 65_536;
+/// How much later than the poll that first saw a socket in a state its traced entry may be:
+/// a poll's time is taken before its dump, which can last a second on a large host.
+const ENTERED_SLACK_MS: u64 = 2_000;
 
 /// What a count is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,14 +61,31 @@ pub struct Track {
     pub(crate) last_seen_poll: u64,
     /// Earlier states, oldest first: (state, the poll that first saw it there).
     pub past: Vec<(TcpState, u64)>,
+    /// When the socket entered `state`, exactly, when a trace saw it happen.
+    pub state_traced_ms: Option<u64>,
 }
 
-/// How long a socket has been in its state, bounded by the polls that saw (and did not see) it.
+/// A state entered as a trace saw it, waiting for a poll to see the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entered {
+    state: TcpState,
+    at_ms: u64,
+    /// Two sockets with the same addresses entered it (other namespaces): never guessed.
+    ambiguous: bool,
+}
+
+/// A socket by its addresses (what a traced change carries).
+type Ends = (Family, Endpoint, Endpoint);
+
+/// How long a socket has been in its state, bounded by the polls that saw (and did not see) it,
+/// or exactly when a trace saw it enter the state (then both bounds are that time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InState {
     pub at_least_ms: u64,
     /// `None` for sockets already there at the first poll.
     pub at_most_ms: Option<u64>,
+    /// The time is exact: a trace saw the socket enter the state.
+    pub traced: bool,
 }
 
 /// What changed between the last two polls.
@@ -84,6 +112,7 @@ pub struct Tracker {
     counts: BTreeMap<CountKey, u64>,
     changes: Changes,
     history: VecDeque<(u64, BTreeMap<CountKey, u64>)>,
+    entered: FastMap<Ends, Entered>,
 }
 
 impl Tracker {
@@ -108,9 +137,9 @@ impl Tracker {
         let now = self.now_ms;
         let poll = self.poll;
         let previous = self.last_poll_ms;
-        match self.tracks.entry(s.cookie) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let t = e.get_mut();
+        let t = match self.tracks.entry(s.cookie) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let t = e.into_mut();
                 if t.last_seen_poll == poll {
                     return; // the same socket twice in one poll (a dump that was interrupted)
                 }
@@ -124,7 +153,9 @@ impl Tracker {
                     t.state = s.state;
                     t.state_seen_ms = now;
                     t.state_after_ms = previous;
+                    t.state_traced_ms = None;
                 }
+                t
             }
             std::collections::hash_map::Entry::Vacant(e) => {
                 if previous.is_some() {
@@ -137,8 +168,59 @@ impl Tracker {
                     first_seen_ms: now,
                     last_seen_poll: poll,
                     past: Vec::new(),
-                });
+                    state_traced_ms: None,
+                })
             }
+        };
+        if t.state_traced_ms.is_none() && !self.entered.is_empty() {
+            let ends = (s.family, s.local, s.peer);
+            if let Some(e) = self.entered.get(&ends) {
+                // The entry must fall between the poll before the one that first saw the
+                // socket in this state and that poll: else it was another socket's.
+                let fits = e.state == t.state
+                    && !e.ambiguous
+                    && e.at_ms <= t.state_seen_ms + ENTERED_SLACK_MS
+                    && t.state_after_ms
+                        .is_none_or(|after| e.at_ms + ENTERED_SLACK_MS >= after);
+                if fits {
+                    t.state_traced_ms = Some(e.at_ms);
+                    self.entered.remove(&ends);
+                }
+            }
+        }
+    }
+
+    /// A trace saw the socket at these addresses enter `state` at `at_ms`: the poll that sees
+    /// it there (this one or a later one) takes that time as exact. Two sockets with the same
+    /// addresses entering the same state before a poll (in different namespaces) make it
+    /// ambiguous, and neither gets a time.
+    pub fn entered(
+        &mut self,
+        family: Family,
+        local: Endpoint,
+        peer: Endpoint,
+        state: TcpState,
+        at_ms: u64,
+    ) {
+        if self.entered.len() >= ENTERED_MAX {
+            self.entered.clear();
+        }
+        let e = self
+            .entered
+            .entry((family, local, peer))
+            .or_insert(Entered {
+                state,
+                at_ms,
+                ambiguous: false,
+            });
+        if e.state != state {
+            *e = Entered {
+                state,
+                at_ms,
+                ambiguous: false,
+            };
+        } else if e.at_ms != at_ms {
+            e.ambiguous = true;
         }
     }
 
@@ -159,6 +241,12 @@ impl Tracker {
             if let Some(v) = kernel.tcp_ext.get(*name) {
                 self.counts.insert(CountKey::Counter(name), *v);
             }
+        }
+        // Traced entries from before the previous poll that no poll has claimed since were of
+        // sockets the polls do not keep (or that are gone).
+        if let Some(before) = self.last_poll_ms {
+            let oldest = before.saturating_sub(ENTERED_SLACK_MS);
+            self.entered.retain(|_, e| e.at_ms >= oldest);
         }
         self.changes.interval_ms = self
             .last_poll_ms
@@ -192,9 +280,18 @@ impl Tracker {
         if t.state != s.state {
             return None;
         }
+        if let Some(at) = t.state_traced_ms {
+            let ms = now_ms.saturating_sub(at);
+            return Some(InState {
+                at_least_ms: ms,
+                at_most_ms: Some(ms),
+                traced: true,
+            });
+        }
         Some(InState {
             at_least_ms: now_ms.saturating_sub(t.state_seen_ms),
             at_most_ms: t.state_after_ms.map(|b| now_ms.saturating_sub(b)),
+            traced: false,
         })
     }
 
@@ -255,6 +352,7 @@ mod tests {
             Some(InState {
                 at_least_ms: lo,
                 at_most_ms: hi,
+                traced: false,
             })
         };
         assert_eq!(t.in_state_for(&a, 1_000_000), bounds(0, None));
@@ -289,5 +387,66 @@ mod tests {
         assert_eq!(track.past, vec![(TcpState::CloseWait, 1_000_000)]);
         assert_eq!(track.first_seen_ms, 1_000_000);
         assert_eq!(t.tracked(), 1);
+    }
+
+    #[test]
+    fn a_traced_entry_makes_the_age_exact() {
+        let mut t = Tracker::new();
+        let mut a = sock(TcpState::CloseWait, "127.0.0.1:80", "127.0.0.1:40000");
+        a.cookie = 1;
+        let mut b = sock(TcpState::CloseWait, "127.0.0.1:80", "127.0.0.1:40001");
+        b.cookie = 2;
+        let mut old = sock(TcpState::CloseWait, "127.0.0.1:80", "127.0.0.1:40002");
+        old.cookie = 3;
+        t.observe(&snapshot_at(1_000_000, vec![old.clone()]));
+        // a: traced entering CLOSE-WAIT before the poll that first sees it.
+        t.entered(a.family, a.local, a.peer, TcpState::CloseWait, 1_004_000);
+        // b: the trace delivers its entry only after the poll that first saw it.
+        t.observe(&snapshot_at(
+            1_010_000,
+            vec![old.clone(), a.clone(), b.clone()],
+        ));
+        t.entered(b.family, b.local, b.peer, TcpState::CloseWait, 1_009_500);
+        // old: an entry long after the poll that first saw it is another socket's.
+        t.entered(
+            old.family,
+            old.local,
+            old.peer,
+            TcpState::CloseWait,
+            1_009_000,
+        );
+        t.observe(&snapshot_at(
+            1_020_000,
+            vec![old.clone(), a.clone(), b.clone()],
+        ));
+        let exact = |ms| {
+            Some(InState {
+                at_least_ms: ms,
+                at_most_ms: Some(ms),
+                traced: true,
+            })
+        };
+        assert_eq!(t.in_state_for(&a, 1_030_000), exact(26_000));
+        assert_eq!(t.in_state_for(&b, 1_030_000), exact(20_500));
+        assert!(!t.in_state_for(&old, 1_030_000).unwrap().traced);
+        // Leaving the state forgets the traced time.
+        let mut a2 = a.clone();
+        a2.state = TcpState::LastAck;
+        t.observe(&snapshot_at(1_040_000, vec![a2.clone()]));
+        assert!(!t.in_state_for(&a2, 1_040_000).unwrap().traced);
+    }
+
+    #[test]
+    fn two_sockets_with_the_same_addresses_get_no_traced_time() {
+        let mut t = Tracker::new();
+        let mut a = sock(TcpState::CloseWait, "10.0.0.2:80", "10.0.0.1:40000");
+        a.cookie = 1;
+        t.observe(&snapshot_at(1_000_000, Vec::new()));
+        t.entered(a.family, a.local, a.peer, TcpState::CloseWait, 1_001_000);
+        t.entered(a.family, a.local, a.peer, TcpState::CloseWait, 1_002_000);
+        t.observe(&snapshot_at(1_010_000, vec![a.clone()]));
+        let age = t.in_state_for(&a, 1_010_000).unwrap();
+        assert!(!age.traced);
+        assert_eq!(age.at_most_ms, Some(10_000));
     }
 }

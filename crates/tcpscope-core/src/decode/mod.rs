@@ -7,5 +7,7 @@ pub mod cgroup;
 pub mod import;
 pub mod inet_diag;
 pub mod names;
+pub mod perf_record;
 pub mod proc_net;
 pub mod process_text;
+pub mod tracepoint;

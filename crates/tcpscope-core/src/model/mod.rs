@@ -8,3 +8,4 @@ pub mod process;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
+pub mod transition;

@@ -3,7 +3,8 @@
 
 use super::wrap::wrap;
 use crate::analyze::fsm::{
-    edges_from, edges_into, info, relief, tracepoint_edge_is_valid, Edge, Origin, StateInfo, Traced,
+    edges_from, edges_into, info, relief, tracepoint_edge_is_valid, tracepoint_edges, Edge, Origin,
+    StateInfo, Traced,
 };
 use crate::model::state::TcpState;
 use serde::Serialize;
@@ -48,6 +49,67 @@ fn field(w: &mut impl Write, label: &str, text: &str) -> io::Result<()> {
         writeln!(w, "{label:<LABEL$} {line}")?;
     }
     Ok(())
+}
+
+/// The records of `sock:inet_sock_set_state` into and out of `state`, per the model.
+pub fn traced_around(state: TcpState) -> (Vec<[TcpState; 2]>, Vec<[TcpState; 2]>) {
+    let all = tracepoint_edges();
+    let into = all
+        .iter()
+        .filter(|(_, new)| *new == state)
+        .map(|(o, n)| [*o, *n])
+        .collect();
+    let out = all
+        .iter()
+        .filter(|(old, _)| *old == state)
+        .map(|(o, n)| [*o, *n])
+        .collect();
+    (into, out)
+}
+
+/// What `tcpscope trace` shows of a state: the command, and the records entering and leaving
+/// it — or why it never appears.
+fn trace_text(state: TcpState) -> String {
+    let records = |rs: &[[TcpState; 2]]| {
+        rs.iter()
+            .map(|[o, n]| format!("{} -> {}", o.display_name(), n.display_name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match state {
+        TcpState::TimeWait => "never shown: entering TIME-WAIT is traced as FIN-WAIT-2 -> CLOSED or \
+            CLOSING -> CLOSED (a mini-socket takes over the 4-tuple), and its end is not traced. \
+            `tcpscope trace --lifetimes` shows the connections that end this way (docs/trace.md)"
+            .to_string(),
+        TcpState::NewSynRecv => "never shown (request sockets are not full sockets): a completed \
+            handshake is traced as LISTEN -> SYN-RECV -> ESTABLISHED on the new connection's socket \
+            (docs/trace.md)"
+            .to_string(),
+        _ => {
+            let (into, out) = traced_around(state);
+            if into.is_empty() && out.is_empty() {
+                return format!(
+                    "never shown: the tracepoint sees no change into or out of {}",
+                    state.display_name()
+                );
+            }
+            let mut t = format!(
+                "`tcpscope trace state {}` shows each socket",
+                state.name()
+            );
+            if !into.is_empty() {
+                t.push_str(&format!(" entering it ({})", records(&into)));
+            }
+            if !out.is_empty() {
+                if !into.is_empty() {
+                    t.push_str(" and");
+                }
+                t.push_str(&format!(" leaving it ({})", records(&out)));
+            }
+            t.push_str(", with its owner and the time it spent there (docs/trace.md)");
+            t
+        }
+    }
 }
 
 /// "rcv FIN / send ACK" for an edge.
@@ -104,6 +166,7 @@ pub fn write_state(w: &mut impl Write, state: TcpState) -> io::Result<()> {
     if let Some(now) = relief(state) {
         field(w, "Right now", now)?;
     }
+    field(w, "In a trace", &trace_text(state))?;
     writeln!(w)?;
     writeln!(w, "How a socket gets here:")?;
     write_edges(w, edges_into(state), true)?;
@@ -213,6 +276,15 @@ pub struct StateDoc {
     pub relief: Option<&'static str>,
     pub incoming: Vec<Edge>,
     pub outgoing: Vec<Edge>,
+    /// What `tcpscope trace` shows: the tracepoint's records into and out of the state.
+    pub traced: TracedDoc,
+}
+
+/// The `sock:inet_sock_set_state` records (old, new) around one state.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedDoc {
+    pub entering: Vec<[TcpState; 2]>,
+    pub leaving: Vec<[TcpState; 2]>,
 }
 
 impl StateDoc {
@@ -226,6 +298,10 @@ impl StateDoc {
             relief: relief(state),
             incoming: edges_into(state).copied().collect(),
             outgoing: edges_from(state).copied().collect(),
+            traced: {
+                let (entering, leaving) = traced_around(state);
+                TracedDoc { entering, leaving }
+            },
         }
     }
 }
@@ -285,5 +361,18 @@ mod tests {
         assert_eq!(doc["name"], "close-wait");
         assert_eq!(doc["end"], "passive-closer");
         assert!(doc["outgoing"].as_array().unwrap().len() >= 2);
+        assert_eq!(doc["traced"]["entering"][0][1], "close-wait");
+    }
+
+    #[test]
+    fn every_state_says_what_a_trace_shows() {
+        let close_wait = text(|w| write_state(w, TcpState::CloseWait));
+        assert!(close_wait.contains("tcpscope trace state close-wait"));
+        assert!(close_wait.contains("entering it (ESTABLISHED ->"));
+        let time_wait = text(|w| write_state(w, TcpState::TimeWait));
+        assert!(time_wait.contains("traced as FIN-WAIT-2 -> CLOSED"));
+        for s in TcpState::ALL {
+            assert!(text(|w| write_state(w, s)).contains("In a trace"), "{s}");
+        }
     }
 }

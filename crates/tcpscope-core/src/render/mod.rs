@@ -14,4 +14,5 @@ pub mod svg;
 pub mod table;
 pub mod time;
 pub mod top;
+pub mod trace;
 pub mod wrap;

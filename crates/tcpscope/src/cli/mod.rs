@@ -5,6 +5,7 @@ pub mod habits;
 pub mod lab;
 pub mod release;
 pub mod suggest;
+pub mod trace;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub enum Command {
     /// The live view to leave open during an incident: states with sparklines, sockets opened
     /// and closed per second, the doctor's verdict, and every group's sockets per state.
     Top(TopArgs),
+    /// Every TCP state change as it happens, with the process that owns the socket, checked
+    /// against the state machine model (root: the sock:inet_sock_set_state tracepoint; else polling).
+    Trace(trace::TraceArgs),
     /// Make real sockets in a chosen state on loopback (to learn, test, benchmark); held until
     /// Ctrl-C, SIGTERM or --hold, then removed. Scenarios: established, listen, close-wait,
     /// fin-wait-2, time-wait, syn-recv, fin-wait-1, last-ack, closing, syn-sent, stopped-server,

@@ -11,7 +11,10 @@
 //!
 //! One-shot commands make one poll; live ones call [`Collector::next_poll`] and poll again, and
 //! the second poll costs little more than the kernel's dump: owners come from the cache, and
-//! only sockets that appeared since are looked for in /proc. Nothing here prints.
+//! only sockets that appeared since are looked for in /proc. Between polls, `trace` asks about
+//! single sockets through the same source and caches ([`lookup`]). Nothing here prints.
+
+mod lookup;
 
 use super::facts;
 use super::owner_cache::OwnerCache;
@@ -61,6 +64,8 @@ pub struct Collector {
     cache: OwnerCache,
     tracker: Tracker,
     polls: u64,
+    /// When a lookup last made the source look at the namespace set again.
+    namespaces_looked: Option<Instant>,
 }
 
 impl Collector {
@@ -74,6 +79,7 @@ impl Collector {
             cache: OwnerCache::new(),
             tracker: Tracker::new(),
             polls: 0,
+            namespaces_looked: None,
         }
     }
 

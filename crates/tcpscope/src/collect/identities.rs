@@ -56,6 +56,11 @@ impl Identities {
         });
     }
 
+    /// Forget `pid` (it exited or exec'd another program): it is read again when next asked.
+    pub fn forget(&mut self, pid: u32) {
+        self.cache.remove(&pid);
+    }
+
     fn read(&mut self, pid: u32) -> Entry {
         let base = format!("/proc/{pid}");
         let start_time = read_start_time(pid);

@@ -28,3 +28,4 @@ pub mod record;
 pub mod replay;
 pub mod resolve;
 pub mod source;
+pub mod trace;

@@ -21,6 +21,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tcpscope_core::decode::cgroup::{parse_cgroup_file, short_label};
+use tcpscope_core::decode::inet_diag::SocketId;
 use tcpscope_core::decode::process_text::{namespace_inode, parse_decimal};
 use tcpscope_core::model::snapshot::KernelCounters;
 use tcpscope_core::model::socket::Netns;
@@ -450,6 +451,11 @@ enum Job {
     Counters {
         out: mpsc::Sender<KernelCounters>,
     },
+    /// One socket by its id (trace's owner lookups): not a dump.
+    Lookup {
+        id: SocketId,
+        out: mpsc::Sender<Result<Option<Socket>>>,
+    },
 }
 
 /// What a namespace's thread sends back during a dump.
@@ -459,8 +465,8 @@ enum Msg {
 }
 
 /// A thread that lives inside one network namespace for as long as the collector does: it
-/// entered the namespace once (setns), keeps its sock_diag socket open, and serves dumps and
-/// counter reads (/proc/thread-self/net and /proc/sys/net show the namespace of the thread that
+/// entered the namespace once (setns), keeps its sock_diag socket open, and serves dumps,
+/// lookups of single sockets and counter reads (/proc/thread-self/net and /proc/sys/net show the namespace of the thread that
 /// reads them). Dropping the reader ends the thread.
 pub struct NsReader {
     pub target: Target,
@@ -525,6 +531,14 @@ impl NsReader {
         ))
     }
 
+    /// Ask for the socket `id` names, labelled with the namespace; the answer comes on the
+    /// returned channel, so the caller can ask every namespace before waiting for any.
+    pub fn lookup(&self, id: &SocketId) -> Result<mpsc::Receiver<Result<Option<Socket>>>> {
+        let (out, rx) = mpsc::channel();
+        self.send(Job::Lookup { id: *id, out })?;
+        Ok(rx)
+    }
+
     /// The namespace's kernel counters and sysctls.
     pub fn counters(&self) -> Result<KernelCounters> {
         let (out, rx) = mpsc::channel();
@@ -587,6 +601,23 @@ fn serve(target: Target, jobs: mpsc::Receiver<Job>, ready: mpsc::Sender<Result<(
         match job {
             Job::Counters { out } => {
                 let _ = out.send(super::kernel::counters());
+            }
+            Job::Lookup { id, out } => {
+                let found = sock
+                    .lookup(&id, false)
+                    .map(|s| {
+                        s.map(|mut s| {
+                            s.netns = Some(target.netns.clone());
+                            s
+                        })
+                    })
+                    .with_context(|| {
+                        format!(
+                            "looking a socket up in network namespace {}",
+                            describe(&target.netns)
+                        )
+                    });
+                let _ = out.send(found);
             }
             Job::Dump { query, out } => {
                 let mut batch = Vec::with_capacity(BATCH);

@@ -23,6 +23,7 @@ use super::identities::Identities;
 use super::owners::{self, InodeTable, ScanReport, Wanted};
 use std::collections::{HashMap, HashSet};
 use std::io;
+use tcpscope_core::analyze::fasthash::FastSet;
 use tcpscope_core::model::process::Owner;
 use tcpscope_core::Socket;
 
@@ -238,15 +239,46 @@ impl OwnerCache {
             pending.push(s);
             Ok(())
         })?;
-        let shared = pending
-            .iter()
-            .any(|s| s.state == tcpscope_core::TcpState::Listen);
-        self.find(pending.iter().map(|s| s.inode), shared)?;
-        for mut s in pending {
-            self.attach_quietly(&mut s);
-            each(&s)?;
+        self.attribute(&mut pending)?;
+        for s in &pending {
+            each(s)?;
         }
         Ok(())
+    }
+
+    /// Fill the owners of sockets found outside a poll (a drill-down, trace's lookups): from
+    /// the table, walking /proc only for the inodes it does not know. Nothing is marked used.
+    pub fn attribute(&mut self, sockets: &mut [Socket]) -> io::Result<()> {
+        let shared = sockets
+            .iter()
+            .any(|s| s.state == tcpscope_core::TcpState::Listen);
+        self.find(sockets.iter().map(|s| s.inode), shared)?;
+        for s in sockets {
+            self.attach_quietly(s);
+        }
+        Ok(())
+    }
+
+    /// Forget what is known to be over without a poll (trace sees it happen): the entries of
+    /// sockets that closed, and who processes were that exited or exec'd another program.
+    pub fn forget(&mut self, inodes: &FastSet<u64>, pids: &[u32]) {
+        for pid in pids {
+            self.identities.forget(*pid);
+        }
+        if inodes.is_empty() {
+            return;
+        }
+        self.unfound.retain(|i| !inodes.contains(i));
+        let used = std::mem::take(&mut self.used);
+        let mut kept_used = Vec::with_capacity(used.len());
+        self.table.retain(|i, (inode, _)| {
+            let keep = !inodes.contains(inode);
+            if keep {
+                kept_used.push(used.get(i).copied().unwrap_or(false));
+            }
+            keep
+        });
+        self.used = kept_used;
     }
 
     /// [`OwnerCache::attach`] without marking the entries used.

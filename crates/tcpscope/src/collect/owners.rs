@@ -10,7 +10,7 @@
 //! that yields some is read to its end at once (a leak sits in one program), and the walk stops
 //! as soon as every wanted inode has been seen once.
 //!
-//! The details of the holding processes are read by [`ProcessDetails`](super::owner_details).
+//! Who the holding processes are is read once per process by [`Identities`](super::identities).
 //!
 //! Errors are told apart: a process that exits during the walk is normal and silent; a
 //! permission failure (another user's process, without root or CAP_SYS_PTRACE) is counted and

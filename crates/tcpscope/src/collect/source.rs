@@ -9,8 +9,9 @@ use super::query::Query;
 use super::{kernel, netlink, procfs, replay};
 use anyhow::{Context, Result};
 use std::io;
-use tcpscope_core::decode::inet_diag::Request;
+use tcpscope_core::decode::inet_diag::{Request, SocketId};
 use tcpscope_core::model::snapshot::{Host, Snapshot, SourceKind};
+use tcpscope_core::model::socket::Netns;
 use tcpscope_core::{Socket, StateSet};
 
 /// Where live sockets are read from (the user's `--source`).
@@ -256,6 +257,52 @@ impl Source {
     /// True when sockets come from more than one network namespace (show a Netns column).
     pub fn spans_namespaces(&self) -> bool {
         matches!(self.backend, Backend::Netns { all: true, .. })
+    }
+
+    /// The socket the kernel has now at exactly `id`'s addresses, in each namespace the source
+    /// reads (labelled with it): one request per namespace, answered from the kernel's hash
+    /// tables, not a dump. A listener the kernel falls back to for a gone connection is not
+    /// it. Nothing for /proc/net/tcp and recordings, which cannot be asked about one socket.
+    pub fn lookup(&mut self, id: &SocketId) -> Result<Vec<Socket>> {
+        let is_it = |s: &Socket| s.peer == id.peer && s.local.port == id.local.port;
+        match &mut self.backend {
+            Backend::Netlink(sock) => Ok(sock
+                .lookup(id, false)
+                .context("looking a socket up through netlink")?
+                .into_iter()
+                .filter(is_it)
+                .collect()),
+            Backend::Netns { readers, all, .. } => {
+                // Every namespace is asked before any answer is awaited: they work in parallel.
+                let asked: Vec<_> = readers.iter().map(|r| r.lookup(id)).collect();
+                let mut found = Vec::new();
+                for answer in asked {
+                    let reply = answer.and_then(|rx| {
+                        rx.recv()
+                            .map_err(|_| anyhow::anyhow!("a namespace's thread stopped"))?
+                    });
+                    match reply {
+                        Ok(s) => found.extend(s.filter(is_it)),
+                        Err(_) if *all => {} // a namespace that went away
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(found)
+            }
+            Backend::Proc | Backend::Replay(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The namespace with this inode among those the source reads, labelled (name, a process
+    /// in it, its container).
+    pub fn namespace(&self, inode: u64) -> Option<&Netns> {
+        match &self.backend {
+            Backend::Netns { readers, .. } => readers
+                .iter()
+                .map(|r| &r.target.netns)
+                .find(|n| n.inode == inode),
+            _ => None,
+        }
     }
 
     /// Hand every socket the query selects to `each`, in source order.

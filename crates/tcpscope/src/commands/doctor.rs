@@ -2,12 +2,14 @@
 //! finding may name are kept and attributed; tcp_info, kernel counters and process facts come
 //! with them; every namespace as root unless told otherwise), the rules run, the report printed,
 //! and the exit status 0/1/2 by the worst finding. `--watch` polls the same collector again, so
-//! its tracker bounds ages by the polls and growth shows.
+//! its tracker bounds ages by the polls and growth shows; as root, a trace of entries into
+//! CLOSE-WAIT runs between the polls and makes those ages exact.
 
 use super::output::{parse_filter, stdout};
 use crate::cli::DoctorArgs;
 use crate::collect::collector::Collector;
 use crate::collect::plan::{DefaultScope, Needs, Owners, Plan};
+use crate::collect::trace::entries::EntryWatch;
 use anyhow::Result;
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,7 +18,7 @@ use tcpscope_core::analyze::diagnose::digest::Digest;
 use tcpscope_core::analyze::diagnose::{diagnose, Context, Report};
 use tcpscope_core::render::doctor::write_report;
 use tcpscope_core::render::time::utc_text;
-use tcpscope_core::Family;
+use tcpscope_core::{Family, StateSet, TcpState};
 
 pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     let filter = parse_filter(&args.filter)?;
@@ -40,6 +42,20 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
         print(args, &report)?;
         return Ok(ExitCode::from(report.exit_code()));
     };
+    // As root, a trace of entries into CLOSE-WAIT runs between the polls: ages become exact.
+    let mut entries = match EntryWatch::start(StateSet::of(&[TcpState::CloseWait])) {
+        Ok(w) => {
+            eprintln!(
+                "tcpscope: note: tracing entries into CLOSE-WAIT between polls (sock:inet_sock_set_state, kernel filter: {}): sockets that enter it while doctor watches get exact ages",
+                w.kernel_filter().unwrap_or("none")
+            );
+            Some(w)
+        }
+        Err(e) => {
+            eprintln!("tcpscope: note: CLOSE-WAIT ages are bounded by the polls: cannot read the tracepoint ({e})");
+            None
+        }
+    };
     let mut round = 0u64;
     loop {
         let started = Instant::now();
@@ -60,7 +76,11 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
         if args.count.is_some_and(|n| round >= n) {
             return Ok(ExitCode::from(report.exit_code()));
         }
-        std::thread::sleep(Duration::from_millis(interval).saturating_sub(started.elapsed()));
+        let next = started + Duration::from_millis(interval);
+        match &mut entries {
+            Some(w) => w.run_until(next, &mut collector),
+            None => std::thread::sleep(next.saturating_duration_since(Instant::now())),
+        }
         collector.next_poll()?;
     }
 }

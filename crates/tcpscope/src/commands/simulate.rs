@@ -1,5 +1,5 @@
 //! `tcpscope simulate [SCENARIO]`: two endpoints driven through the state-machine model and
-//! drawn as a ladder diagram (or printed as JSON steps).
+//! drawn as a ladder diagram (or printed as JSON steps), with what `tcpscope trace` would show.
 
 use super::output::stdout;
 use crate::cli::SimulateArgs;
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use tcpscope_core::analyze::fsm::scenarios::{scenario, SCENARIOS};
 use tcpscope_core::analyze::fsm::simulate::run as simulate;
 use tcpscope_core::analyze::fsm::Flavor;
-use tcpscope_core::render::ladder::write_ladder;
+use tcpscope_core::render::ladder::{write_ladder, write_traced};
 
 pub fn run(args: &SimulateArgs) -> Result<ExitCode> {
     let mut out = stdout();
@@ -43,6 +43,7 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_ladder(&mut out, &sim)?;
+        write_traced(&mut out, &sim)?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -144,10 +144,30 @@ fn who(ctx: &Context, pids: &[u32]) -> String {
     }
 }
 
-/// How long `s` has been in CLOSE-WAIT, as (at least, at most) milliseconds: bounded on both
-/// sides when --watch saw it arrive, else the larger of the tracked time and the tcp_info lower
-/// bound (time since the last ACK received ≈ time since the peer's FIN).
-fn age(ctx: &Context, s: &Socket) -> Option<(u64, Option<u64>)> {
+/// How long a socket has been in CLOSE-WAIT, and how that is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Age {
+    /// A lower bound: tcp_info's time since the last ACK (≈ since the peer's FIN), or the
+    /// first poll that saw it.
+    AtLeast(u64),
+    /// Between two polls of --watch (the one that first saw it there, and the one before).
+    Between(u64, u64),
+    /// Exactly: the trace beside --watch saw it enter CLOSE-WAIT.
+    Traced(u64),
+}
+
+impl Age {
+    /// The age to compare by (the lower bound).
+    fn least(self) -> u64 {
+        match self {
+            Age::AtLeast(ms) | Age::Between(ms, _) | Age::Traced(ms) => ms,
+        }
+    }
+}
+
+/// How long `s` has been in CLOSE-WAIT: exact when a trace saw it enter, bounded on both sides
+/// when --watch saw it arrive, else the larger of the tracked time and the tcp_info lower bound.
+fn age(ctx: &Context, s: &Socket) -> Option<Age> {
     let tracked = ctx.tracker.and_then(|t| t.in_state_for(s, ctx.now_ms()));
     let lower = s
         .tcp_info
@@ -155,9 +175,13 @@ fn age(ctx: &Context, s: &Socket) -> Option<(u64, Option<u64>)> {
         .and_then(|i| i.last_ack_recv_ms.or(i.last_data_recv_ms))
         .map(u64::from);
     match (tracked, lower) {
-        (Some(t), _) if t.at_most_ms.is_some() => Some((t.at_least_ms, t.at_most_ms)),
-        (Some(t), l) => Some((t.at_least_ms.max(l.unwrap_or(0)), None)),
-        (None, Some(l)) => Some((l, None)),
+        (Some(t), _) if t.traced => Some(Age::Traced(t.at_least_ms)),
+        (Some(t), _) if t.at_most_ms.is_some() => Some(Age::Between(
+            t.at_least_ms,
+            t.at_most_ms.unwrap_or(t.at_least_ms),
+        )),
+        (Some(t), l) => Some(Age::AtLeast(t.at_least_ms.max(l.unwrap_or(0)))),
+        (None, Some(l)) => Some(Age::AtLeast(l)),
         (None, None) => None,
     }
 }
@@ -173,7 +197,10 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
     let stuck = infos.iter().any(|p| p.is_stuck());
     let fd_usage = infos.iter().filter_map(|p| p.fd_usage()).reduce(f64::max);
 
-    let oldest = socks.iter().filter_map(|s| age(ctx, s)).max_by_key(|a| a.0);
+    let oldest = socks
+        .iter()
+        .filter_map(|s| age(ctx, s))
+        .max_by_key(|a| a.least());
     let mut evidence = Vec::new();
     // A server's sockets share its port; a client's each have their own ephemeral port, so
     // those are named by where they go.
@@ -195,12 +222,16 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
         evidence.push(format!("{n} socket(s) in CLOSE-WAIT on {locals}"));
     }
     match oldest {
-        Some((lo, Some(hi))) => evidence.push(format!(
+        Some(Age::Traced(ms)) => evidence.push(format!(
+            "the oldest entered CLOSE-WAIT {} ago (traced: sock:inet_sock_set_state saw it happen)",
+            human_ms(ms)
+        )),
+        Some(Age::Between(lo, hi)) => evidence.push(format!(
             "the oldest entered CLOSE-WAIT between {} and {} ago (seen arriving by --watch, by socket cookie)",
             human_ms(lo),
             human_ms(hi)
         )),
-        Some((ms, None)) => evidence.push(format!(
+        Some(Age::AtLeast(ms)) => evidence.push(format!(
             "the oldest has been idle for at least {} (from tcp_info last_ack_recv: a lower bound on the time since the peer's FIN)",
             human_ms(ms)
         )),
@@ -260,7 +291,7 @@ fn finding(ctx: &Context, pids: &[u32], socks: &[&Socket], place: Option<&Place>
         }
     }
 
-    let old = oldest.is_some_and(|(lo, _)| lo >= FRESH_MS);
+    let old = oldest.is_some_and(|a| a.least() >= FRESH_MS);
     let severity = if stuck || n >= 100 || fd_usage.is_some_and(|u| u >= 0.8) {
         Severity::Critical
     } else if n >= 10 || old {

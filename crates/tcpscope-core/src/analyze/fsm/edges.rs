@@ -354,11 +354,11 @@ pub const EDGES: &[Edge] = &[
         guard(
             note(
                 edge(T::FinWait2, E::FinTimeout, T::Close, None, Linux),
-                "only for orphans (the program called close()); a FIN-WAIT-2 after shutdown(SHUT_WR) waits forever",
+                "only for orphans (the program called close()); a FIN-WAIT-2 after shutdown(SHUT_WR) waits forever. Traced as FIN-WAIT-2 -> CLOSED at once, when a mini-socket takes the orphan over, not when the timer fires",
             ),
             Guard::Orphaned,
         ),
-        Traced::NotSeen,
+        Traced::Seen(&[(T::FinWait2, T::Close)]),
     ),
 ];
 

@@ -18,7 +18,7 @@ pub mod tracepoint;
 pub use edges::{edges_from, edges_into, find_edge, Edge, Guard, Origin, Traced, EDGES};
 pub use events::{Event, EventKind, Segment};
 pub use states::{info, relief, End, GoverningTimer, StateInfo};
-pub use tracepoint::{tracepoint_edge_is_valid, tracepoint_view};
+pub use tracepoint::{tracepoint_edge_is_valid, tracepoint_edges, tracepoint_view};
 
 use crate::model::state::TcpState;
 

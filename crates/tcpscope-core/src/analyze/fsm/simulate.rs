@@ -7,8 +7,9 @@
 //!
 //! [`EDGES`]: super::edges::EDGES
 
-use super::edges::{find_edge, History};
+use super::edges::{find_edge, History, Origin, EDGES};
 use super::events::{Event, Segment};
+use super::tracepoint::tracepoint_view;
 use super::Flavor;
 use crate::model::state::TcpState;
 use serde::Serialize;
@@ -140,6 +141,31 @@ impl Simulation {
             }
         }
         path
+    }
+}
+
+impl Simulation {
+    /// What `tcpscope trace` would show for one side on Linux: the `sock:inet_sock_set_state`
+    /// records (old, new) its changes make, in order — no TIME-WAIT (FIN-WAIT-2 -> CLOSED:
+    /// a mini-socket takes over), nothing for the mini-socket's end. Empty for an RFC run.
+    pub fn traced(&self, side: Side) -> Vec<(TcpState, TcpState)> {
+        if self.flavor != Flavor::Linux {
+            return Vec::new();
+        }
+        self.rows
+            .iter()
+            .flat_map(|r| &r.edges)
+            .filter(|t| t.side == side)
+            .filter_map(|t| {
+                EDGES.iter().find(|e| {
+                    e.from == t.from
+                        && e.to == t.to
+                        && e.event == t.event
+                        && e.origin != Origin::Rfc
+                })
+            })
+            .flat_map(tracepoint_view)
+            .collect()
     }
 }
 

@@ -56,6 +56,7 @@ fn detail(cookie: u64, state: TcpState) -> SocketDetail {
             state_after_ms: Some(989_000),
             first_seen_ms: 900_000,
             last_seen_poll: 0,
+            state_traced_ms: None,
             past: vec![(TcpState::Established, 900_000)],
         }),
     }
