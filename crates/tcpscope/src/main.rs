@@ -7,6 +7,7 @@ mod collect;
 mod commands;
 mod lab;
 mod serve;
+mod top;
 
 use clap::Parser;
 use std::process::ExitCode;

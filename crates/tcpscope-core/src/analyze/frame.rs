@@ -7,7 +7,7 @@
 use crate::analyze::diagnose::Report;
 use crate::analyze::groups::{GroupBy, GroupKey, GroupStats};
 use crate::analyze::summary::StateCounts;
-use crate::analyze::tracking::Changes;
+use crate::analyze::tracking::{Changes, Track};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket};
 use std::collections::BTreeMap;
@@ -99,4 +99,12 @@ pub(crate) fn of_snapshot(seq: u64, snap: &Snapshot) -> Frame {
         report,
         changes: Changes::default(),
     }
+}
+
+/// One socket of a drill-down (the few sockets a screen lists), with what the polls saw of it.
+#[derive(Debug, Clone)]
+pub struct SocketDetail {
+    pub socket: Socket,
+    /// When it was first seen, in which states (`None` for a socket no poll saw yet).
+    pub track: Option<Track>,
 }

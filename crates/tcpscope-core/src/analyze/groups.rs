@@ -5,6 +5,7 @@
 //! never keeps its sockets to group them.
 
 use crate::analyze::fasthash::FastMap;
+use crate::analyze::filter::{CmpOp, Direction, Expr, Filter, HostCond, NumField, Pred, Prefix};
 use crate::decode::cgroup::short_label;
 use crate::model::socket::{Endpoint, Socket};
 use crate::model::state::TcpState;
@@ -139,6 +140,58 @@ pub fn key_of(by: GroupBy, s: &Socket) -> GroupKey {
     raw_key(by, s).label(s)
 }
 
+/// The condition that narrows a listing to one group where the filter language can say it
+/// (`pid = N`, `sport = :N`, `dst ADDR`): the kernel or the collector then drops most other
+/// sockets early. Groups it cannot name (containers, namespaces, kernel-owned) get `None`; a
+/// drill-down still checks every socket's [`key_of`].
+pub fn narrowing(by: GroupBy, key: &GroupKey) -> Option<Pred> {
+    match by {
+        GroupBy::Process => key.pid.map(|pid| Pred::Num {
+            field: NumField::Pid,
+            op: CmpOp::Eq,
+            value: u64::from(pid),
+        }),
+        GroupBy::LocalPort => {
+            let port = key.label.strip_prefix(':')?.parse().ok()?;
+            Some(Pred::Port {
+                side: Direction::Src,
+                op: CmpOp::Eq,
+                port: Some(port),
+            })
+        }
+        GroupBy::PeerHost => {
+            let text = key.label.trim_start_matches('[').trim_end_matches(']');
+            let addr: std::net::IpAddr = text.parse().ok()?;
+            let len = if addr.is_ipv4() { 32 } else { 128 };
+            Some(Pred::Host {
+                side: Direction::Dst,
+                cond: HostCond {
+                    family: None,
+                    name: None,
+                    addrs: vec![Prefix { addr, len }],
+                    port: None,
+                },
+            })
+        }
+        GroupBy::Container | GroupBy::Netns => None,
+    }
+}
+
+/// `base` narrowed to one group (see [`narrowing`]): what a drill-down asks the collector for.
+pub fn drill_filter(base: &Filter, by: GroupBy, key: &GroupKey) -> Filter {
+    let Some(pred) = narrowing(by, key) else {
+        return base.clone();
+    };
+    let narrow = Expr::Pred(pred);
+    Filter {
+        leading: base.leading.clone(),
+        expr: Some(match &base.expr {
+            None => narrow,
+            Some(e) => Expr::And(Box::new(e.clone()), Box::new(narrow)),
+        }),
+    }
+}
+
 /// A group's identity, cheap to compute for every socket of a poll (no allocation). A container
 /// is keyed by a 64-bit hash of its id. Labels are made only for the groups [`Groups::top`]
 /// shows (50k client ports cost a partial selection, not 50k strings), except those of
@@ -158,7 +211,9 @@ enum RawKey {
 fn raw_key(by: GroupBy, s: &Socket) -> RawKey {
     use std::hash::{Hash, Hasher};
     let owner = s.owners.first();
-    let nobody = if s.inode == 0 {
+    // Kernel-owned only where the source can tell (an inode, or a capture's owner column): a
+    // capture without either says nothing about who holds a socket.
+    let nobody = if s.is_kernel_owned() {
         RawKey::Kernel
     } else {
         RawKey::Unknown
@@ -361,6 +416,79 @@ mod tests {
         assert_eq!(top[2].1.sockets, 2, "srv[12] and the kernel's socket");
         let json = serde_json::to_string(&top[0].1).unwrap();
         assert!(json.contains(r#""states":{"close-wait":2}"#), "{json}");
+    }
+
+    #[test]
+    fn drill_filters_narrow_to_the_group_and_keep_the_base() {
+        let base = Filter::parse("state close-wait sport >= :1000").unwrap();
+        let key = |label: &str, pid| GroupKey {
+            label: label.to_string(),
+            pid,
+        };
+        let text = |by, k: &GroupKey| drill_filter(&base, by, k).to_string();
+        assert_eq!(
+            text(GroupBy::Process, &key("srv[42]", Some(42))),
+            "state close-wait sport >= :1000 and pid = 42"
+        );
+        assert_eq!(
+            text(GroupBy::LocalPort, &key(":8080", None)),
+            "state close-wait sport >= :1000 and sport = :8080"
+        );
+        assert_eq!(
+            text(GroupBy::PeerHost, &key("[::1]", None)),
+            "state close-wait sport >= :1000 and dst [::1]"
+        );
+        assert_eq!(
+            drill_filter(&Filter::all(), GroupBy::PeerHost, &key("10.0.0.9", None)).to_string(),
+            "dst 10.0.0.9"
+        );
+        // Groups the language cannot name keep the base; the key decides.
+        assert_eq!(
+            text(GroupBy::Process, &key("kernel", None)),
+            base.to_string()
+        );
+        assert_eq!(
+            text(GroupBy::Container, &key("docker:abc", None)),
+            base.to_string()
+        );
+        // Every narrowed filter selects the sockets of its group.
+        let mut s = sock(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.9:1234");
+        owned(&mut s, 42, "srv");
+        for by in GroupBy::ALL {
+            let f = drill_filter(&Filter::all(), by, &key_of(by, &s));
+            assert!(f.matches(&s), "{by:?}: {f}");
+            let reparsed = Filter::parse(&f.to_string()).unwrap();
+            assert_eq!(reparsed, f, "{by:?} prints back");
+        }
+    }
+
+    #[test]
+    fn processes_of_one_container_are_one_group() {
+        use crate::model::process::{Container, ProcessIdentity};
+        let mut g = Groups::new(GroupBy::Container);
+        for pid in [10u32, 11] {
+            let mut s = sock(
+                TcpState::CloseWait,
+                "10.0.0.1:80",
+                &format!("10.0.0.9:{pid}"),
+            );
+            owned(&mut s, pid, "srv");
+            let id = ProcessIdentity {
+                comm: "srv".into(),
+                container: Some(Container {
+                    runtime: "docker".into(),
+                    id: "0123456789abcdef".into(),
+                    pod_uid: None,
+                }),
+                ..ProcessIdentity::default()
+            };
+            s.owners[0].process = std::sync::Arc::new(id);
+            g.add(&s, None);
+        }
+        let top = g.top(10);
+        assert_eq!(top.len(), 1, "{top:?}");
+        assert_eq!(top[0].0.label, "docker:0123456789ab");
+        assert_eq!(top[0].1.in_state(TcpState::CloseWait), 2);
     }
 
     #[test]

@@ -57,8 +57,8 @@ pub struct Track {
     /// The poll that first saw the socket at all.
     pub first_seen_ms: u64,
     /// The number of the last poll that saw it (entries the current poll did not see are gone
-    /// at its end).
-    last_seen_poll: u64,
+    /// at its end). Crate-visible so the views' tests can make tracks.
+    pub(crate) last_seen_poll: u64,
     /// Earlier states, oldest first: (state, the poll that first saw it there).
     pub past: Vec<(TcpState, u64)>,
     /// When the socket entered `state`, exactly, when a trace saw it happen.

@@ -117,11 +117,41 @@ pub fn exceptional_summary() -> Vec<String> {
 }
 
 const BOX: usize = 16;
+/// The box with a count in it (`top`'s live diagram): the name and up to five characters.
+const COUNTED_BOX: usize = 22;
 const LINE: usize = 42;
 
 /// The text diagram: one box per state with its outgoing arrows, at most 80 columns wide.
 /// `highlight` draws that state's box with double lines and its arrows heavy.
 pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result<()> {
+    write_text_with(w, highlight, None)
+}
+
+/// [`write_text`] with the number of sockets in each state written in its box (`top`'s live
+/// diagram); still at most 80 columns wide.
+pub fn write_text_counted(
+    w: &mut impl Write,
+    highlight: Option<TcpState>,
+    count: &dyn Fn(TcpState) -> u64,
+) -> io::Result<()> {
+    write_text_with(w, highlight, Some(count))
+}
+
+/// 12345, 123k, 1.2M: a count in at most five characters.
+pub fn short_count(n: u64) -> String {
+    match n {
+        0..=99_999 => n.to_string(),
+        100_000..=999_999 => format!("{}k", n / 1000),
+        1_000_000..=9_999_999 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{}M", n / 1_000_000),
+    }
+}
+
+fn write_text_with(
+    w: &mut impl Write,
+    highlight: Option<TcpState>,
+    count: Option<&dyn Fn(TcpState) -> u64>,
+) -> io::Result<()> {
     let arrows = arrows();
     writeln!(
         w,
@@ -135,6 +165,7 @@ pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result
         )?;
     }
     writeln!(w)?;
+    let inner = if count.is_some() { COUNTED_BOX } else { BOX } - 2;
     for state in DIAGRAM_ORDER {
         let out: Vec<&Arrow> = arrows.iter().filter(|a| a.from == state).collect();
         let hl = highlight == Some(state);
@@ -143,11 +174,14 @@ pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result
         } else {
             ('╭', '╮', '╰', '╯', '─', '│')
         };
-        let inner = BOX - 2;
         writeln!(w, "{tl}{}{tr}", h.to_string().repeat(inner))?;
         let rows = out.len().max(1);
         for i in 0..rows {
-            let name = if i == 0 { state.display_name() } else { "" };
+            let name = match (i, count) {
+                (0, Some(n)) => format!("{:<13}{:>5}", state.display_name(), short_count(n(state))),
+                (0, None) => state.display_name().to_string(),
+                _ => String::new(),
+            };
             let mut line = format!("{v} {name:<width$}{v}", width = inner - 1);
             if let Some(a) = out.get(i) {
                 line.push_str(&arrow_text(a, a.touches(highlight)));
@@ -268,6 +302,25 @@ mod tests {
             assert!(out.contains(s.display_name()), "{s} missing");
         }
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn counted_diagram_fits_80_columns_and_shows_counts() {
+        let out = render(|w| {
+            write_text_counted(w, None, &|s| match s {
+                TcpState::CloseWait => 7,
+                TcpState::Established => 123_456,
+                _ => 0,
+            })
+        });
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        assert!(out.contains("│ CLOSE-WAIT       7 │"), "{out}");
+        assert!(out.contains("│ ESTABLISHED   123k │"), "{out}");
+        assert_eq!(short_count(99_999), "99999");
+        assert_eq!(short_count(1_234_567), "1.2M");
+        assert_eq!(short_count(12_345_678), "12M");
     }
 
     #[test]

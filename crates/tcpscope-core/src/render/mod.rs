@@ -15,5 +15,6 @@ pub mod summary;
 pub mod svg;
 pub mod table;
 pub mod time;
+pub mod top;
 pub mod trace;
 pub mod wrap;

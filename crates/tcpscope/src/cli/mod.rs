@@ -20,7 +20,21 @@ use std::path::PathBuf;
     name = "tcpscope",
     version = env!("TCPSCOPE_VERSION"),
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n  tcpscope release state close-wait pid = 4242   end a program's leaked sockets (dry run; --yes acts)\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical; release: 1 when sockets remain."
+    after_help = "Examples:
+  tcpscope doctor                  what is wrong, whose fault, what to do
+  tcpscope                         list every TCP socket
+  tcpscope summary                 counts per state: is anything piling up?
+  tcpscope ls state close-wait     sockets whose program has not called close()
+  tcpscope ls -p state close-wait  which programs are not closing their sockets
+  tcpscope ls sport = :22 or dport = :22   ss filters work as they are
+  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times
+  tcpscope ls --all-netns -p       every namespace (containers too), with owners
+  tcpscope ls --json               one JSON document (docs/json.md)
+  tcpscope explain CLOSE_WAIT      what a state means and what to do
+  tcpscope release state close-wait pid = 4242   end a program's leaked sockets (dry run; --yes acts)
+  tcpscope top                     live: states, who holds them, what doctor says
+
+Exit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical; release: 1 when sockets remain."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,6 +71,9 @@ pub enum Command {
     /// Serve Prometheus metrics, a live web page and JSON over HTTP (127.0.0.1:9983 by default):
     /// sockets per state and process, doctor's findings, listener queues, kernel counters.
     Serve(ServeArgs),
+    /// The live view to leave open during an incident: states with sparklines, sockets opened
+    /// and closed per second, the doctor's verdict, and every group's sockets per state.
+    Top(TopArgs),
     /// Every TCP state change as it happens, with the process that owns the socket, checked
     /// against the state machine model (root: the sock:inet_sock_set_state tracepoint; else polling).
     Trace(trace::TraceArgs),
@@ -337,12 +354,101 @@ pub struct ServeArgs {
     pub filter: Vec<String>,
 }
 
+/// Options of `tcpscope top`.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Keys: q quit · ? help · Enter a group's sockets, then one socket in full · Esc back · \
+g group by (process, container, local port, peer host, namespace) · s/r sort and reverse · \
+/ filter (ss language) · d doctor · m state machine · +/- interval · space pause.\n\n\
+Not yet: releasing the selected sockets (needs `tcpscope release`) and transition rates on the \
+diagram (need `tcpscope trace`).\n\n\
+Examples:\n  tcpscope top                          every socket (every namespace as root)\n  \
+tcpscope top state close-wait         only CLOSE-WAIT, grouped by process\n  \
+tcpscope top -g local-port -s total   by local port, largest first\n  \
+tcpscope top --from snap.json         a recording, without root\n  \
+tcpscope top --once --size 100x30     one screen as text, for scripts"
+)]
+pub struct TopArgs {
+    /// How often to poll, e.g. 500ms, 1s, 5s (at least 100ms); + and - change it while running.
+    #[arg(long, short = 'i', value_name = "INTERVAL", default_value = "1s", value_parser = parse_interval)]
+    pub interval: u64,
+
+    /// How the table groups sockets at the start (g changes it).
+    #[arg(long, short = 'g', value_enum, default_value_t, value_name = "BY")]
+    pub group_by: GroupByArg,
+
+    /// The column the table is sorted by at the start (s changes it): attention (the default:
+    /// groups with sockets not ESTABLISHED first), group, total, a state (close-wait,
+    /// time-wait, ...), cw-idle, recv-q, send-q or change.
+    #[arg(long, short = 's', value_name = "COLUMN", default_value = "attention", value_parser = parse_sort)]
+    pub sort: tcpscope_core::render::top::SortKey,
+
+    /// Draw one screen as plain text to standard output after the first poll, and exit (for
+    /// scripts and tests; no terminal needed).
+    #[arg(long)]
+    pub once: bool,
+
+    /// With --once: the screen's size, COLUMNSxROWS (default: the terminal's, else 120x40).
+    #[arg(long, value_name = "COLSxROWS", requires = "once", value_parser = parse_size)]
+    pub size: Option<(u16, u16)>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which sockets to show (same language as `ls`); `/` changes it while running.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}
+
 /// A duration in milliseconds (0 allowed).
 fn parse_duration(s: &str) -> Result<u64, String> {
     if s == "0" {
         return Ok(0);
     }
     tcpscope_core::analyze::duration::parse_duration_ms(s)
+}
+
+/// `--group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum GroupByArg {
+    #[default]
+    Process,
+    Container,
+    LocalPort,
+    PeerHost,
+    Namespace,
+}
+
+impl From<GroupByArg> for tcpscope_core::analyze::groups::GroupBy {
+    fn from(g: GroupByArg) -> Self {
+        match g {
+            GroupByArg::Process => Self::Process,
+            GroupByArg::Container => Self::Container,
+            GroupByArg::LocalPort => Self::LocalPort,
+            GroupByArg::PeerHost => Self::PeerHost,
+            GroupByArg::Namespace => Self::Netns,
+        }
+    }
+}
+
+fn parse_sort(s: &str) -> Result<tcpscope_core::render::top::SortKey, String> {
+    tcpscope_core::render::top::SortKey::parse(s).ok_or_else(|| {
+        format!(
+            "'{s}' is not a column; use attention, group, total, a state (close-wait, \
+             time-wait, ...), cw-idle, recv-q, send-q or change"
+        )
+    })
+}
+
+/// `100x30` -> (100, 30).
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("'{s}' is not a size; write COLUMNSxROWS, e.g. 120x40");
+    let (c, r) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (c, r): (u16, u16) = (c.parse().map_err(|_| bad())?, r.parse().map_err(|_| bad())?);
+    if c < 20 || r < 4 {
+        return Err(format!("'{s}' is too small; use at least 20x4"));
+    }
+    Ok((c, r))
 }
 
 /// A --watch interval in milliseconds (at least 100 ms).

@@ -31,9 +31,9 @@ use std::time::Instant;
 use tcpscope_core::analyze::diagnose::digest::{Diagnosable, Digest, FD_WATCH};
 use tcpscope_core::analyze::diagnose::{diagnose, Context as DiagnoseContext};
 use tcpscope_core::analyze::frame::{Frame, GROUPS_PER_FRAME};
-use tcpscope_core::analyze::groups::{GroupBy, Groups};
+use tcpscope_core::analyze::groups::{key_of, GroupBy, GroupKey, Groups};
 use tcpscope_core::analyze::summary::StateCounts;
-use tcpscope_core::analyze::tracking::{CountKey, Track, Tracker};
+use tcpscope_core::analyze::tracking::{CountKey, Tracker};
 use tcpscope_core::model::missing::Datum;
 use tcpscope_core::model::process::ProcessFacts;
 use tcpscope_core::{Filter, Snapshot, Socket, TcpState};
@@ -50,14 +50,9 @@ pub struct PollReport {
     pub warnings: Vec<String>,
 }
 
-/// One socket of a drill-down, with what the polls saw of it.
-#[allow(dead_code)] // read by the live front ends (top, serve)
-#[derive(Debug, Clone)]
-pub struct SocketDetail {
-    pub socket: Socket,
-    /// When it was first seen, in which states (`None` for a socket no poll saw yet).
-    pub track: Option<Track>,
-}
+/// One socket of a drill-down, with what the polls saw of it (defined in core, next to
+/// [`Frame`], so live views' pure parts can take it).
+pub use tcpscope_core::analyze::frame::SocketDetail;
 
 /// A plan, opened, with the state it keeps across polls.
 pub struct Collector {
@@ -432,16 +427,34 @@ impl Collector {
 
     /// The sockets `filter` selects right now (at most `limit`), with owners when the plan
     /// wants them and each one's track from earlier polls: a live screen's drill-down.
+    #[allow(dead_code)] // serve's, through Live::list
     pub fn list(&mut self, filter: &Filter, limit: usize) -> Result<Vec<SocketDetail>> {
+        self.list_group(filter, None, limit)
+    }
+
+    /// [`Collector::list`] of one group of a frame's grouping (`top`'s drill-down): only the
+    /// sockets whose key under `group.0` is `group.1` count towards `limit`. The filter should
+    /// narrow the dump where it can (`groups::drill_filter`); the key decides.
+    pub fn list_group(
+        &mut self,
+        filter: &Filter,
+        group: Option<&(GroupBy, GroupKey)>,
+        limit: usize,
+    ) -> Result<Vec<SocketDetail>> {
         let query = Query {
             states: filter.states(),
             want_info: true,
+            // The detail pane shows tcp_info whatever the state.
+            info_states: None,
             filter: (!filter.is_all()).then(|| Arc::new(filter.clone())),
             ..self.query.clone()
         };
         let mut out = Vec::new();
         let mut keep = |s: &Socket| -> io::Result<()> {
-            if out.len() < limit && (!filter.needs_owners() || filter.matches(s)) {
+            if out.len() < limit
+                && (!filter.needs_owners() || filter.matches(s))
+                && group.is_none_or(|(by, key)| key_of(*by, s) == *key)
+            {
                 out.push(s.clone());
             }
             Ok(())

@@ -15,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tcpscope_core::analyze::frame::Frame;
+use tcpscope_core::analyze::groups::{GroupBy, GroupKey};
 use tcpscope_core::Filter;
 
 /// What a front end sees: the last good frame and how the last poll went.
@@ -34,10 +35,14 @@ pub struct Update {
 
 impl Update {
     /// True when the frame shown is not from the last poll.
+    #[allow(dead_code)] // serve's
     pub fn is_stale(&self) -> bool {
         self.error.is_some()
     }
 }
+
+/// The nice value of the collector's thread (0 is the default, 19 the lowest priority).
+pub const POLL_NICE: i32 = 10;
 
 enum Cmd {
     /// Poll now — unless, with `Some(n)`, a poll has completed since the asker saw `n` of them
@@ -48,6 +53,7 @@ enum Cmd {
     SetFilter(Filter),
     List {
         filter: Filter,
+        group: Option<(GroupBy, GroupKey)>,
         limit: usize,
         reply: mpsc::Sender<Result<Vec<SocketDetail>>>,
     },
@@ -113,6 +119,7 @@ impl Live {
     /// An update no older than `max_age`: the latest when it is fresh enough, else the result of
     /// a poll made now (shared by every caller that asks meanwhile). Gives up after `timeout`
     /// and returns what there is.
+    #[allow(dead_code)] // serve's
     pub fn fresh(&self, max_age: Duration, timeout: Duration) -> Update {
         let u = self.latest();
         if u.at.is_some_and(|t| t.elapsed() <= max_age) {
@@ -144,20 +151,36 @@ impl Live {
     }
 
     /// The sockets `filter` selects now, at most `limit`, read on the collector's thread.
+    #[allow(dead_code)] // serve's (top uses request_list)
     pub fn list(
         &self,
         filter: Filter,
         limit: usize,
         timeout: Duration,
     ) -> Result<Vec<SocketDetail>> {
+        self.request_list(filter, None, limit)
+            .recv_timeout(timeout)
+            .map_err(|_| anyhow!("the collector did not answer within {timeout:?}"))?
+    }
+
+    /// Ask for the sockets `filter` selects (of one group of a frame's grouping, when given),
+    /// at most `limit`, without waiting: the answer arrives on the returned channel once the
+    /// collector's thread is free (after a poll in progress). A screen keeps answering keys
+    /// meanwhile.
+    pub fn request_list(
+        &self,
+        filter: Filter,
+        group: Option<(GroupBy, GroupKey)>,
+        limit: usize,
+    ) -> mpsc::Receiver<Result<Vec<SocketDetail>>> {
         let (reply, rx) = mpsc::channel();
         self.send(Cmd::List {
             filter,
+            group,
             limit,
             reply,
         });
-        rx.recv_timeout(timeout)
-            .map_err(|_| anyhow!("the collector did not answer within {timeout:?}"))?
+        rx
     }
 
     fn send(&self, cmd: Cmd) {
@@ -188,6 +211,11 @@ fn run(
     cmds: mpsc::Receiver<Cmd>,
     shared: Arc<Shared>,
 ) {
+    // Polls yield the CPU to the front end's threads (a key, a scrape), which must answer
+    // at once even while a poll runs. On Linux a nice value is per thread (who = 0 is this
+    // one), and the /proc-walk threads a poll starts inherit it; raising one's own nice needs
+    // no privilege. Best effort: a failure only leaves the usual priority.
+    let _ = rustix::process::setpriority_process(None, POLL_NICE);
     let mut paused = false;
     let mut next = Instant::now();
     let mut seq = 0u64;
@@ -220,10 +248,11 @@ fn run(
             }
             Ok(Cmd::List {
                 filter,
+                group,
                 limit,
                 reply,
             }) => {
-                let _ = reply.send(collector.list(&filter, limit));
+                let _ = reply.send(collector.list_group(&filter, group.as_ref(), limit));
                 false
             }
             Err(RecvTimeoutError::Timeout) => interval.is_some() && !paused,

@@ -14,6 +14,7 @@ pub mod release;
 pub mod serve;
 pub mod simulate;
 pub mod summary;
+pub mod top;
 pub mod trace;
 
 use crate::cli::{habits, Cli, Command, LsArgs, SummaryArgs};
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Diagram(args)) => diagram::run(&args),
         Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Top(args)) => top::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),

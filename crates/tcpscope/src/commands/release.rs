@@ -23,11 +23,11 @@ use std::time::Duration;
 use tcpscope_core::analyze::release::{plan, Invocation, Options, Privileges, Report, Selected};
 use tcpscope_core::decode::process_text::{CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE};
 use tcpscope_core::render::release::write_report;
-use tcpscope_core::{Family, Socket, TcpState};
+use tcpscope_core::{Family, Filter, Socket, TcpState};
 
 pub fn run(args: &ReleaseArgs) -> Result<ExitCode> {
     let mut invocation = Invocation::from(args);
-    let (sockets, mut notes) = match &args.listed {
+    let (sockets, notes) = match &args.listed {
         Some(path) => {
             let (sockets, filter) = read_listed(path)?;
             invocation.filter = filter;
@@ -35,22 +35,9 @@ pub fn run(args: &ReleaseArgs) -> Result<ExitCode> {
         }
         None => select(args)?,
     };
-    let status: BTreeMap<u32, _> = sockets
-        .iter()
-        .flat_map(|s| &s.owners)
-        .filter_map(|o| Some((o.pid, process::read_status(Some(o.pid))?)))
-        .collect();
-    let selected = with_peers(sockets, &mut notes);
-    let (items, left) = plan(selected, &status, &Options::from(args), &privileges());
-    let mut report = Report {
-        dry_run: !args.yes,
-        invocation,
-        sockets: items,
-        listeners_left_alone: left,
-        notes,
-    };
+    let mut report = dry_run(sockets, notes, invocation, &Options::from(args));
     if args.yes {
-        carry_out(&mut report, Duration::from_millis(args.wait));
+        release(&mut report, Duration::from_millis(args.wait));
     }
     let mut out = stdout();
     if args.json {
@@ -79,10 +66,57 @@ pub fn ls_kill(filter: &[String]) -> Result<ExitCode> {
     )
 }
 
-/// The sockets the filter selects, each with every process holding it, and notes on what could
-/// not be seen. The one place release reads sockets (to move onto `collect::plan`, change only
-/// this function). Unlike `collect::attribute::snapshot_with_owners`, the /proc walk never stops
-/// at the first holder: a socket a forked server shares must list every process at risk.
+/// What release decides for `sockets` before acting (their owners' SIGPIPE risk from
+/// /proc/PID/status, their other ends on this host, tcpscope's privileges): the dry run, which
+/// `act::carry_out` carries out. `top`'s release key makes its dry run here too.
+pub fn dry_run(
+    sockets: Vec<Socket>,
+    mut notes: Vec<String>,
+    invocation: Invocation,
+    options: &Options,
+) -> Report {
+    let status: BTreeMap<u32, _> = sockets
+        .iter()
+        .flat_map(|s| &s.owners)
+        .filter_map(|o| Some((o.pid, process::read_status(Some(o.pid))?)))
+        .collect();
+    let selected = with_peers(sockets, &mut notes);
+    let (items, left) = plan(selected, &status, options, &privileges());
+    Report {
+        dry_run: true,
+        invocation,
+        sockets: items,
+        listeners_left_alone: left,
+        notes,
+    }
+}
+
+/// `--yes`: end the sockets of a dry run (`act::carry_out`: each looked up again first); the
+/// report then says what became of each.
+pub fn release(report: &mut Report, wait: Duration) {
+    report.dry_run = false;
+    carry_out(report, wait);
+}
+
+/// Where release looks for sockets: `--netns NAME`, `--all-netns`, or tcpscope's own namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub netns: Option<String>,
+    pub all_netns: bool,
+}
+
+impl Scope {
+    /// The words that say so on a command line (for the commands a report suggests).
+    pub fn words(&self) -> Vec<String> {
+        match (&self.netns, self.all_netns) {
+            (Some(ns), _) => vec!["--netns".to_string(), ns.clone()],
+            (None, true) => vec!["--all-netns".to_string()],
+            (None, false) => vec![],
+        }
+    }
+}
+
+/// The command's selection: refuses a filter that would select every socket.
 fn select(args: &ReleaseArgs) -> Result<(Vec<Socket>, Vec<String>)> {
     let refuse = || {
         anyhow::anyhow!(
@@ -99,9 +133,25 @@ fn select(args: &ReleaseArgs) -> Result<(Vec<Socket>, Vec<String>)> {
     if filter.is_all() || (filter.expr.is_none() && every_state) {
         return Err(refuse());
     }
-    let input = InputSpec {
+    let scope = Scope {
         netns: args.netns.clone(),
         all_netns: args.all_netns,
+    };
+    select_sockets(filter, &scope, &mut |_| true)
+}
+
+/// The sockets `filter` selects in `scope` that `keep` keeps, each with every process holding
+/// it, and notes on what could not be seen. The one place release reads sockets (`top`'s
+/// release key reads them here too). Unlike a listing's attribution, the /proc walk never stops
+/// at the first holder: a socket a forked server shares must list every process at risk.
+pub fn select_sockets(
+    filter: Filter,
+    scope: &Scope,
+    keep: &mut dyn FnMut(&Socket) -> bool,
+) -> Result<(Vec<Socket>, Vec<String>)> {
+    let input = InputSpec {
+        netns: scope.netns.clone(),
+        all_netns: scope.all_netns,
         // Only sock_diag gives cookies, which the check before acting relies on.
         source: LiveSource::Netlink,
         kernel_filter: true,
@@ -120,7 +170,9 @@ fn select(args: &ReleaseArgs) -> Result<(Vec<Socket>, Vec<String>)> {
     let mut collector = Collector::new(Plan::new(&input, filter, needs)?);
     let mut sockets = Vec::new();
     let report = collector.stream(&mut |s| {
-        sockets.push(s.clone());
+        if keep(s) {
+            sockets.push(s.clone());
+        }
         Ok(())
     })?;
     let mut notes = collector.header().notes.clone();

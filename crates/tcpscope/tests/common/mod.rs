@@ -4,6 +4,7 @@
 
 pub mod lab;
 pub mod serve;
+pub mod tmux;
 
 use serde_json::Value;
 use std::process::{Child, Command, Output};

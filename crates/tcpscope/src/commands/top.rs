@@ -1,0 +1,93 @@
+//! `tcpscope top`: a plan that wants everything a live screen shows (tcp_info, every socket's
+//! owner, kernel counters; every namespace as root), a [`Live`](crate::collect::live::Live)
+//! collector polling it on its own thread, and the screen in [`crate::top`] reading its frames.
+//! `--once` draws one screen as text after the first poll.
+
+use super::output::parse_filter;
+use crate::cli::TopArgs;
+use crate::collect::collector::Collector;
+use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use crate::collect::source::LiveSource;
+use crate::commands::release::Scope;
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+use tcpscope_core::render::top::Options;
+use tcpscope_core::Family;
+
+/// What a live screen needs: tcp_info, every socket's owner, kernel counters; every namespace
+/// as root.
+pub fn needs() -> Needs {
+    Needs {
+        families: vec![Family::Inet, Family::Inet6],
+        states: None,
+        tcp_info: true,
+        // Each poll asks for tcp_info where doctor's rules read it (Collector::frame); a
+        // drill-down asks for all of it.
+        info_states: None,
+        memory: false,
+        owners: Owners::All,
+        counters: true,
+        scope: DefaultScope::EveryAsRoot,
+    }
+}
+
+pub fn run(args: &TopArgs) -> Result<ExitCode> {
+    if args.input.record.is_some() {
+        bail!(
+            "top does not record; record a snapshot with `tcpscope ls -p --record FILE` and \
+             replay it with `tcpscope top --from FILE`"
+        );
+    }
+    let filter = parse_filter(&args.filter)?;
+    let needs = needs();
+    let input: InputSpec = (&args.input).into();
+    let release_unavailable = input.from.as_ref().map(|_| {
+        "top is showing a file, not this host's sockets: the release key acts only on a live \
+         view (`tcpscope top`, or `tcpscope release FILTER` on the host the file came from)"
+            .to_string()
+    });
+    let scope = release_scope(&input);
+    let source = input.from.as_ref().map(|p| {
+        let name = p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        format!("recording {name}")
+    });
+    // The threads that poll (the source's namespace readers, made when the plan opens it,
+    // and the collector's own) run below the screen's priority, so a key is answered at once
+    // even while a poll runs on a busy host. Threads take their creator's nice value: the plan
+    // is opened on a thread that lowered its own first (raising it back would need privilege).
+    let plan_filter = filter.clone();
+    let collector = std::thread::spawn(move || {
+        let _ = rustix::process::setpriority_process(None, crate::collect::live::POLL_NICE);
+        Plan::new(&input, plan_filter, needs).map(Collector::new)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("opening the sockets' source failed unexpectedly"))??;
+    let opts = Options {
+        interval_ms: args.interval,
+        group_by: args.group_by.into(),
+        sort: args.sort,
+        filter,
+        source,
+        release_unavailable,
+    };
+    if args.once {
+        crate::top::once(collector, opts, args.size)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::top::interactive(collector, opts, scope)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the release key selects: the namespaces top reads (every one as root, as
+/// [`Plan::new`] decides for [`DefaultScope::EveryAsRoot`]).
+fn release_scope(input: &InputSpec) -> Scope {
+    let root = rustix::process::geteuid().is_root();
+    Scope {
+        netns: input.netns.clone(),
+        all_netns: input.all_netns
+            || (input.netns.is_none() && root && input.source != LiveSource::Proc),
+    }
+}

@@ -1,0 +1,406 @@
+//! `tcpscope top` in a real terminal (tmux): beside a `tcpscope lab close-wait --count 7`, the
+//! screen shows the 7 CLOSE-WAIT sockets and the process holding them; keys drive the grouping,
+//! the sort, the filter prompt (a mistake pointed at in place) and the drill-down to one socket;
+//! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal;
+//! a terminal that goes away ends top; the release key ends CLOSE-WAIT sockets after showing
+//! release's dry run.
+//! `--once` and `--from` are checked without a terminal. None of this needs root: lab
+//! close-wait builds its sockets on loopback, and without root top reads its own namespace.
+
+mod common;
+
+use common::lab::Lab;
+use common::tmux::Tmux;
+use common::{bin, run_ok};
+use std::path::PathBuf;
+
+fn golden(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn top_bin() -> String {
+    env!("CARGO_BIN_EXE_tcpscope").to_string()
+}
+
+/// The line of `screen` holding `what`.
+fn line_with<'a>(screen: &'a str, what: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what:?}:\n{screen}"))
+}
+
+/// True when the header shows `n` sockets in `state` (its name, then the count).
+fn header_count(screen: &str, state: &str, n: u64) -> bool {
+    screen.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        while let Some(w) = words.next() {
+            if w == state {
+                return words.next() == Some(&n.to_string());
+            }
+        }
+        false
+    })
+}
+
+#[test]
+fn top_shows_a_close_wait_leak_and_is_driven_by_keys() {
+    let lab = Lab::start(&["close-wait", "--count", "7"]);
+    let port = lab.doc["listeners"][0]["port"]
+        .as_u64()
+        .expect("lab's port");
+    let pid = lab.pids()[0];
+    let owner = format!("tcpscope[{pid}]");
+    let t = Tmux::start(160, 45);
+    t.run(&format!(
+        "{} top --interval 500ms 'sport = :{port} or dport = :{port}'",
+        top_bin()
+    ));
+
+    // The 7 CLOSE-WAIT sockets, their process, and doctor's verdict about it.
+    let s = t.wait_for("7 CLOSE-WAIT sockets of the lab's process", |s| {
+        header_count(s, "CLOSE-WAIT", 7) && s.contains(&owner)
+    });
+    let row = line_with(&s, &owner);
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[1], "15",
+        "7 CLOSE-WAIT + 7 FIN-WAIT-2 + the listener: {row}"
+    );
+    let head: Vec<&str> = line_with(&s, "Total").split_whitespace().collect();
+    let cw = head
+        .iter()
+        .position(|c| *c == "CLOSE-W")
+        .expect("a CLOSE-W column");
+    assert_eq!(cells[cw], "7", "the CLOSE-W column of {row}\n{s}");
+    assert!(
+        s.contains(&format!("pid {pid} (tcpscope) is not closing 7 socket(s)")),
+        "{s}"
+    );
+
+    // Grouping: a key cycles process -> container -> local port -> peer host -> namespace.
+    t.keys(&["g"]);
+    let s = t.wait_text("Sockets by container");
+    assert!(line_with(&s, "host").contains("15"), "{s}");
+    t.keys(&["g"]);
+    let s = t.wait_text("Sockets by local port");
+    assert!(s.contains(&format!(":{port}")), "{s}");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by peer host");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by namespace");
+    t.keys(&["g"]);
+    t.wait_text("Sockets by process");
+
+    // Sorting: the next column, then reversed.
+    t.keys(&["s"]);
+    t.wait_text("sorted by Group ▲");
+    t.keys(&["s"]);
+    t.wait_text("sorted by Total ▼");
+    t.keys(&["r"]);
+    t.wait_text("sorted by Total ▲");
+
+    // The filter prompt: a mistake is pointed at, then a good filter applies.
+    t.keys(&["/"]);
+    t.wait_text(&format!("/ sport = :{port} or dport = :{port}"));
+    t.keys(&["C-u"]);
+    t.type_text("state clos-wait");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("invalid filter at column 7");
+    let caret = line_with(&s, "^^^^^^^^^");
+    assert_eq!(
+        caret.find('^'),
+        Some(2 + 6),
+        "under 'clos-wait': {caret:?}\n{s}"
+    );
+    t.keys(&["C-u"]);
+    t.type_text(&format!("state close-wait sport = :{port}"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the new filter's counts", |s| {
+        s.contains(&format!("filter: state close-wait sport = :{port}"))
+            && line_with(s, &owner).split_whitespace().nth(1) == Some("7")
+    });
+    assert!(
+        !header_count(&s, "FIN-WAIT-2", 7),
+        "FIN-WAIT-2 filtered out:\n{s}"
+    );
+
+    // Drill down: the group's 7 sockets, then one socket in full.
+    t.keys(&["Enter"]);
+    let s = t.wait_text(&format!("process {owner}: 7 socket(s) now"));
+    let rows = s
+        .lines()
+        .filter(|l| l.contains("CLOSE-WAIT") && l.contains(&format!("127.0.0.1:{port}")))
+        .count();
+    assert_eq!(rows, 7, "{s}");
+    assert!(s.contains(&format!("{owner}/fd")), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("What CLOSE-WAIT means");
+    assert!(s.contains(&format!("pid {pid} (tcpscope), fd")), "{s}");
+    assert!(s.contains("command line:"), "{s}");
+    assert!(s.contains("tcp_info"), "{s}");
+    assert!(s.contains("in CLOSE-WAIT for at least"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_text(&format!("process {owner}: 7 socket(s) now"));
+    t.keys(&["Escape"]);
+    t.wait_text("Sockets by process");
+
+    // q: back to a clean shell prompt.
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+    lab.stop();
+}
+
+/// CLOSE-WAIT sockets on `port` as ss sees them (the oracle).
+fn ss_close_wait(port: u64) -> usize {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-Htan",
+            "state",
+            "close-wait",
+            "sport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .expect("running ss");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// The release key (issue 14 with `release`, issue 15): on one socket of a drill-down, then on
+/// the leaking process's group — each time `tcpscope release`'s dry run first (nothing touched:
+/// ss still sees every socket; `n` cancels), then `y` ends them and the pane reports per socket.
+/// The lab's process lives on; only its sockets are gone.
+#[test]
+fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
+    let lab = Lab::start(&["close-wait", "--count", "5"]);
+    let port = lab.doc["listeners"][0]["port"]
+        .as_u64()
+        .expect("lab's port");
+    let pid = lab.pids()[0];
+    let owner = format!("tcpscope[{pid}]");
+    assert_eq!(ss_close_wait(port), 5);
+    let t = Tmux::start(160, 60);
+    t.run(&format!(
+        "{} top --interval 500ms 'sport = :{port}'",
+        top_bin()
+    ));
+    t.wait_for("the 5 CLOSE-WAIT sockets", |s| {
+        header_count(s, "CLOSE-WAIT", 5) && s.contains(&owner)
+    });
+
+    // One socket: the first CLOSE-WAIT of the drill-down (the listener is listed first).
+    t.keys(&["Enter"]);
+    let s = t.wait_text(&format!("process {owner}: 6 socket(s) now"));
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("Local Address"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let first_cw = rows
+        .iter()
+        .position(|l| l.contains("CLOSE-WAIT"))
+        .expect("a CLOSE-WAIT row");
+    let peer = rows[first_cw]
+        .split_whitespace()
+        .nth(4)
+        .expect("the peer column")
+        .to_string();
+    for _ in 0..first_cw {
+        t.keys(&["Down"]);
+    }
+    t.keys(&["K"]);
+    let s = t.wait_text("dry run — 1 socket would be ended");
+    assert!(s.contains(&peer), "the selected socket, {peer}:\n{s}");
+    assert!(s.contains(&format!("{owner}/fd")), "{s}");
+    assert!(s.contains("Press y to end this socket now"), "{s}");
+    assert_eq!(ss_close_wait(port), 5, "a dry run touches nothing");
+    t.keys(&["y"]);
+    let s = t.wait_text("1 of 1 socket released; 0 remain");
+    let row = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("CLOSE-WAIT") && l.contains(&peer))
+        .unwrap_or_else(|| panic!("no row for {peer}:\n{s}"));
+    assert!(row.trim_end().ends_with("released"), "{s}");
+    assert_eq!(ss_close_wait(port), 4);
+    t.keys(&["Escape"]);
+    t.wait_text(&format!("process {owner}: 5 socket(s) now"));
+
+    // The group: its CLOSE-WAIT sockets (the filter names no state).
+    t.keys(&["Escape"]);
+    t.wait_for("4 CLOSE-WAIT sockets left", |s| {
+        s.contains("Sockets by process") && header_count(s, "CLOSE-WAIT", 4)
+    });
+    t.keys(&["K"]);
+    t.wait_text("dry run — 4 sockets would be ended");
+    // The end of the dry run: the command that does the same.
+    t.keys(&["End"]);
+    let s = t.wait_text("Press y to end these 4 sockets now");
+    assert!(
+        // (--all-netns as root: top reads every namespace, and so does its release key.)
+        line_with(&s, "to end them: tcpscope release --yes").contains(&format!(
+            "'state close-wait sport = :{port} and pid = {pid}'"
+        )),
+        "the same as the command:\n{s}"
+    );
+    t.keys(&["n"]);
+    t.wait_text("Sockets by process");
+    assert_eq!(ss_close_wait(port), 4, "cancelled: nothing touched");
+    t.keys(&["K"]);
+    t.wait_text("dry run — 4 sockets would be ended");
+    t.keys(&["y"]);
+    let s = t.wait_text("4 of 4 sockets released; 0 remain");
+    let released = s
+        .lines()
+        .filter(|l| l.contains("CLOSE-WAIT") && l.trim_end().ends_with("released"))
+        .count();
+    assert_eq!(released, 4, "one line per socket:\n{s}");
+    assert_eq!(ss_close_wait(port), 0);
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "release never kills the owner"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("no CLOSE-WAIT left in the table", |s| {
+        s.contains("Sockets by process") && !header_count(s, "CLOSE-WAIT", 4)
+    });
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+    lab.stop();
+}
+
+#[test]
+fn sigterm_and_a_panic_restore_the_terminal() {
+    let t = Tmux::start(120, 30);
+    t.run(&format!(
+        "{} top --from {}",
+        top_bin(),
+        golden("mixed.json")
+    ));
+    t.wait_text("Sockets by process");
+    let pid = t.child_pid().expect("top's pid");
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    t.wait_prompt();
+    t.assert_restored();
+
+    t.run(&format!(
+        "TCPSCOPE_TEST_PANIC_IN_TOP=1 {} top --from {}",
+        top_bin(),
+        golden("mixed.json")
+    ));
+    let s = t.wait_for("the panic message and the prompt", |s| {
+        s.contains("panicking on purpose")
+            && s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == common::tmux::PROMPT)
+    });
+    assert!(
+        !s.contains("Sockets by process"),
+        "the screen was left:\n{s}"
+    );
+    t.assert_restored();
+}
+
+/// Regression: crossterm reads a hung-up terminal in an endless loop; top polled the closed
+/// pty at 100% CPU forever after its tmux was killed.
+#[test]
+fn top_ends_when_its_terminal_goes_away() {
+    let mixed = golden("mixed.json");
+    let bin = top_bin();
+    let t = Tmux::start_program(100, 30, &[bin.as_str(), "top", "--from", mixed.as_str()]);
+    t.wait_text("Sockets by process");
+    let pid = t.var("pane_pid");
+    assert!(!pid.is_empty());
+    t.kill();
+    let deadline = std::time::Instant::now() + common::HANG_GUARD;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie has ended; tmux is gone, so nobody reaps it but init.
+        if state
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) };
+            panic!(
+                "top (pid {pid}) still runs {:?} after its terminal went away",
+                common::HANG_GUARD
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn once_draws_one_screen_of_a_recording_without_a_terminal() {
+    let out = run_ok(&[
+        "top",
+        "--once",
+        "--size",
+        "100x30",
+        "--from",
+        &golden("mixed.json"),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 30, "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    assert!(text.contains("● CRITICAL"), "{text}");
+    assert!(text.contains("tcpscope[26446]"), "{text}");
+    assert!(text.contains("recording mixed.json"), "{text}");
+    // Options choose the grouping and the sort; a narrow screen still shows the groups.
+    let out = run_ok(&[
+        "top",
+        "--once",
+        "--size",
+        "60x20",
+        "-g",
+        "local-port",
+        "-s",
+        "close-wait",
+        "--from",
+        &golden("mixed.json"),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Sockets by local port"), "{text}");
+    assert!(text.contains("sorted by CLOSE-W"), "{text}");
+    assert!(text.contains(":43129"), "{text}");
+}
+
+#[test]
+fn top_refuses_what_it_cannot_do_with_a_clear_error() {
+    let out = bin()
+        .args(["top", "--from", &golden("mixed.json")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "not a terminal");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--once"), "{err}");
+    let out = bin()
+        .args(["top", "--record", "/tmp/x.json", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not record"));
+    let out = bin()
+        .args(["top", "--once", "-s", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a column"));
+}
