@@ -14,6 +14,9 @@ pub mod decode;
 pub mod model;
 pub mod render;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use analyze::filter::Filter;
 pub use model::snapshot::Snapshot;
 pub use model::socket::{Endpoint, Family, Socket};

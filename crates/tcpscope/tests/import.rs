@@ -102,7 +102,7 @@ fn doctor_on_every_capture_with_a_close_wait_pile_up_names_the_owner() {
         ("aix-netstat-an.txt", "the program listening on port 9080"),
         (
             "aix-netstat-Aan.txt",
-            "the program connected to 192.168.242.9",
+            "the program serving 192.168.242.122:9080",
         ),
         (
             "linux-netstat-tan.es.txt",

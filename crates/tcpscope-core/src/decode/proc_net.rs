@@ -72,7 +72,8 @@ pub(crate) fn parse_tcp_line(line: &str, family: Family) -> Result<Socket, Strin
         // socket timer (keepalive), 3 for the timewait timer.
         n => TimerKind::from_kernel(n as u8).map(|kind| Timer {
             kind,
-            expires_ms: when * 1000 / USER_HZ,
+            // Saturating: a line with an absurd `tm->when` must not overflow (found by fuzzing).
+            expires_ms: when.saturating_mul(1000 / USER_HZ),
             retrans,
         }),
     };
@@ -193,6 +194,19 @@ pub fn parse_netstat_section(text: &str, section: &str) -> BTreeMap<String, u64>
 
 #[cfg(test)]
 mod tests {
+    /// Found by the proc_net_tcp fuzz target: `tm->when` of FFFFFFFFFFFFFFFF overflowed the
+    /// conversion to milliseconds (a panic in debug builds, a wrong time in release).
+    #[test]
+    fn fuzz_proc_net_tcp_timer_overflow() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 01:FFFFFFFFFFFFFFFF 00000000     0        0 12345 1\n";
+        let (socks, errors) = super::parse_proc_net_tcp(text, crate::model::socket::Family::Inet);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            socks[0].timer.as_ref().map(|t| t.expires_ms),
+            Some(u64::MAX)
+        );
+    }
+
     use super::*;
 
     const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

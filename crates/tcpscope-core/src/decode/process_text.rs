@@ -8,7 +8,13 @@ use std::collections::HashMap;
 /// The inode of a socket from an fd's link target, `socket:[12345]`; `None` for anything else
 /// (files, pipes, anon inodes).
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    bracketed_number(link.strip_prefix(b"socket:[")?)
+}
+
+/// `DIGITS]` into the number: ASCII digits only (no sign, no space), at most 20 of them (the
+/// kernel prints no leading zeros, so more is never a u64).
+fn bracketed_number(rest: &[u8]) -> Option<u64> {
+    let digits = rest.strip_suffix(b"]")?;
     if digits.is_empty() || digits.len() > 20 {
         return None;
     }
@@ -164,9 +170,7 @@ pub fn user_name(users: &HashMap<u32, String>, uid: u32) -> String {
 
 /// The inode of a namespace from its link target, `net:[4026531840]`.
 pub fn namespace_inode(link: &[u8], kind: &str) -> Option<u64> {
-    let rest = link.strip_prefix(kind.as_bytes())?.strip_prefix(b":[")?;
-    let digits = rest.strip_suffix(b"]")?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    bracketed_number(link.strip_prefix(kind.as_bytes())?.strip_prefix(b":[")?)
 }
 
 /// The state letter and the parent pid from the text of /proc/PID/stat (fields 3 and 4, after
@@ -290,6 +294,17 @@ mod tests {
         );
         assert_eq!(namespace_inode(b"mnt:[4026531840]", "net"), None);
         assert_eq!(namespace_inode(b"net:[x]", "net"), None);
+        // Fuzz finding: the two link readers disagreed. `str::parse` took a sign and any
+        // number of leading zeros; both now read the kernel's digits the same way.
+        assert_eq!(namespace_inode(b"net:[+5]", "net"), None);
+        assert_eq!(
+            namespace_inode(&[b"net:[".as_slice(), &[b'0'; 23], b"]"].concat(), "net"),
+            None
+        );
+        assert_eq!(
+            socket_inode(&[b"socket:[".as_slice(), &[b'0'; 23], b"]"].concat()),
+            None
+        );
     }
 
     #[test]

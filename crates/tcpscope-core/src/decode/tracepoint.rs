@@ -152,7 +152,8 @@ struct Slot {
 
 impl Slot {
     fn bytes<'a>(&self, raw: &'a [u8]) -> Option<&'a [u8]> {
-        raw.get(self.offset..self.offset + self.size)
+        // A format file may say anything: an offset near usize::MAX is no field of a record.
+        raw.get(self.offset..self.offset.checked_add(self.size)?)
     }
 
     /// An unsigned integer of 1, 2, 4 or 8 bytes in the machine's byte order.

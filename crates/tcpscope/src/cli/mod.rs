@@ -2,6 +2,7 @@
 //! so they are written for the operator reading them.
 
 pub mod habits;
+pub mod install;
 pub mod lab;
 pub mod release;
 pub mod suggest;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "tcpscope",
-    version,
+    version = env!("TCPSCOPE_VERSION"),
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  tcpscope doctor                  what is wrong, whose fault, what to do\n  tcpscope                         list every TCP socket\n  tcpscope summary                 counts per state: is anything piling up?\n  tcpscope ls state close-wait     sockets whose program has not called close()\n  tcpscope ls -p state close-wait  which programs are not closing their sockets\n  tcpscope ls sport = :22 or dport = :22   ss filters work as they are\n  tcpscope ls -e state time-wait   with uid, inode, cookie and idle times\n  tcpscope ls --all-netns -p       every namespace (containers too), with owners\n  tcpscope ls --json               one JSON document (docs/json.md)\n  tcpscope explain CLOSE_WAIT      what a state means and what to do\n  tcpscope release state close-wait pid = 4242   end a program's leaked sockets (dry run; --yes acts)\n\nExit status: 0 success, 3 error (bad arguments, unreadable input, kernel refused); doctor: 0 healthy, 1 warning, 2 critical; release: 1 when sockets remain."
 )]
@@ -67,6 +68,11 @@ pub enum Command {
     /// One process of a lab run (started by `tcpscope lab`, not by people).
     #[command(hide = true)]
     LabWorker(lab::WorkerArgs),
+    /// Print a completion script for bash, zsh or fish.
+    Completions(install::CompletionsArgs),
+    /// Write the manual pages, one per subcommand, into a directory (for packagers).
+    #[command(hide = true)]
+    Man(install::ManArgs),
 }
 
 /// Where the sockets come from.

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use tcpscope_core::analyze::fasthash::FastMap;
 use tcpscope_core::decode::cgroup::parse_cgroup_file;
 use tcpscope_core::decode::process_text::{
-    cmdline_text, comm_text, parse_passwd, parse_start_time, status_euid, user_name,
+    cmdline_text, comm_text, parse_passwd, parse_start_time, socket_inode, status_euid, user_name,
 };
 use tcpscope_core::model::process::ProcessIdentity;
 
@@ -39,6 +39,26 @@ impl Identities {
             return e.identity.clone();
         }
         let entry = self.read(pid);
+        let id = entry.identity.clone();
+        self.cache.insert(pid, entry);
+        id
+    }
+
+    /// Who holds socket `inode` as descriptor `fd` of `pid`, the holder the /proc walk found.
+    /// The first time `pid` is read, its descriptor is read again afterwards: a process that
+    /// exited between the walk and this read, whose pid another process then took, would
+    /// otherwise lend that process's name to the socket. `None` when `pid` no longer holds it.
+    pub fn get_holder(&mut self, pid: u32, fd: u32, inode: u64) -> Option<Arc<ProcessIdentity>> {
+        if let Some(e) = self.cache.get(&pid) {
+            return e.identity.clone();
+        }
+        let entry = self.read(pid);
+        let holds = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+            .is_ok_and(|l| socket_inode(l.as_os_str().as_encoded_bytes()) == Some(inode));
+        if !holds {
+            // Not cached: whoever has this pid now may be asked about on its own.
+            return None;
+        }
         let id = entry.identity.clone();
         self.cache.insert(pid, entry);
         id

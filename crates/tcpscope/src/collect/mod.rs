@@ -16,6 +16,7 @@ pub mod collector;
 pub mod facts;
 pub mod identities;
 pub mod kernel;
+pub mod limits;
 // serve uses fresh/latest/list; the interval, pause and filter controls are for top.
 #[allow(dead_code)]
 pub mod live;

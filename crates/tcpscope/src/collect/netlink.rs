@@ -90,9 +90,7 @@ impl DiagSocket {
             seq: self.seq,
             ..req.clone()
         });
-        rustix::net::send(&self.fd, &bytes, SendFlags::empty())
-            .map_err(|e| DumpError::Io(e.into()))?;
-        Ok(())
+        send_all(&self.fd, &bytes)
     }
 
     fn recv(&mut self) -> Result<usize, DumpError> {
@@ -157,8 +155,7 @@ impl DiagSocket {
     ) -> Result<ExactReply, DumpError> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        rustix::net::send(&self.fd, &build(seq), SendFlags::empty())
-            .map_err(|e| DumpError::Io(e.into()))?;
+        send_all(&self.fd, &build(seq))?;
         loop {
             let n = self.recv()?;
             if n == 0 {
@@ -240,14 +237,38 @@ fn ends_with_done(buf: &[u8]) -> bool {
     last == inet_diag::NLMSG_DONE || last == inet_diag::NLMSG_ERROR
 }
 
+/// Send one request; a signal arriving meanwhile (EINTR) is not a failure. (tests/faults.rs
+/// injects EINTR and ENOBUFS at these two calls with strace.)
+fn send_all(fd: &OwnedFd, bytes: &[u8]) -> Result<(), DumpError> {
+    loop {
+        match rustix::net::send(fd, bytes, SendFlags::empty()) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(DumpError::Io(e.into())),
+        }
+    }
+}
+
+/// Receive one buffer. EINTR is retried; ENOBUFS means the kernel dropped part of the reply, so
+/// what was received is incomplete: said in those words, never passed off as the whole dump.
 fn recv_into(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, DumpError> {
     loop {
         match rustix::net::recv(fd, &mut *buf, RecvFlags::empty()) {
             Ok((n, _)) => return Ok(n),
             Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::NOBUFS) => return Err(overrun()),
             Err(e) => return Err(DumpError::Io(e.into())),
         }
     }
+}
+
+/// The kernel ran out of room for the dump (ENOBUFS, or an NLMSG_OVERRUN message).
+fn overrun() -> DumpError {
+    DumpError::Io(io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        "the kernel dropped part of it (ENOBUFS: no room in tcpscope's netlink receive buffer), \
+         so what was read is incomplete; run the command again",
+    ))
 }
 
 /// The receiving half of [`DiagSocket::dump`]: read buffers until the dump ends, recycling the
@@ -307,6 +328,10 @@ fn decode(
             } else {
                 Ok(())
             });
+            false
+        }
+        Item::Error { errno } if errno == -libc::ENOBUFS => {
+            end = Some(Err(overrun()));
             false
         }
         Item::Error { errno } => {

@@ -362,7 +362,10 @@ fn discover_all(current: Option<u64>) -> Result<(Vec<Target>, Vec<String>)> {
                     by_pid.entry(ino).or_insert(pid);
                 }
             }
-            Err(Errno::ACCESS | Errno::PERM) => denied += 1,
+            // A process reaped between the lookup and the read answers EACCES too.
+            Err(Errno::ACCESS | Errno::PERM) if !super::procfs::exited(proc_dir.as_fd(), pid) => {
+                denied += 1
+            }
             Err(_) => {} // exited, or a kernel thread without namespaces
         }
     }

@@ -193,7 +193,7 @@ impl OwnerCache {
         let range = self.table.range_of(socket.inode);
         for i in range {
             let (_, h) = self.table.entries()[i];
-            if let Some(process) = self.identities.get(h.pid) {
+            if let Some(process) = self.identities.get_holder(h.pid, h.fd, socket.inode) {
                 if let Some(u) = self.used.get_mut(i) {
                     *u = true;
                 }
@@ -289,7 +289,7 @@ impl OwnerCache {
         socket.owners.clear();
         for i in self.table.range_of(socket.inode) {
             let (_, h) = self.table.entries()[i];
-            if let Some(process) = self.identities.get(h.pid) {
+            if let Some(process) = self.identities.get_holder(h.pid, h.fd, socket.inode) {
                 socket.owners.push(Owner {
                     pid: h.pid,
                     fd: h.fd,
@@ -303,7 +303,22 @@ impl OwnerCache {
     /// What to tell the user about what could not be seen. `unattributed`: sockets with an
     /// inode that no visible process holds (`None` when not known yet).
     pub fn notes(&self, unattributed: Option<usize>) -> Vec<String> {
-        self.report.notes(unattributed, is_root())
+        let mut notes = self.report.notes(unattributed, is_root());
+        if let (Some(n @ 1..), false) = (unattributed, is_root()) {
+            if let Some(option) = super::procfs::proc_hides_processes() {
+                notes.push(format!(
+                    "/proc is mounted with {option}: other users' processes are invisible, so {} \
+                     show no owner; run as root or with CAP_SYS_PTRACE (or as a member of the \
+                     mount's gid= group) to see them",
+                    if n == 1 {
+                        "1 socket".to_string()
+                    } else {
+                        format!("{n} sockets")
+                    }
+                ));
+            }
+        }
+        notes
     }
 
     /// Forget the walks' permission and failure counts (a new poll reports its own).

@@ -207,6 +207,7 @@ impl Source {
         // Opening notes are about the namespaces seen at the last look.
         self.notes.retain(|n| !n.contains("namespace of"));
         self.notes.extend(notes);
+        super::limits::fold_namespace_notes(&mut self.notes);
         Ok(())
     }
 
@@ -375,6 +376,7 @@ fn open_readers(scope: &NetnsScope, all: bool) -> Result<(Vec<NsReader>, Vec<Str
             Err(e) => return Err(e),
         }
     }
+    super::limits::fold_namespace_notes(&mut notes);
     Ok((readers, notes))
 }
 

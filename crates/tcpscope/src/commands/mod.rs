@@ -1,12 +1,14 @@
 //! One module per subcommand, each wiring collect -> core -> render. This file dispatches and
 //! holds the small pieces every command shares (output, state-selection words).
 
+pub mod completions;
 pub mod diagram;
 pub mod doctor;
 pub mod explain;
 pub mod floor;
 pub mod lab;
 pub mod ls;
+pub mod man;
 pub mod output;
 pub mod release;
 pub mod serve;
@@ -43,6 +45,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Lab(args)) => lab::run(&args),
         Some(Command::LabWorker(args)) => lab::run_worker(&args),
+        Some(Command::Completions(args)) => completions::run(&args),
+        Some(Command::Man(args)) => man::run(&args),
     }
 }
 

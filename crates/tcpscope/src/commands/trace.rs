@@ -260,7 +260,7 @@ fn report_end(source: &Source, sink: &Sink) {
         }
         if s.lookups_skipped > 0 {
             notes.push(format!(
-                "{} changes show no owner because the lookup budget (--lookups per second) was spent",
+                "{} changes show no owner because the lookup budget was spent (--lookups per second, and 20 ms per read of the ring buffers)",
                 s.lookups_skipped
             ));
         }

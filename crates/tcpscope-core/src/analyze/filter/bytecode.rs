@@ -322,4 +322,4 @@ pub(super) fn compile(expr: &Expr, family: Family) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 #[path = "bytecode_tests.rs"]
-mod tests;
+pub(crate) mod tests;

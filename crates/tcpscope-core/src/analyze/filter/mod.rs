@@ -6,7 +6,7 @@
 //! table tests here and by differential tests against `ss` in the binary's test suite.
 
 mod ast;
-mod bytecode;
+pub(crate) mod bytecode;
 mod eval;
 mod lexer;
 mod parser;
@@ -259,4 +259,4 @@ impl fmt::Display for Filter {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

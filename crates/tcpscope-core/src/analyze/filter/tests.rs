@@ -7,7 +7,7 @@ use crate::model::socket::{Endpoint, TcpInfo, Timer, TimerKind};
 use crate::model::state::TcpState::{self, *};
 use proptest::prelude::*;
 
-struct TestResolver;
+pub(crate) struct TestResolver;
 impl Resolver for TestResolver {
     fn service(&self, name: &str) -> Option<u16> {
         (name == "ssh").then_some(22)
@@ -571,7 +571,7 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
     ]
 }
 
-pub(super) fn arb_expr_of(leaf: BoxedStrategy<Pred>) -> impl Strategy<Value = Expr> {
+pub(crate) fn arb_expr_of(leaf: BoxedStrategy<Pred>) -> impl Strategy<Value = Expr> {
     leaf.prop_map(Expr::Pred).prop_recursive(5, 32, 2, |inner| {
         prop_oneof![
             inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
@@ -581,7 +581,7 @@ pub(super) fn arb_expr_of(leaf: BoxedStrategy<Pred>) -> impl Strategy<Value = Ex
     })
 }
 
-fn arb_filter() -> impl Strategy<Value = Filter> {
+pub(crate) fn arb_filter() -> impl Strategy<Value = Filter> {
     (
         proptest::collection::vec((any::<bool>(), arb_state_word()), 0..3),
         proptest::option::of(arb_expr_of(arb_pred().boxed())),
@@ -595,7 +595,7 @@ fn arb_filter() -> impl Strategy<Value = Filter> {
         })
 }
 
-const WORDS: &[&str] = &[
+pub(crate) const WORDS: &[&str] = &[
     "src",
     "dst",
     "sport",

@@ -38,6 +38,12 @@ use std::collections::BTreeMap;
 /// Most line problems listed in a snapshot's notes; the rest are counted.
 pub const MAX_LISTED_PROBLEMS: usize = 20;
 
+/// How many lines [`import`] sees in `bytes` (problem line numbers run from 1 to this).
+#[cfg(test)]
+pub(crate) fn line_count(bytes: &[u8]) -> usize {
+    text::lines(&text::decode(bytes).0).len()
+}
+
 /// A line that looked like a row of the table and could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {

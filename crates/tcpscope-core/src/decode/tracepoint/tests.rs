@@ -201,3 +201,12 @@ fn decodes_a_destroy() {
     assert_eq!(record_type(&raw), Some(2278));
     assert!(layout.decode(&raw[..60], meta()).is_err());
 }
+
+#[test]
+fn a_field_offset_at_the_end_of_usize_is_a_short_record_not_an_overflow() {
+    // Fuzz finding (tracepoint): `offset + size` overflowed (a panic with overflow checks).
+    let text = SET_STATE_FORMAT.replace("offset:16;", "offset:18446744073709551615;");
+    let layout = StateChangeLayout::from_format(&EventFormat::parse(&text).unwrap()).unwrap();
+    let raw = set_state_record(2287, 0, 1, 1, 8, true);
+    assert_eq!(layout.decode(&raw, meta()), Err(RecordError::Short));
+}

@@ -26,6 +26,9 @@ use tcpscope_core::model::socket::Netns;
 use tcpscope_core::model::transition::{Lost, OwnerFrom, TraceInput, TraceOwner, Transition};
 use tcpscope_core::Socket;
 
+/// The longest a step spends looking sockets up before it reads the rings again.
+const LOOKUP_SLICE: Duration = Duration::from_millis(20);
+
 /// How the live trace is tuned.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -203,7 +206,12 @@ impl LiveTrace {
         std::mem::take(&mut self.lost_news)
     }
 
-    fn ingest(&mut self) {
+    /// Drain every ring and decode what it held into the reorder buffer. Returns the time the
+    /// drain started: every record written before it minus the reorder window has been read
+    /// (a record becomes visible within microseconds of its timestamp), however long decoding
+    /// the batch took — the release horizon must not move with the decoding's own time, or
+    /// records written meanwhile would count as late.
+    fn ingest(&mut self) -> u64 {
         let mut inputs: Vec<TraceInput> = Vec::new();
         let (set_state, destroy, clock) = (&self.set_state, &self.destroy, &self.clock);
         let tasks = &mut self.tasks;
@@ -220,6 +228,7 @@ impl LiveTrace {
         let index = &mut self.index;
         arena.clear();
         index.clear();
+        let drained_at = clock.now_unix();
         self.perf.drain(&mut |kind, misc, body| {
             let start = arena.len();
             arena.extend_from_slice(body);
@@ -309,6 +318,7 @@ impl LiveTrace {
         for i in inputs {
             self.reorder.push(i.time_unix_ns(), i);
         }
+        drained_at
     }
 
     /// Read what the rings hold and return what is ready, in time order, owners resolved as
@@ -318,9 +328,8 @@ impl LiveTrace {
         collector: &mut Collector,
         wanted: &dyn Fn(&Transition) -> bool,
     ) -> Vec<Emitted> {
-        self.ingest();
-        let now = self.clock.now_unix();
-        let upto = now.saturating_sub(self.opts.reorder.as_nanos() as u64);
+        let drained_at = self.ingest();
+        let upto = drained_at.saturating_sub(self.opts.reorder.as_nanos() as u64);
         for r in self.reorder.release(upto) {
             self.tracks.push(r.item, r.late);
         }
@@ -377,6 +386,9 @@ impl LiveTrace {
         if self.budget.0.elapsed() >= Duration::from_secs(1) {
             self.budget = (Instant::now(), self.opts.lookups_per_sec);
         }
+        // Lookups never hold up reading the rings for long: what does not fit in this slice is
+        // left without an owner, like what exceeds the budget per second.
+        let slice_ends = Instant::now() + LOOKUP_SLICE;
         let mut found: Vec<(usize, Socket)> = Vec::new();
         for (i, e) in out.iter_mut().enumerate() {
             let Emitted::Transition { transition: t, .. } = e else {
@@ -388,7 +400,7 @@ impl LiveTrace {
             if t.owner.is_some() || t.ends_socket() || !wanted(t) {
                 continue;
             }
-            if self.budget.1 == 0 {
+            if self.budget.1 == 0 || Instant::now() >= slice_ends {
                 self.stats.lookups_skipped += 1;
                 continue;
             }
