@@ -54,20 +54,29 @@ done
 in_ns curl -s "http://127.0.0.1:$SP/metrics" | grep -E '^tcpscope_sockets\{state="established"' | head -2 >&2
 in_ns curl -s "http://127.0.0.1:$NP/metrics" | grep -E '^node_tcp_connection_states\{state="established"' >&2
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+# CPU time (user + system, every thread) of a server so far, in clock ticks: with the wall time
+# of a scrape it says how much of it was waiting for a CPU on a busy host.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+SERVE_CPU0=$(cpu_ticks "$PID_serve"); NODE_CPU0=$(cpu_ticks "$PID_node")
 
 timeit "$RUNS" \
     "serve=curl -sf -o /dev/null http://127.0.0.1:$SP/metrics" \
     "serve cached=curl -sf -o /dev/null http://127.0.0.1:$CP/metrics" \
     "node_exporter tcpstat=curl -sf -o /dev/null http://127.0.0.1:$NP/metrics" | tee "$WORK/times"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+SERVE_CPU=$(( $(cpu_ticks "$PID_serve") - SERVE_CPU0 )); NODE_CPU=$(( $(cpu_ticks "$PID_node") - NODE_CPU0 ))
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 in_ns curl -s "http://127.0.0.1:$SP/metrics" | grep -E '^tcpscope_(poll|scrape)_duration' >&2
 
-python3 - "$WORK/times" "$SOCKETS" "$(hwm "$PID_serve")" "$(rss "$PID_serve")" "$(hwm "$PID_node")" <<'PY'
+python3 - "$WORK/times" "$SOCKETS" "$(hwm "$PID_serve")" "$(rss "$PID_serve")" "$(hwm "$PID_node")" \
+    "$SERVE_CPU" "$NODE_CPU" "$(getconf CLK_TCK)" "$RUNS" <<'PY'
 import json, sys
 t = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 sockets, hwm, rss, node_hwm = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+serve_cpu, node_cpu, hz, runs = (int(a) for a in sys.argv[6:10])
+# timeit.py runs each command RUNS times, plus once to warm up and once for its peak RSS.
+per_scrape = lambda ticks: ticks / hz / (runs + 2) * 1000
 ms = lambda k: t[k]["median_s"] * 1000
 peer = "node_exporter tcpstat"
 print(f"\n{sockets} sockets, median of the scrapes (curl included; timeit's RSS column above is curl's):")
@@ -76,6 +85,7 @@ print("|---|---:|---:|---:|")
 for k, v in t.items():
     print(f"| `{k}` | {ms(k):.1f} | {v['min_s']*1000:.1f} | {ms(k)/ms(peer):.2f}x |")
 print(f"serve: peak RSS {hwm/1024:.1f} MiB (now {rss/1024:.1f} MiB); node_exporter peak RSS {node_hwm/1024:.1f} MiB")
+print(f"CPU per scrape (user + system): serve {per_scrape(serve_cpu):.0f} ms, node_exporter tcpstat {per_scrape(node_cpu):.0f} ms")
 s = t["serve"]["median_s"]
 limit = 0.3 if sockets <= 150_000 else 2.0
 ok = s <= limit and (sockets > 150_000 or hwm <= 64 * 1024)

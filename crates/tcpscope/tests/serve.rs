@@ -332,6 +332,57 @@ fn scrapes_within_the_cache_interval_share_one_poll() {
     );
 }
 
+#[test]
+fn state_changes_are_counted_from_the_tracepoint() {
+    if !root_or_skip("state_changes_are_counted_from_the_tracepoint") {
+        return;
+    }
+    let ns = NetnsGuard::new("serve-trans");
+    let serve = Serve::start(&["--netns", &ns.name]);
+    let changes = |from: &str, to: &str| {
+        sum(
+            &serve.metrics(),
+            "tcpscope_transitions_total",
+            &[("from", from), ("to", to)],
+        )
+    };
+    // Every edge the tracepoint can show is listed from the start, zeros included.
+    let m = serve.metrics();
+    let listed = m
+        .iter()
+        .filter(|s| s.name == "tcpscope_transitions_total")
+        .count();
+    assert_eq!(
+        listed,
+        tcpscope_core::analyze::fsm::tracepoint_edges().len(),
+        "{m:?}"
+    );
+    assert!(m
+        .iter()
+        .any(|s| s.name == "tcpscope_trace_lost_events_total"));
+    assert!(
+        !m.iter()
+            .any(|s| s.name == "tcpscope_transitions_total" && s.label("to") == "time-wait"),
+        "the tracepoint shows no TIME-WAIT"
+    );
+    // The counts are the host's (a change carries no namespace): other work adds to them, so
+    // they must grow by at least what lab's sockets did.
+    let entered = changes("established", "close-wait");
+    let listened = changes("closed", "listen");
+    let lab = Lab::start(&["close-wait", "--count", "4", "--own-netns"]);
+    wait_for("4 changes into CLOSE-WAIT counted", || {
+        changes("established", "close-wait") >= entered + 4.0
+    });
+    assert!(changes("closed", "listen") >= listened + 1.0);
+    lab.stop();
+
+    // --no-trace: neither family.
+    let quiet = Serve::start(&["--netns", &ns.name, "--no-trace"]);
+    assert!(!quiet.metrics().iter().any(
+        |s| s.name.starts_with("tcpscope_transitions") || s.name.starts_with("tcpscope_trace")
+    ));
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::metadata(format!("/proc/{pid}")).is_ok()
 }

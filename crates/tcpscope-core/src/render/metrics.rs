@@ -87,6 +87,19 @@ pub struct ScrapeStatus<'a> {
     pub scrape_seconds: f64,
     /// tcpscope's version.
     pub version: &'a str,
+    /// State changes counted from the tracepoint since serve started (`None` when it cannot
+    /// trace: not root, no tracefs, `--no-trace`).
+    pub transitions: Option<&'a TransitionTotals>,
+}
+
+/// State changes as the kernel's `sock:inet_sock_set_state` tracepoint reported them, counted
+/// since serve started, and the records the ring buffers lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransitionTotals {
+    /// (old, new) -> changes.
+    pub counts: BTreeMap<(TcpState, TcpState), u64>,
+    /// Records the kernel dropped because a ring buffer was full (their changes are not counted).
+    pub lost: u64,
 }
 
 /// Limits on the number of series.
@@ -190,6 +203,9 @@ pub fn families(status: &ScrapeStatus, limits: MetricLimits) -> Vec<MetricFamily
         out.extend(listeners(frame, limits.top));
         out.extend(findings(frame));
         out.extend(kernel_counters(frame));
+    }
+    if let Some(t) = status.transitions {
+        out.extend(transitions(t));
     }
     out.extend(exporter(status));
     out
@@ -414,6 +430,41 @@ fn kernel_counters(frame: &Frame) -> Vec<MetricFamily> {
             Some(MetricFamily::new(metric, MetricType::Counter, help).with(Vec::new(), *v as f64))
         })
         .collect()
+}
+
+/// Every change the tracepoint can report on Linux (the state machine model's view of it),
+/// zeros included so `rate()` works from the first scrape, and any other the kernel reported.
+fn transitions(t: &TransitionTotals) -> Vec<MetricFamily> {
+    let mut all: BTreeMap<(TcpState, TcpState), u64> = crate::analyze::fsm::tracepoint_edges()
+        .into_iter()
+        .map(|e| (e, 0))
+        .collect();
+    for (e, n) in &t.counts {
+        *all.entry(*e).or_default() += n;
+    }
+    let mut f = MetricFamily::new(
+        "tcpscope_transitions",
+        MetricType::Counter,
+        "TCP state changes since tcpscope serve started, as the kernel's sock:inet_sock_set_state tracepoint reports them, in every network namespace of the host (TIME-WAIT shows as fin-wait-2 or closing -> closed).",
+    );
+    for ((from, to), n) in all {
+        f.push(
+            vec![
+                ("from", from.name().to_string()),
+                ("to", to.name().to_string()),
+            ],
+            n as f64,
+        );
+    }
+    vec![
+        f,
+        MetricFamily::new(
+            "tcpscope_trace_lost_events",
+            MetricType::Counter,
+            "Tracepoint records the kernel dropped because serve's ring buffer was full: state changes missing from tcpscope_transitions_total.",
+        )
+        .with(Vec::new(), t.lost as f64),
+    ]
 }
 
 fn exporter(status: &ScrapeStatus) -> Vec<MetricFamily> {

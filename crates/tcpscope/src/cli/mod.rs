@@ -346,6 +346,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_list: u32,
 
+    /// Do not count state changes from the kernel tracepoint (tcpscope_transitions_total; as
+    /// root serve counts every change on the host, in every namespace).
+    #[arg(long)]
+    pub no_trace: bool,
+
     #[command(flatten)]
     pub input: InputArgs,
 

@@ -7,6 +7,7 @@ use crate::cli::ServeArgs;
 use crate::collect::collector::Collector;
 use crate::collect::live::Live;
 use crate::collect::plan::{DefaultScope, Needs, Owners, Plan};
+use crate::serve::transitions::Transitions;
 use crate::serve::{self, ServeConfig};
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
@@ -49,6 +50,17 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             "tcpscope: note: listening on {local}: whoever can reach it sees this host's connections and processes"
         );
     }
+    let transitions = if args.no_trace {
+        None
+    } else {
+        match Transitions::start() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("tcpscope: note: no tcpscope_transitions_total: {e:#}");
+                None
+            }
+        }
+    };
     let live = Live::start(collector, None);
     eprintln!(
         "tcpscope serve: listening on {} (metrics at /metrics)",
@@ -62,6 +74,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             top: args.top as usize,
             max_list: args.max_list as usize,
         },
+        transitions,
     )?;
     Ok(ExitCode::SUCCESS)
 }

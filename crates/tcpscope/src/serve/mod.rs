@@ -13,11 +13,13 @@
 //! are bounded ([`MAX_REQUEST_BYTES`], [`MAX_HEADERS`]), and so are connections
 //! ([`MAX_CONNECTIONS`]). axum would add routing for six fixed paths and hide those settings.
 //!
-//! Handlers are in [`routes`]; metrics are encoded in [`exposition`].
+//! Handlers are in [`routes`]; metrics are encoded in [`exposition`]; state changes are
+//! counted in [`transitions`].
 
 pub mod exposition;
 mod limits;
 pub mod routes;
+pub mod transitions;
 
 use crate::collect::live::Live;
 use anyhow::{Context, Result};
@@ -29,13 +31,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// A request whose head (request line and headers) is not complete after this is dropped; so is
-/// a keep-alive connection that sends nothing for this long.
 /// The groupings serve's frames carry: the metrics and the page show processes only (counts
 /// per namespace come with every frame), and each grouping costs a hash update per socket.
 pub const GROUPINGS: &[tcpscope_core::analyze::groups::GroupBy] =
     &[tcpscope_core::analyze::groups::GroupBy::Process];
 
+/// A request whose head (request line and headers) is not complete after this is dropped; so is
+/// a keep-alive connection that sends nothing for this long.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that reads none of an answer for this long is dropped.
 pub const WRITE_STALL: Duration = Duration::from_secs(30);
@@ -59,8 +61,14 @@ pub struct ServeConfig {
     pub max_list: usize,
 }
 
-/// Serve `live` on `listener` until the process is ended.
-pub fn run(listener: TcpListener, live: Live, config: ServeConfig) -> Result<()> {
+/// Serve `live` (and the state changes `transitions` counts) on `listener` until the process
+/// is ended.
+pub fn run(
+    listener: TcpListener,
+    live: Live,
+    config: ServeConfig,
+    transitions: Option<transitions::Transitions>,
+) -> Result<()> {
     let local = listener.local_addr()?;
     listener
         .set_nonblocking(true)
@@ -72,7 +80,7 @@ pub fn run(listener: TcpListener, live: Live, config: ServeConfig) -> Result<()>
         .thread_name("tcpscope-http")
         .build()
         .context("starting the HTTP runtime")?;
-    let app = Arc::new(routes::App::new(live, config, local));
+    let app = Arc::new(routes::App::new(live, config, local, transitions));
     runtime.block_on(accept_loop(listener, app))
 }
 

@@ -12,6 +12,7 @@
 //! | `/healthz` | 200 when the last poll succeeded, 503 with the reason otherwise |
 
 use super::exposition::{content_type, encode};
+use super::transitions::Transitions;
 use super::ServeConfig;
 use crate::collect::kernel::now_unix_ms;
 use crate::collect::live::{Live, Update};
@@ -50,18 +51,26 @@ pub struct App {
     /// elsewhere cannot read this one through DNS rebinding.
     loopback: bool,
     listings: Arc<Semaphore>,
+    /// State changes counted from the tracepoint (root only).
+    transitions: Option<Transitions>,
 }
 
 type Answer = Response<Full<Bytes>>;
 
 impl App {
-    pub fn new(live: Live, config: ServeConfig, local: SocketAddr) -> App {
+    pub fn new(
+        live: Live,
+        config: ServeConfig,
+        local: SocketAddr,
+        transitions: Option<Transitions>,
+    ) -> App {
         App {
             live,
             config,
             page: Bytes::from(page_html()),
             loopback: local.ip().is_loopback(),
             listings: Arc::new(Semaphore::new(LISTINGS_AT_ONCE)),
+            transitions,
         }
     }
 
@@ -136,6 +145,7 @@ impl App {
     fn metrics(&self, accept: Option<&str>) -> Answer {
         let started = Instant::now();
         let u = self.fresh();
+        let transitions = self.transitions.as_ref().map(Transitions::totals);
         let status = ScrapeStatus {
             frame: u.frame.as_deref(),
             stale: u.is_stale(),
@@ -143,6 +153,7 @@ impl App {
             errors_total: u.errors_total,
             scrape_seconds: started.elapsed().as_secs_f64(),
             version: env!("CARGO_PKG_VERSION"),
+            transitions: transitions.as_ref(),
         };
         let format = negotiate(accept);
         let fams = families(

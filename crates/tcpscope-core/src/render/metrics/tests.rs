@@ -14,6 +14,7 @@ fn status(frame: Option<&Frame>) -> ScrapeStatus<'_> {
         errors_total: 0,
         scrape_seconds: 0.01,
         version: "0.1.0",
+        transitions: None,
     }
 }
 
@@ -353,4 +354,42 @@ fn negotiation_follows_accept() {
         negotiate(Some("text/plain;q=0.3, application/openmetrics-text;q=0.9")),
         Exposition::OpenMetrics
     );
+}
+
+#[test]
+fn transitions_list_every_traced_edge_with_zeros_and_what_the_kernel_reported() {
+    let mut t = TransitionTotals::default();
+    t.counts
+        .insert((TcpState::Established, TcpState::CloseWait), 4);
+    // Not in the model: exported anyway (the kernel said so).
+    t.counts.insert((TcpState::Listen, TcpState::CloseWait), 1);
+    t.lost = 2;
+    let mut st = status(None);
+    let fams = families(&st, MetricLimits::default());
+    assert!(!fams.iter().any(|f| f.name == "tcpscope_transitions"));
+    st.transitions = Some(&t);
+    let fams = families(&st, MetricLimits::default());
+    let f = family(&fams, "tcpscope_transitions");
+    assert_eq!(f.kind, MetricType::Counter);
+    assert_eq!(f.exposed_name(), "tcpscope_transitions_total");
+    let edges = crate::analyze::fsm::tracepoint_edges();
+    assert_eq!(f.samples.len(), edges.len() + 1);
+    assert_eq!(
+        value(f, &[("from", "established"), ("to", "close-wait")]),
+        Some(4.0)
+    );
+    assert_eq!(
+        value(f, &[("from", "listen"), ("to", "close-wait")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(f, &[("from", "syn-sent"), ("to", "established")]),
+        Some(0.0)
+    );
+    assert!(
+        value(f, &[("to", "time-wait")]).is_none(),
+        "the tracepoint never shows TIME-WAIT"
+    );
+    let lost = family(&fams, "tcpscope_trace_lost_events");
+    assert_eq!(value(lost, &[]), Some(2.0));
 }
