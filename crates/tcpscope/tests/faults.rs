@@ -55,6 +55,8 @@ const HONEST_NOTES: &[&str] = &[
     "tcpscope: note: network namespaces read (",
     "tcpscope: note: kernel counters and sysctls are those of",
     "tcpscope: note: the namespace of ",
+    // doctor --watch as root: CLOSE-WAIT entries traced between polls (issue 12).
+    "tcpscope: note: tracing entries into CLOSE-WAIT between polls",
     "show no owner: they belong to ",
     "shows no owner: they belong to ",
 ];
