@@ -7,6 +7,7 @@
 use crate::analyze::diagnose::Report;
 use crate::analyze::groups::{GroupBy, GroupKey, GroupStats};
 use crate::analyze::summary::StateCounts;
+use crate::analyze::trace::TraceCounts;
 use crate::analyze::tracking::{Changes, Track};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::Socket;
@@ -36,6 +37,12 @@ pub struct Frame {
     pub report: Report,
     /// Sockets opened, closed and changing state since the previous poll (by cookie).
     pub changes: Changes,
+    /// Every state change since the previous frame, when a trace runs beside the polls (root):
+    /// exact where `changes` compares two polls.
+    pub traced: Option<TraceCounts>,
+    /// Why `traced` is empty when it is (not root, one namespace only, a filter a state change
+    /// cannot be judged by, a recording).
+    pub untraced: Option<String>,
 }
 
 impl Frame {

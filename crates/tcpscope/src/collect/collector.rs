@@ -102,6 +102,11 @@ impl Collector {
         &self.tracker
     }
 
+    /// The filter in force.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
     /// Change the filter between polls (a live screen's filter prompt).
     pub fn set_filter(&mut self, filter: Filter) {
         self.query.states = filter.states();
@@ -409,6 +414,9 @@ impl Collector {
             listeners,
             report,
             changes,
+            // A trace beside the polls (top as root) fills this in: `collect::live`.
+            traced: None,
+            untraced: None,
         })
     }
 

@@ -49,5 +49,7 @@ pub fn frame_of(seq: u64, snap: Snapshot) -> Frame {
         listeners,
         report,
         changes: Changes::default(),
+        traced: None,
+        untraced: None,
     }
 }
