@@ -3,15 +3,15 @@
 //! the sort, the filter prompt (a mistake pointed at in place) and the drill-down to one socket;
 //! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal;
 //! a terminal that goes away ends top; the release key ends CLOSE-WAIT sockets after showing
-//! release's dry run.
+//! release's dry run; as root the diagram shows traced transition rates.
 //! `--once` and `--from` are checked without a terminal. None of this needs root: lab
 //! close-wait builds its sockets on loopback, and without root top reads its own namespace.
 
 mod common;
 
 use common::lab::Lab;
-use common::tmux::Tmux;
-use common::{bin, run_ok};
+use common::tmux::{tmux_or_skip, Tmux};
+use common::{bin, root_or_skip, run_ok};
 use std::path::PathBuf;
 
 fn golden(name: &str) -> String {
@@ -49,6 +49,9 @@ fn header_count(screen: &str, state: &str, n: u64) -> bool {
 
 #[test]
 fn top_shows_a_close_wait_leak_and_is_driven_by_keys() {
+    if !tmux_or_skip("top_shows_a_close_wait_leak_and_is_driven_by_keys") {
+        return;
+    }
     let lab = Lab::start(&["close-wait", "--count", "7"]);
     let port = lab.doc["listeners"][0]["port"]
         .as_u64()
@@ -181,6 +184,9 @@ fn ss_close_wait(port: u64) -> usize {
 /// The lab's process lives on; only its sockets are gone.
 #[test]
 fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
+    if !tmux_or_skip("the_release_key_ends_close_wait_sockets_after_a_dry_run") {
+        return;
+    }
     let lab = Lab::start(&["close-wait", "--count", "5"]);
     let port = lab.doc["listeners"][0]["port"]
         .as_u64()
@@ -279,8 +285,88 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
     lab.stop();
 }
 
+/// As root, top traces every state change beside its polls (issue 14 with `trace`): beside a
+/// `lab churn`, the header counts connections opened and closed from the tracepoint, and the
+/// diagram shows a rate after the arrows the churn's connections take. Rates depend on the
+/// host's speed, so only their presence is checked, never their values.
+#[test]
+fn as_root_the_diagram_shows_traced_transition_rates() {
+    let name = "as_root_the_diagram_shows_traced_transition_rates";
+    if !root_or_skip(name) || !tmux_or_skip(name) {
+        return;
+    }
+    let lab = Lab::start(&["churn", "--rate", "50", "--duration", "10m"]);
+    let port = lab.doc["listeners"][0]["port"]
+        .as_u64()
+        .expect("lab's port");
+    let t = Tmux::start(140, 70);
+    t.run(&format!(
+        "{} top 'sport = :{port} or dport = :{port}'",
+        top_bin()
+    ));
+    let s = t.wait_for("traced opened/closed rates", |s| {
+        s.contains("(traced)") && !s.contains("opened 0/s")
+    });
+    assert!(line_with(&s, "(traced)").contains("state changes"), "{s}");
+    t.keys(&["m"]);
+    // A connect(), its handshake, and the close into TIME-WAIT: each arrow ends with a rate.
+    let arrow_rate = |s: &str, label: &str, to: &str| {
+        s.lines().any(|l| {
+            l.contains(label)
+                && l.split('▶')
+                    .nth(1)
+                    .is_some_and(|r| r.trim_start().starts_with(to) && r.trim_end().ends_with("/s"))
+        })
+    };
+    let s = t.wait_for("rates on the churn's arrows", |s| {
+        s.contains("Rates after the arrows")
+            && arrow_rate(s, "connect() / snd SYN", "SYN-SENT")
+            && arrow_rate(s, "rcv SYN+ACK / snd ACK", "ESTABLISHED")
+    });
+    assert!(
+        !arrow_rate(&s, "listen()", "LISTEN"),
+        "no listener was opened meanwhile:\n{s}"
+    );
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+    lab.stop();
+}
+
+/// Where the tracepoint and the screen would not see the same sockets (one namespace), or
+/// without root, the diagram says why it has no rates instead of showing none silently.
+#[test]
+fn the_diagram_says_why_it_has_no_rates() {
+    let name = "the_diagram_says_why_it_has_no_rates";
+    if !tmux_or_skip(name) {
+        return;
+    }
+    let t = Tmux::start(120, 40);
+    let root = rustix::process::geteuid().is_root();
+    // As root, one namespace (this test's); without root top reads only its own anyway.
+    let (scope, why) = if root {
+        (
+            format!("--netns pid:{}", std::process::id()),
+            "top reads one network namespace",
+        )
+    } else {
+        (String::new(), "needs root")
+    };
+    t.run(&format!("{} top {scope} 'sport = :1'", top_bin()));
+    t.wait_text("Sockets by process");
+    t.keys(&["m"]);
+    let s = t.wait_text("Transition rates on the arrows: not traced");
+    assert!(s.contains(why), "{s}");
+    t.keys(&["q"]);
+    t.wait_prompt();
+    t.assert_restored();
+}
+
 #[test]
 fn sigterm_and_a_panic_restore_the_terminal() {
+    if !tmux_or_skip("sigterm_and_a_panic_restore_the_terminal") {
+        return;
+    }
     let t = Tmux::start(120, 30);
     t.run(&format!(
         "{} top --from {}",
@@ -317,6 +403,9 @@ fn sigterm_and_a_panic_restore_the_terminal() {
 /// pty at 100% CPU forever after its tmux was killed.
 #[test]
 fn top_ends_when_its_terminal_goes_away() {
+    if !tmux_or_skip("top_ends_when_its_terminal_goes_away") {
+        return;
+    }
     let mixed = golden("mixed.json");
     let bin = top_bin();
     let t = Tmux::start_program(100, 30, &[bin.as_str(), "top", "--from", mixed.as_str()]);

@@ -7,6 +7,7 @@
 use crate::analyze::diagnose::Report;
 use crate::analyze::groups::{GroupBy, GroupKey, GroupStats};
 use crate::analyze::summary::StateCounts;
+use crate::analyze::trace::TraceCounts;
 use crate::analyze::tracking::{Changes, Track};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket};
@@ -42,6 +43,12 @@ pub struct Frame {
     pub report: Report,
     /// Sockets opened, closed and changing state since the previous poll (by cookie).
     pub changes: Changes,
+    /// Every state change since the previous frame, when a trace runs beside the polls (root):
+    /// exact where `changes` compares two polls.
+    pub traced: Option<TraceCounts>,
+    /// Why `traced` is empty when it is (not root, one namespace only, a filter a state change
+    /// cannot be judged by, a recording).
+    pub untraced: Option<String>,
 }
 
 impl Frame {
@@ -98,6 +105,8 @@ pub(crate) fn of_snapshot(seq: u64, snap: &Snapshot) -> Frame {
         ephemeral_ports: u64::from(hi.saturating_sub(lo)) + 1,
         report,
         changes: Changes::default(),
+        traced: None,
+        untraced: None,
     }
 }
 

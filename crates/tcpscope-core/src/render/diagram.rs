@@ -3,7 +3,7 @@
 //! edges: the main edges one by one, the exceptional ones (RST, abort, retransmission, give-up)
 //! summarised in a legend, as the RFC figure does.
 
-use crate::analyze::fsm::{Event, Origin, EDGES};
+use crate::analyze::fsm::{tracepoint_view, Event, Origin, EDGES};
 use crate::model::state::TcpState;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -124,7 +124,7 @@ const LINE: usize = 42;
 /// The text diagram: one box per state with its outgoing arrows, at most 80 columns wide.
 /// `highlight` draws that state's box with double lines and its arrows heavy.
 pub fn write_text(w: &mut impl Write, highlight: Option<TcpState>) -> io::Result<()> {
-    write_text_with(w, highlight, None)
+    write_text_with(w, highlight, None, None)
 }
 
 /// [`write_text`] with the number of sockets in each state written in its box (`top`'s live
@@ -134,7 +134,50 @@ pub fn write_text_counted(
     highlight: Option<TcpState>,
     count: &dyn Fn(TcpState) -> u64,
 ) -> io::Result<()> {
-    write_text_with(w, highlight, Some(count))
+    write_text_with(w, highlight, Some(count), None)
+}
+
+/// What a live diagram writes after an arrow: its rate, when it has one.
+pub type RateOf<'a> = dyn Fn(&Arrow) -> Option<String> + 'a;
+
+/// [`write_text_counted`] with a rate after each arrow's target ("12/s"), where `rate` gives
+/// one (`top` with a trace: see [`arrow_for_record`]).
+pub fn write_text_live(
+    w: &mut impl Write,
+    count: &dyn Fn(TcpState) -> u64,
+    rate: &RateOf<'_>,
+) -> io::Result<()> {
+    write_text_with(w, None, Some(count), Some(rate))
+}
+
+/// The drawn arrow (an index into `arrows`) a record `old -> new` of the tracepoint
+/// `sock:inet_sock_set_state` is shown on: one whose Linux edges the tracepoint reports as that
+/// record ([`tracepoint_view`]), preferring an arrow that leaves `old`, then the first drawn.
+/// `None` for records of the exceptional edges the diagram only lists (RST, abort, give-up).
+/// Several arrows can stand for one record — FIN-WAIT-2 -> CLOSE is entering TIME-WAIT or an
+/// orphan handed to a mini-socket — and it is shown on the first: the diagram's order puts the
+/// usual meaning first.
+pub fn arrow_for_record(arrows: &[Arrow], old: TcpState, new: TcpState) -> Option<usize> {
+    let claims = |a: &Arrow| {
+        EDGES
+            .iter()
+            .filter(|e| !e.is_exceptional())
+            .filter(|e| e.from == a.from && e.to == a.to && e.origin == a.origin)
+            .any(|e| tracepoint_view(e).contains(&(old, new)))
+    };
+    let order = |a: &Arrow| DIAGRAM_ORDER.iter().position(|s| *s == a.from);
+    let mut best: Option<(bool, Option<usize>, usize)> = None;
+    for (i, a) in arrows.iter().enumerate() {
+        if !claims(a) {
+            continue;
+        }
+        // Leaving `old` first, then the diagram's order.
+        let key = (a.from != old, order(a), i);
+        if best.is_none_or(|b| key < b) {
+            best = Some(key);
+        }
+    }
+    best.map(|(_, _, i)| i)
 }
 
 /// 12345, 123k, 1.2M: a count in at most five characters.
@@ -151,6 +194,7 @@ fn write_text_with(
     w: &mut impl Write,
     highlight: Option<TcpState>,
     count: Option<&dyn Fn(TcpState) -> u64>,
+    rate: Option<&RateOf<'_>>,
 ) -> io::Result<()> {
     let arrows = arrows();
     writeln!(
@@ -185,6 +229,10 @@ fn write_text_with(
             let mut line = format!("{v} {name:<width$}{v}", width = inner - 1);
             if let Some(a) = out.get(i) {
                 line.push_str(&arrow_text(a, a.touches(highlight)));
+                if let Some(r) = rate.and_then(|f| f(a)) {
+                    let pad = 13usize.saturating_sub(a.to.display_name().chars().count());
+                    line.push_str(&format!("{}{r:>7}", " ".repeat(pad)));
+                }
             }
             writeln!(w, "{}", line.trim_end())?;
         }
@@ -281,6 +329,61 @@ fn dot_id(s: TcpState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracepoint_records_land_on_the_arrow_they_stand_for() {
+        use TcpState as T;
+        let arrows = arrows();
+        let on =
+            |old, new| arrow_for_record(&arrows, old, new).map(|i| (arrows[i].from, arrows[i].to));
+        assert_eq!(on(T::Close, T::SynSent), Some((T::Close, T::SynSent)));
+        assert_eq!(
+            on(T::Close, T::Listen),
+            Some((T::Close, T::Listen)),
+            "not BOUND's"
+        );
+        // An accepted connection's socket appears as LISTEN -> SYN-RECV: the handshake done.
+        assert_eq!(
+            on(T::Listen, T::SynRecv),
+            Some((T::NewSynRecv, T::Established))
+        );
+        assert_eq!(
+            on(T::SynRecv, T::Established),
+            Some((T::SynRecv, T::Established))
+        );
+        assert_eq!(on(T::FinWait2, T::Close), Some((T::FinWait2, T::TimeWait)));
+        assert_eq!(on(T::Closing, T::Close), Some((T::Closing, T::TimeWait)));
+        assert_eq!(
+            on(T::CloseWait, T::LastAck),
+            Some((T::CloseWait, T::LastAck))
+        );
+        // Resets and aborts are only listed under the diagram.
+        assert_eq!(on(T::Established, T::Close), None);
+        // Every record Linux makes on a drawn edge has an arrow.
+        for (old, new) in crate::analyze::fsm::tracepoint_edges() {
+            let drawn = EDGES
+                .iter()
+                .any(|e| !e.is_exceptional() && tracepoint_view(e).contains(&(old, new)));
+            assert_eq!(on(old, new).is_some(), drawn, "{old:?} -> {new:?}");
+        }
+    }
+
+    #[test]
+    fn live_diagram_puts_rates_after_the_arrows() {
+        let text = render(|w| {
+            write_text_live(w, &|s| u64::from(s == TcpState::CloseWait) * 7, &|a| {
+                (a.from == TcpState::Established && a.to == TcpState::CloseWait)
+                    .then(|| "2.5/s".to_string())
+            })
+        });
+        let line = text
+            .lines()
+            .find(|l| l.contains("rcv FIN / snd ACK") && l.contains("CLOSE-WAIT"))
+            .unwrap();
+        assert!(line.ends_with("▶ CLOSE-WAIT     2.5/s"), "{line:?}");
+        assert!(text.contains("│ CLOSE-WAIT       7 │"), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    }
 
     fn render(f: impl Fn(&mut Vec<u8>) -> io::Result<()>) -> String {
         let mut out = Vec::new();

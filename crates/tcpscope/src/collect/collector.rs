@@ -111,6 +111,11 @@ impl Collector {
         self.groupings = groupings.to_vec();
     }
 
+    /// The filter in force.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
     /// Change the filter between polls (a live screen's filter prompt).
     pub fn set_filter(&mut self, filter: Filter) {
         self.query.states = filter.states();
@@ -422,6 +427,9 @@ impl Collector {
             ephemeral_ports: u64::from(hi.saturating_sub(lo)) + 1,
             report,
             changes,
+            // A trace beside the polls (top as root) fills this in: `collect::live`.
+            traced: None,
+            untraced: None,
         })
     }
 

@@ -7,8 +7,14 @@
 //!
 //! Two rhythms: `Some(interval)` polls on its own (top); `None` polls only when asked
 //! ([`Live::fresh`]: serve's scrapes share one poll per cache interval).
+//!
+//! With [`Live::start_traced`] (top as root) the thread also reads the tracepoint between polls
+//! ([`RateWatch`]): each frame then carries every state change since the previous one, and the
+//! tracker learns exactly when sockets entered their states. The rings are read every
+//! [`TICK`], so a command waits at most that long for the thread.
 
 use super::collector::{Collector, SocketDetail};
+use super::trace::rates::RateWatch;
 use anyhow::{anyhow, Result};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
@@ -44,6 +50,9 @@ impl Update {
 /// The nice value of the collector's thread (0 is the default, 19 the lowest priority).
 pub const POLL_NICE: i32 = 10;
 
+/// How often a trace's rings are read between polls.
+pub const TICK: Duration = Duration::from_millis(100);
+
 enum Cmd {
     /// Poll now — unless, with `Some(n)`, a poll has completed since the asker saw `n` of them
     /// (scrapes that queued while a poll ran are answered by it, not by another).
@@ -75,6 +84,25 @@ impl Live {
     /// Start polling `collector` every `interval` (or only when asked, with `None`). The first
     /// poll starts at once.
     pub fn start(collector: Collector, interval: Option<Duration>) -> Live {
+        Live::start_with(collector, interval, None)
+    }
+
+    /// [`Live::start`] with a trace of every state change beside the polls, when `trace` is
+    /// `Ok` and the tracepoint opens; frames say why there is none otherwise (`trace`'s reason,
+    /// or the tracepoint's).
+    pub fn start_traced(
+        collector: Collector,
+        interval: Option<Duration>,
+        trace: Result<(), String>,
+    ) -> Live {
+        Live::start_with(collector, interval, Some(trace))
+    }
+
+    fn start_with(
+        collector: Collector,
+        interval: Option<Duration>,
+        trace: Option<Result<(), String>>,
+    ) -> Live {
         let shared = Arc::new(Shared {
             update: Mutex::new(Update::default()),
             changed: Condvar::new(),
@@ -83,7 +111,7 @@ impl Live {
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("tcpscope-collector".into())
-            .spawn(move || run(collector, interval, rx, s))
+            .spawn(move || run(collector, interval, trace, rx, s))
             .ok();
         let _ = tx.send(Cmd::PollNow(None));
         Live {
@@ -208,6 +236,7 @@ fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Update> {
 fn run(
     mut collector: Collector,
     mut interval: Option<Duration>,
+    trace: Option<Result<(), String>>,
     cmds: mpsc::Receiver<Cmd>,
     shared: Arc<Shared>,
 ) {
@@ -222,15 +251,30 @@ fn run(
     // Polls completed (failed ones too): what `Update::polls` says.
     let mut polls = 0u64;
     let mut deferred: std::collections::VecDeque<Cmd> = Default::default();
+    // The trace beside the polls, or why there is none (`None`: none was asked for).
+    let (mut watch, mut untraced) = match trace {
+        None => (None, None),
+        Some(Err(why)) => (None, Some(why)),
+        Some(Ok(())) => match RateWatch::start(collector.filter()) {
+            Ok(w) => (Some(w), None),
+            Err(why) => (None, Some(why)),
+        },
+    };
     loop {
-        let wait = match (interval, paused) {
+        let mut wait = match (interval, paused) {
             (Some(_), false) => next.saturating_duration_since(Instant::now()),
             _ => Duration::from_secs(3600),
         };
+        if watch.is_some() {
+            wait = wait.min(TICK);
+        }
         let cmd = match deferred.pop_front() {
             Some(c) => Ok(c),
             None => cmds.recv_timeout(wait),
         };
+        if let Some(w) = &mut watch {
+            w.step(&mut collector);
+        }
         let poll = match cmd {
             Ok(Cmd::PollNow(seen)) => seen.is_none_or(|n| polls <= n),
             Ok(Cmd::SetInterval(i)) => {
@@ -243,6 +287,21 @@ fn run(
                 false
             }
             Ok(Cmd::SetFilter(f)) => {
+                if let Some(w) = &mut watch {
+                    if let Err(why) = w.restart(&f) {
+                        watch = None;
+                        untraced = Some(why);
+                    }
+                } else if untraced
+                    .as_deref()
+                    .is_some_and(|w| w.starts_with("the filter"))
+                {
+                    // A filter a change could not be judged by stopped the trace: try again.
+                    match RateWatch::start(&f) {
+                        Ok(w) => (watch, untraced) = (Some(w), None),
+                        Err(why) => untraced = Some(why),
+                    }
+                }
                 collector.set_filter(f);
                 false
             }
@@ -255,7 +314,9 @@ fn run(
                 let _ = reply.send(collector.list_group(&filter, group.as_ref(), limit));
                 false
             }
-            Err(RecvTimeoutError::Timeout) => interval.is_some() && !paused,
+            Err(RecvTimeoutError::Timeout) => {
+                interval.is_some() && !paused && Instant::now() >= next
+            }
             Err(RecvTimeoutError::Disconnected) => return,
         };
         if !poll {
@@ -275,8 +336,10 @@ fn run(
         u.polls = polls;
         u.at = Some(Instant::now());
         match result {
-            Ok(frame) => {
+            Ok(mut frame) => {
                 seq += 1;
+                frame.traced = watch.as_mut().map(RateWatch::take);
+                frame.untraced = untraced.clone();
                 u.frame = Some(Arc::new(frame));
                 u.error = None;
             }

@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use tcpscope_core::render::top::Options;
 use tcpscope_core::Family;
 
+/// Why a screen of a file has no transition rates.
+pub const UNTRACED_FILE: &str = "a file is shown: there are no live changes to trace";
+
 /// What a live screen needs: tcp_info, every socket's owner, kernel counters; every namespace
 /// as root.
 pub fn needs() -> Needs {
@@ -41,6 +44,7 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
     let filter = parse_filter(&args.filter)?;
     let needs = needs();
     let input: InputSpec = (&args.input).into();
+    let replay = input.from.is_some();
     let release_unavailable = input.from.as_ref().map(|_| {
         "top is showing a file, not this host's sockets: the release key acts only on a live \
          view (`tcpscope top`, or `tcpscope release FILTER` on the host the file came from)"
@@ -77,7 +81,18 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
         crate::top::once(collector, opts, args.size)?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::top::interactive(collector, opts, scope)?;
+    // Every state change, traced beside the polls where the tracepoint and the screen see the
+    // same sockets: as root, over every namespace, not from a file.
+    let trace = if replay {
+        Err(UNTRACED_FILE.to_string())
+    } else if !rustix::process::geteuid().is_root() {
+        Err("reading the tracepoint sock:inet_sock_set_state needs root".to_string())
+    } else if !scope.all_netns {
+        Err("top reads one network namespace, the tracepoint every namespace's changes".to_string())
+    } else {
+        Ok(())
+    };
+    crate::top::interactive(collector, opts, scope, trace)?;
     Ok(ExitCode::SUCCESS)
 }
 

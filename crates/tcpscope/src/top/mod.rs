@@ -65,8 +65,14 @@ pub fn once(collector: Collector, opts: Options, size: Option<(u16, u16)>) -> Re
     Ok(())
 }
 
-/// The live screen, until `q`, Ctrl-C or a signal; the release key acts within `scope`.
-pub fn interactive(collector: Collector, opts: Options, scope: Scope) -> Result<()> {
+/// The live screen, until `q`, Ctrl-C or a signal; the release key acts within `scope`; a trace
+/// runs beside the polls when `trace` is `Ok` (else it says why not).
+pub fn interactive(
+    collector: Collector,
+    opts: Options,
+    scope: Scope,
+    trace: Result<(), String>,
+) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!(
             "top draws on a terminal and standard output is not one; use `tcpscope top --once` \
@@ -74,7 +80,11 @@ pub fn interactive(collector: Collector, opts: Options, scope: Scope) -> Result<
         );
     }
     let stop = terminal::stop_on_signals().context("installing signal handlers")?;
-    let live = Live::start(collector, Some(Duration::from_millis(opts.interval_ms)));
+    let live = Live::start_traced(
+        collector,
+        Some(Duration::from_millis(opts.interval_ms)),
+        trace,
+    );
     let colours = draw::colours_wanted();
     let mut app = TopApp::new(opts);
     let mut term = terminal::Screen::enter().context("preparing the terminal")?;

@@ -33,12 +33,13 @@ fn collector(path: &Path) -> Collector {
     Collector::new(Plan::new(&input, Filter::all(), needs).expect("the recording opens"))
 }
 
-/// A frame of the recording at `path`, as the live collector makes it; the poll's duration is
-/// fixed so screens do not depend on the machine.
+/// A frame of the recording at `path`, as the live collector makes it (for a file: no trace,
+/// and why); the poll's duration is fixed so screens do not depend on the machine.
 fn frame(c: &mut Collector, seq: u64) -> Arc<Frame> {
     c.next_poll().expect("a poll");
     let mut f = c.frame(seq).expect("a frame");
     f.poll_ms = 7;
+    f.untraced = Some(crate::commands::top::UNTRACED_FILE.to_string());
     Arc::new(f)
 }
 
@@ -206,7 +207,10 @@ fn doctor_diagram_and_help_panes() {
     insta::assert_snapshot!("diagram", s);
     press(&mut app, &[Key::Char('?')]);
     let s = text(&draw(&mut app, 100, 50));
-    assert!(s.contains("Not yet"), "{s}");
+    assert!(
+        s.contains("sock:inet_sock_set_state"),
+        "the trace, said: {s}"
+    );
     insta::assert_snapshot!("help", s);
 }
 
@@ -328,4 +332,51 @@ fn release_dry_run_and_outcome() {
     let s = text(&draw(&mut app, 120, 40));
     assert!(s.contains("12 of 12 sockets released; 0 remain"), "{s}");
     insta::assert_snapshot!("release_done", s);
+}
+
+/// With a trace beside the polls (root): the header's rates are the tracepoint's, and the
+/// diagram has a rate after each arrow the changes stand for, the rest listed under it.
+#[test]
+fn traced_rates_in_the_header_and_on_the_diagram() {
+    use tcpscope_core::analyze::trace::TraceCounts;
+    use tcpscope_core::TcpState as T;
+    let (mut app, mut c) = app_with_history();
+    let mut f = (*frame(&mut c, 3)).clone();
+    let mut t = TraceCounts {
+        window_ms: 2000,
+        ..TraceCounts::default()
+    };
+    for ((old, new), n) in [
+        ((T::Close, T::SynSent), 100),
+        ((T::SynSent, T::Established), 98),
+        ((T::Listen, T::SynRecv), 98),
+        ((T::SynRecv, T::Established), 98),
+        ((T::Established, T::FinWait1), 96),
+        ((T::Established, T::CloseWait), 96),
+        ((T::FinWait1, T::FinWait2), 96),
+        ((T::FinWait2, T::Close), 96),
+        ((T::CloseWait, T::LastAck), 90),
+        ((T::LastAck, T::Close), 90),
+        ((T::SynSent, T::Close), 2),
+        ((T::Established, T::Close), 6),
+    ] {
+        t.records.insert((old, new), n);
+    }
+    t.opened = 198;
+    t.closed = 194;
+    f.traced = Some(t);
+    app.on_update(Some(Arc::new(f)), None, 0);
+    let s = text(&draw(&mut app, 120, 30));
+    assert!(
+        s.contains("opened 99/s · closed 97/s · state changes 483/s (traced)"),
+        "{s}"
+    );
+    press(&mut app, &[Key::Char('m')]);
+    let s = text(&draw(&mut app, 100, 100));
+    assert!(s.contains("▶ SYN-SENT        50/s"), "{s}");
+    assert!(
+        s.contains("ESTABLISHED -> CLOSED  3.0/s"),
+        "not drawn, listed: {s}"
+    );
+    insta::assert_snapshot!("diagram_traced", s);
 }

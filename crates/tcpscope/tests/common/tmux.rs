@@ -12,6 +12,22 @@ pub const PROMPT: &str = "top-test$";
 /// on a busy shared host can take many seconds; a test never depends on how long they take).
 const PATIENCE: Duration = super::HANG_GUARD;
 
+/// True when tmux runs; otherwise `test` skips saying so (a failure where skips are
+/// forbidden: `.ci/run` installs tmux). tmux has `-V`, not `--version`.
+pub fn tmux_or_skip(test: &str) -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        super::skip(
+            test,
+            "tmux is not installed (apt-get install tmux; .ci/run does)",
+        );
+    }
+    found
+}
+
 pub struct Tmux {
     socket: String,
 }

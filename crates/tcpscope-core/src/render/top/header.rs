@@ -164,7 +164,18 @@ fn rates_line(frame: &Frame, history: &History, width: usize) -> Line {
         );
     }
     let c = &frame.changes;
-    if c.interval_ms > 0 {
+    if let Some(t) = frame.traced.as_ref().filter(|t| t.window_ms > 0) {
+        l.push(" · opened ", Tone::Plain)
+            .push(per_second(t.opened, t.window_ms), Tone::Bold)
+            .push(" · closed ", Tone::Plain)
+            .push(per_second(t.closed, t.window_ms), Tone::Bold)
+            .push(" · state changes ", Tone::Plain)
+            .push(per_second(t.changes(), t.window_ms), Tone::Bold)
+            .push(" (traced)", Tone::Dim);
+        if t.lost > 0 {
+            l.push(format!(" · {} lost", thousands(t.lost)), Tone::Warn);
+        }
+    } else if c.interval_ms > 0 {
         l.push(" · opened ", Tone::Plain)
             .push(per_second(c.opened, c.interval_ms), Tone::Bold)
             .push(" · closed ", Tone::Plain)

@@ -5,10 +5,12 @@
 use super::table::state_tone;
 use super::text::{wrap_indented, Line, Tone};
 use crate::analyze::diagnose::{Report, Severity};
+use crate::analyze::duration::human_ms;
 use crate::analyze::frame::Frame;
 use crate::model::state::TcpState;
-use crate::render::diagram::{write_text_counted, DIAGRAM_ORDER};
+use crate::render::diagram::{arrow_for_record, arrows, write_text_live, Arrow, DIAGRAM_ORDER};
 use crate::render::doctor::write_report;
+use crate::render::top::text::per_second;
 
 /// The doctor report as `tcpscope doctor` prints it, wrapped to `width`, severities toned.
 pub fn doctor_lines(report: &Report, width: usize) -> Vec<Line> {
@@ -52,24 +54,65 @@ pub fn doctor_lines(report: &Report, width: usize) -> Vec<Line> {
 }
 
 /// The state machine with the number of sockets in each state of `frame` in its box; boxes of
-/// states that have sockets stand out.
+/// states that have sockets stand out. With a trace (`frame.traced`), each arrow ends with the
+/// rate of the changes it stands for since the previous frame, and changes the diagram does not
+/// draw (resets, aborts) are listed under it; without one, the frame says why there are none.
 pub fn diagram_lines(frame: Option<&Frame>, width: usize) -> Vec<Line> {
     let count = |s: TcpState| frame.map_or(0, |f| f.counts.state_total(s));
+    let traced = frame.and_then(|f| f.traced.as_ref());
+    let untraced = frame.and_then(|f| f.untraced.as_deref());
+    let all = arrows();
+    // Per drawn arrow, the changes it stands for; the rest by record.
+    let mut on_arrow = vec![0u64; all.len()];
+    let mut undrawn: Vec<((TcpState, TcpState), u64)> = Vec::new();
+    if let Some(t) = traced {
+        for (&(old, new), &n) in &t.records {
+            match arrow_for_record(&all, old, new) {
+                Some(i) => on_arrow[i] += n,
+                None => undrawn.push(((old, new), n)),
+            }
+        }
+    }
+    let rate = |a: &Arrow| {
+        let t = traced?;
+        let i = all.iter().position(|x| x == a)?;
+        (on_arrow[i] > 0).then(|| per_second(on_arrow[i], t.window_ms))
+    };
     let mut text = Vec::new();
-    if write_text_counted(&mut text, None, &count).is_err() {
+    if write_text_live(&mut text, &count, &rate).is_err() {
         return Vec::new();
     }
-    let mut out = vec![
-        Line::of(
-            " Counts are the sockets in each state at the last poll. Transition rates on the arrows:",
+    let mut out = vec![Line::of(
+        " Counts are the sockets in each state at the last poll.",
+        Tone::Dim,
+    )];
+    match (traced, untraced) {
+        (Some(t), _) => {
+            let mut l = Line::of(
+                format!(
+                    " Rates after the arrows: every change the tracepoint sock:inet_sock_set_state saw in the last {}",
+                    human_ms(t.window_ms)
+                ),
+                Tone::Dim,
+            );
+            if t.lost > 0 {
+                l.push(
+                    format!(" ({} lost by the ring buffers: rates are too low)", t.lost),
+                    Tone::Warn,
+                );
+            }
+            out.push(l);
+        }
+        (None, Some(why)) => out.push(Line::of(
+            format!(" Transition rates on the arrows: not traced ({why})."),
             Tone::Dim,
-        ),
-        Line::of(
-            " not yet (they need `tcpscope trace`, which is being built).",
+        )),
+        (None, None) => out.push(Line::of(
+            " Transition rates on the arrows: from the next frame on.",
             Tone::Dim,
-        ),
-        Line::new(),
-    ];
+        )),
+    }
+    out.push(Line::new());
     for line in String::from_utf8_lossy(&text).lines() {
         let boxed = DIAGRAM_ORDER.iter().find(|s| {
             line.strip_prefix("│ ")
@@ -89,6 +132,26 @@ pub fn diagram_lines(frame: Option<&Frame>, width: usize) -> Vec<Line> {
             l = l.truncate(width);
         }
         out.push(l);
+    }
+    if let Some(t) = traced {
+        if !undrawn.is_empty() {
+            out.push(Line::new());
+            out.push(Line::of(
+                " Traced changes on edges not drawn above (resets, aborts, give-ups):",
+                Tone::Bold,
+            ));
+            for ((old, new), n) in undrawn {
+                out.push(Line::of(
+                    format!(
+                        "   {} -> {}  {}",
+                        old.display_name(),
+                        new.display_name(),
+                        per_second(n, t.window_ms)
+                    ),
+                    Tone::Plain,
+                ));
+            }
+        }
     }
     out
 }
@@ -156,13 +219,13 @@ pub fn help_lines(width: usize) -> Vec<Line> {
         }
     }
     out.push(Line::new());
-    out.push(Line::of(" Not yet", Tone::Bold));
-    for what in [
-        "transition rates on the diagram's arrows (they need `tcpscope trace`, which is being built)",
-    ] {
-        for l in wrap_indented(&format!(" - {what}"), width, 2) {
-            out.push(Line::of(l, Tone::Dim));
-        }
+    out.push(Line::of(" Traced", Tone::Bold));
+    for l in wrap_indented(
+        " As root, top reads the tracepoint sock:inet_sock_set_state beside its polls (as `tcpscope trace` does): the header's opened, closed and state changes per second count every change (marked 'traced'), the diagram shows a rate after each arrow, and a socket's detail says exactly when it entered its state. Otherwise these come from comparing polls.",
+        width,
+        1,
+    ) {
+        out.push(Line::of(l, Tone::Dim));
     }
     out
 }

@@ -325,16 +325,19 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
                 Some(b) => format!(", at most {}", ago(b)),
                 None => " (it was there at the first poll)".to_string(),
             };
-            put(
-                &mut out,
-                width,
-                format!(
+            let since = match t.state_traced_ms {
+                Some(at) => format!(
+                    "   entered {} {} ago (traced: exact)",
+                    t.state.display_name(),
+                    ago(at)
+                ),
+                None => format!(
                     "   in {} for at least {}{bound}",
                     t.state.display_name(),
                     ago(t.state_seen_ms)
                 ),
-                Tone::Plain,
-            );
+            };
+            put(&mut out, width, since, Tone::Plain);
             if t.past.is_empty() {
                 put(
                     &mut out,

@@ -231,7 +231,10 @@ fn panes_open_close_and_scroll() {
     assert_eq!(a.pane(), Some(Pane::Diagram));
     let text = a.screen(100, 200).text();
     assert!(text.contains("│ CLOSE-WAIT       3 │"), "{text}");
-    assert!(text.contains("not yet"), "{text}");
+    assert!(
+        text.contains("Transition rates on the arrows: from the next frame on"),
+        "{text}"
+    );
     let first = a.screen(100, 20).text();
     keys(&mut a, &[Key::PageDown]);
     assert_ne!(a.screen(100, 20).text(), first, "scrolls");
