@@ -218,5 +218,7 @@ fn mutated_trace_recordings_replay_or_fail_with_a_message() {
         assert!(!err.contains("panicked"), "case {case}: {err}\n{text}");
     }
     let _ = std::fs::remove_dir_all(&dir);
-    eprintln!("trace recordings: {cases} mutated inputs, {ok} replayed, {refused} refused with a message");
+    eprintln!(
+        "trace recordings: {cases} mutated inputs, {ok} replayed, {refused} refused with a message"
+    );
 }
