@@ -13,6 +13,7 @@
 mod common;
 
 use common::lab::Lab;
+use common::serve::{parse_metrics, sum, Serve};
 use common::{bin, root_or_skip, tool_or_skip, ChildGuard, NetnsGuard};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -101,7 +102,30 @@ fn run_clean(round: usize, args: &[&str]) -> Output {
     out
 }
 
-/// `ls -p`, `doctor`, `summary` and the live collector (`doctor --watch`) while lab opens and
+/// One scrape of serve's `/metrics` and `/api/doctor`: both answer 200, the poll behind them did
+/// not fail (`tcpscope_scrape_errors_total` stays 0), and the listener lab churns through is
+/// counted.
+fn scrape_clean(round: usize, serve: &Serve) {
+    let r = serve.get("/metrics");
+    assert_eq!(r.status, 200, "round {round}: /metrics: {}", r.text());
+    let m = parse_metrics(&r.text());
+    assert_eq!(
+        sum(&m, "tcpscope_scrape_errors_total", &[]),
+        0.0,
+        "round {round}: a scrape failed under churn"
+    );
+    assert!(
+        sum(&m, "tcpscope_sockets", &[("state", "listen")]) >= 1.0,
+        "round {round}: lab's listener is not counted"
+    );
+    let d = serve.get("/api/doctor");
+    assert_eq!(d.status, 200, "round {round}: /api/doctor: {}", d.text());
+    let doc: serde_json::Value = serde_json::from_slice(&d.body)
+        .unwrap_or_else(|e| panic!("round {round}: /api/doctor is not JSON ({e})"));
+    assert!(doc.get("findings").is_some(), "round {round}: {doc}");
+}
+
+/// `ls -p`, `doctor`, `summary`, serve's scrapes and the live collector (`doctor --watch`) while lab opens and
 /// closes 20,000 connections a second: every run succeeds, says nothing it cannot back, and
 /// never panics. The suite runs 3 rounds; scripts/faults.sh runs 250 (1,000 one-shot runs and
 /// 250 watches of 5 polls).
@@ -119,6 +143,8 @@ fn churn_while_listing_with_owners_and_diagnosing() {
         "--own-netns",
     ]);
     let ns = lab.netns().expect("churn in its own namespace");
+    // serve without its cache: every scrape is a poll of the churning namespace.
+    let serve = Serve::start(&["--netns", &ns, "--cache", "0"]);
     let n = rounds(3);
     for round in 0..n {
         for args in [
@@ -130,8 +156,13 @@ fn churn_while_listing_with_owners_and_diagnosing() {
         ] {
             run_clean(round, &args);
         }
+        scrape_clean(round, &serve);
     }
-    eprintln!("churn: {n} rounds of 4 one-shot commands and one 5-poll watch, all clean");
+    eprintln!(
+        "churn: {n} rounds of 4 one-shot commands, one 5-poll watch and serve's /metrics and \
+         /api/doctor, all clean"
+    );
+    drop(serve);
     lab.stop();
 }
 
@@ -711,4 +742,76 @@ fn workers_of(parent: u32) -> Vec<u32> {
             })
         })
         .collect()
+}
+
+/// `serve` killed with SIGKILL at random moments while clients scrape it: the next run binds
+/// the same address at once (the killed server's connections, now in TIME-WAIT or reset, do not
+/// hold the port), answers, and counts the same sockets; no process of the killed one is left.
+/// serve makes nothing on the host (no namespace, no nft table, no file) for a run to sweep.
+#[test]
+fn serve_killed_with_sigkill_leaves_nothing_the_next_run_trips_over() {
+    if !root_or_skip("serve_killed_with_sigkill_leaves_nothing_the_next_run_trips_over") {
+        return;
+    }
+    let lab = Lab::start(&["established", "--count", "300", "--own-netns"]);
+    let ns = lab.netns().expect("lab in its own namespace");
+    let args = ["--netns", ns.as_str(), "--cache", "0"];
+    let mut serve = Serve::start(&args);
+    let addr = serve.addr;
+    let n = rounds(3);
+    let mut seed = u64::from(std::process::id()) ^ 0x2545_f491_4f6c_dd1d;
+    for round in 0..n {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        if common::serve::get(addr, "/metrics", &[]).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(seed % 1000));
+        let pid = serve.pid();
+        let _ = serve.child.0.kill();
+        let _ = serve.child.0.wait();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for c in clients {
+            let _ = c.join();
+        }
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "round {round}: serve {pid} survived SIGKILL"
+        );
+        serve = Serve::start_at(bin(), &addr.to_string(), &args);
+        // /healthz says 503 until the first poll ends, then 200 (a hang guard, not a timing).
+        let start = Instant::now();
+        loop {
+            let h = serve.get("/healthz");
+            if h.status == 200 {
+                break;
+            }
+            assert!(
+                h.status == 503 && start.elapsed() < common::HANG_GUARD,
+                "round {round}: the next serve on {addr}: {} {}",
+                h.status,
+                h.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let m = serve.metrics();
+        assert!(
+            sum(&m, "tcpscope_sockets", &[("state", "established")]) >= 300.0,
+            "round {round}: the next serve does not count lab's 300 ESTABLISHED sockets"
+        );
+    }
+    eprintln!("serve: {n} runs killed with SIGKILL under scrapes; each next run bound {addr} and answered");
+    drop(serve);
+    lab.stop();
 }

@@ -225,10 +225,12 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
         t.keys(&["Down"]);
     }
     t.keys(&["K"]);
-    let s = t.wait_text("dry run — 1 socket would be ended");
+    // The prompt is the pane's last line: waiting for it (not the first) means the capture
+    // never catches the pane half drawn.
+    let s = t.wait_text("Press y to end this socket now");
+    assert!(s.contains("dry run — 1 socket would be ended"), "{s}");
     assert!(s.contains(&peer), "the selected socket, {peer}:\n{s}");
     assert!(s.contains(&format!("{owner}/fd")), "{s}");
-    assert!(s.contains("Press y to end this socket now"), "{s}");
     assert_eq!(ss_close_wait(port), 5, "a dry run touches nothing");
     t.keys(&["y"]);
     let s = t.wait_text("1 of 1 socket released; 0 remain");

@@ -148,8 +148,10 @@ impl TracefsInstance {
         inst
     }
 
-    /// (old, new, sport, dport) of every record, states spelled as trace's JSON spells them.
-    fn records(&self) -> Vec<(String, String, u16, u16)> {
+    /// (old, new, sport, dport) of every record, states spelled as trace's JSON spells them,
+    /// and whether it was made while the idle task of a CPU other than 0 was current (the
+    /// records this VM's perf does not deliver: docs/trace.md, "Known issue").
+    fn records(&self) -> Vec<((String, String, u16, u16), bool)> {
         std::fs::write(self.dir.join("tracing_on"), "0").expect("stopping the instance");
         let text = std::fs::read_to_string(self.dir.join("trace")).expect("reading trace");
         let overrun =
@@ -168,11 +170,16 @@ impl TracefsInstance {
                         .find_map(|w| w.strip_prefix(k))
                         .map(String::from)
                 };
+                let mut words = l.split_whitespace();
+                let idle = words.next() == Some("<idle>-0") && words.next() != Some("[000]");
                 Some((
-                    state_name(&field("oldstate=")?),
-                    state_name(&field("newstate=")?),
-                    field("sport=")?.parse().ok()?,
-                    field("dport=")?.parse().ok()?,
+                    (
+                        state_name(&field("oldstate=")?),
+                        state_name(&field("newstate=")?),
+                        field("sport=")?.parse().ok()?,
+                        field("dport=")?.parse().ok()?,
+                    ),
+                    idle,
                 ))
             })
             .collect()
@@ -289,7 +296,9 @@ fn every_lab_scenario_passes_the_model_check_and_matches_tracefs() {
         by_scenario.entry(name.clone()).or_default().push(e);
         assert_ne!(e["model"], "violation", "{name}: {e}");
         if lost == 0 {
-            assert_eq!(e["model"], "ok", "{name}: {e}");
+            // A gap: the socket's previous record was not delivered (checked against tracefs
+            // below: only records the kernel's perf is known to skip may be missing).
+            assert!(e["model"] == "ok" || e["model"] == "gap", "{name}: {e}");
         }
         if let Some(pid) = e["pid"].as_u64() {
             assert!(
@@ -324,19 +333,54 @@ fn every_lab_scenario_passes_the_model_check_and_matches_tracefs() {
         })
         .filter(|(_, _, s, d)| ours(*s, *d))
         .collect();
-    let mut theirs: Vec<_> = kernel
+    let kernel: Vec<_> = kernel
         .into_iter()
-        .filter(|(_, _, s, d)| ours(*s, *d))
+        .filter(|((_, _, s, d), _)| ours(*s, *d))
+        .collect();
+    // Records made while a CPU other than 0 idles are the ones this kernel's perf does not
+    // deliver (scripts/perf-idle-check.sh shows it without tcpscope): trace may miss those, and
+    // only those; every other record must be there, and nothing more.
+    let mut theirs: Vec<_> = kernel
+        .iter()
+        .filter(|(_, idle)| !idle)
+        .map(|(r, _)| r.clone())
+        .collect();
+    let mut theirs_idle: Vec<_> = kernel
+        .iter()
+        .filter(|(_, idle)| *idle)
+        .map(|(r, _)| r.clone())
         .collect();
     mine.sort();
     theirs.sort();
+    theirs_idle.sort();
     if lost == 0 {
-        assert_eq!(
-            mine.len(),
-            theirs.len(),
-            "trace and tracefs counted differently"
+        let mut extra = Vec::new();
+        let mut missing = theirs.clone();
+        for r in &mine {
+            if let Some(i) = missing.iter().position(|m| m == r) {
+                missing.remove(i);
+            } else if let Some(i) = theirs_idle.iter().position(|m| m == r) {
+                theirs_idle.remove(i);
+            } else {
+                extra.push(r.clone());
+            }
+        }
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "trace and tracefs differ: trace misses {missing:?}, and has {extra:?} that tracefs has not"
         );
-        assert_eq!(mine, theirs);
+        let gaps = summary["gaps"].as_u64().expect("gaps");
+        assert!(
+            gaps <= theirs_idle.len() as u64 + 1,
+            "{gaps} gaps, {} undelivered idle records",
+            theirs_idle.len()
+        );
+        if !theirs_idle.is_empty() {
+            eprintln!(
+                "tracefs has {} records made while CPU 1+ idled that trace did not get (the known kernel issue): {theirs_idle:?}",
+                theirs_idle.len()
+            );
+        }
     }
 }
 
@@ -546,7 +590,10 @@ fn jsonl_lines_are_the_contract() {
         .map(String::as_str)
         .collect();
     keys.sort();
-    assert_eq!(keys, ["events", "lost", "seconds", "type", "violations"]);
+    assert_eq!(
+        keys,
+        ["events", "gaps", "lost", "seconds", "type", "violations"]
+    );
     assert_eq!(last["type"], "summary");
     assert_eq!(
         last["events"].as_u64(),
@@ -810,10 +857,22 @@ fn losses_are_reported_and_make_histories_unknown() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // One more change on the port once trace reads again: the kernel announces the loss with
-    // the next record it writes (and trace also asks the kernel's count at the end).
-    let again = std::net::TcpListener::bind(("127.0.0.1", p)).expect("listening again");
-    drop(again);
+    // More changes on the port once trace reads again: the kernel announces the loss with the
+    // next record it writes (and trace also asks the kernel's count at the end). Until trace has
+    // drained its rings they are still full and drop these too, so a listener is opened again
+    // and again until trace shows one (no assumption about how soon it reads).
+    let drained = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opener = {
+        let drained = drained.clone();
+        std::thread::spawn(move || {
+            while !drained.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(again) = std::net::TcpListener::bind(("127.0.0.1", p)) {
+                    drop(again);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
     let mut trace = trace;
     let listens = std::cell::Cell::new(0);
     trace.wait_for("the listener opened after the burst", |e| {
@@ -822,6 +881,8 @@ fn losses_are_reported_and_make_histories_unknown() {
         }
         listens.get() >= 2
     });
+    drained.store(true, std::sync::atomic::Ordering::Relaxed);
+    opener.join().expect("the listener thread");
     let (lines, stderr) = trace.stop();
     let summary = lines.last().expect("summary");
     let lost = summary["lost"].as_u64().expect("lost");

@@ -154,7 +154,8 @@ fn mutate(rng: &mut Rng, base: &[Value]) -> String {
     if rng.below(4) == 0 && !text.is_empty() {
         for _ in 0..1 + rng.below(3) {
             let i = rng.below(text.len());
-            text[i] = b"\0:,{}\"9\xff\n"[rng.below(10)];
+            let edits = b"\0:,{}\"9\xff\n";
+            text[i] = edits[rng.below(edits.len())];
         }
     }
     String::from_utf8_lossy(&text).into_owned()

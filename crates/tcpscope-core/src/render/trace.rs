@@ -52,6 +52,7 @@ fn notes(model: ModelCheck, netns: Option<&Netns>, opts: &TextOptions) -> String
         ModelCheck::Ok => {}
         ModelCheck::Violation => s.push_str("  MODEL VIOLATION: the model does not allow this"),
         ModelCheck::Unknown => s.push_str("  model: unknown (records were lost before)"),
+        ModelCheck::Gap => s.push_str("  model: gap (a record of this socket was not delivered)"),
     }
     if let Some(n) = netns {
         if Some(n.inode) != opts.own_netns {
@@ -242,6 +243,7 @@ struct SummaryJson {
     kind: &'static str,
     events: u64,
     lost: u64,
+    gaps: u64,
     violations: u64,
     seconds: f64,
 }
@@ -252,6 +254,7 @@ pub fn write_summary_jsonl(w: &mut impl Write, t: &TraceTotals, seconds: f64) ->
         kind: "summary",
         events: t.events,
         lost: t.lost,
+        gaps: t.gaps,
         violations: t.violations,
         seconds: (seconds * 1000.0).round() / 1000.0,
     };
@@ -278,8 +281,13 @@ pub fn write_summary_text(
     };
     writeln!(
         w,
-        "tcpscope trace: {what} in {seconds:.1}s, {} lost, {} model violation{}",
+        "tcpscope trace: {what} in {seconds:.1}s, {} lost, {}{} model violation{}",
         t.lost,
+        if t.gaps > 0 {
+            format!("{} after an undelivered record, ", t.gaps)
+        } else {
+            String::new()
+        },
         t.violations,
         s(t.violations),
     )
@@ -360,15 +368,23 @@ mod tests {
             events: 10,
             lost: 0,
             violations: 1,
+            gaps: 0,
         };
         write_summary_jsonl(&mut out, &t, 2.00049).unwrap();
         write_summary_text(&mut out, &t, None, 2.0).unwrap();
         write_summary_text(&mut out, &t, Some(1), 2.0).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"type\":\"summary\",\"events\":10,\"lost\":0,\"violations\":1,\"seconds\":2.0}\n\
+            "{\"type\":\"summary\",\"events\":10,\"lost\":0,\"gaps\":0,\"violations\":1,\"seconds\":2.0}\n\
              tcpscope trace: 10 transitions in 2.0s, 0 lost, 1 model violation\n\
              tcpscope trace: 1 connection from 10 transitions in 2.0s, 0 lost, 1 model violation\n"
+        );
+        let mut out = Vec::new();
+        let gaps = TraceTotals { gaps: 2, ..t };
+        write_summary_text(&mut out, &gaps, None, 2.0).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "tcpscope trace: 10 transitions in 2.0s, 0 lost, 2 after an undelivered record, 1 model violation\n"
         );
     }
 

@@ -364,9 +364,8 @@ pub struct ServeArgs {
 #[command(
     after_help = "Keys: q quit · ? help · Enter a group's sockets, then one socket in full · Esc back · \
 g group by (process, container, local port, peer host, namespace) · s/r sort and reverse · \
-/ filter (ss language) · d doctor · m state machine · +/- interval · space pause.\n\n\
-Not yet: releasing the selected sockets (needs `tcpscope release`) and transition rates on the \
-diagram (need `tcpscope trace`).\n\n\
+/ filter (ss language) · d doctor · m state machine (with traced rates as root) · K release · \
++/- interval · space pause.\n\n\
 Examples:\n  tcpscope top                          every socket (every namespace as root)\n  \
 tcpscope top state close-wait         only CLOSE-WAIT, grouped by process\n  \
 tcpscope top -g local-port -s total   by local port, largest first\n  \

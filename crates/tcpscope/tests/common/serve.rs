@@ -25,10 +25,15 @@ impl Serve {
     }
 
     /// The same, from a prepared command (e.g. `setpriv ... tcpscope`).
-    pub fn start_with(mut cmd: Command, args: &[&str]) -> Serve {
+    pub fn start_with(cmd: Command, args: &[&str]) -> Serve {
+        Serve::start_at(cmd, "127.0.0.1:0", args)
+    }
+
+    /// `tcpscope serve --listen LISTEN ARGS...` from a prepared command, once it listens.
+    pub fn start_at(mut cmd: Command, listen: &str, args: &[&str]) -> Serve {
         let mut child = ChildGuard(
             cmd.arg("serve")
-                .args(["--listen", "127.0.0.1:0"])
+                .args(["--listen", listen])
                 .args(args)
                 .stderr(Stdio::piped())
                 .stdout(Stdio::null())

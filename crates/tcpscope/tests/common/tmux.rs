@@ -140,11 +140,20 @@ impl Tmux {
     /// Wait until the screen satisfies `ok`; panic with the screen if it never does.
     pub fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + PATIENCE;
+        // A program redraws row by row: a capture can catch a screen half drawn. The screen
+        // counts once two captures in a row agree (a settled screen), not when one matches.
+        let mut matched: Option<String> = None;
         loop {
             let s = self.screen();
             if ok(&s) {
-                return s;
+                if matched.as_deref() == Some(s.as_str()) || Instant::now() >= deadline {
+                    return s;
+                }
+                matched = Some(s);
+                std::thread::sleep(Duration::from_millis(30));
+                continue;
             }
+            matched = None;
             assert!(
                 Instant::now() < deadline,
                 "waited {PATIENCE:?} for {what}; the screen:\n{s}"
@@ -153,7 +162,7 @@ impl Tmux {
         }
     }
 
-    /// Wait until the screen shows `text`.
+    /// Wait until the (settled) screen shows `text`.
     pub fn wait_text(&self, text: &str) -> String {
         self.wait_for(&format!("{text:?}"), |s| s.contains(text))
     }

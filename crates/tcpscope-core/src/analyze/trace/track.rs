@@ -138,7 +138,8 @@ impl Tracks {
                 let model = match (edge_ok, continuous, same_epoch) {
                     (false, _, _) => ModelCheck::Violation,
                     (true, true, _) => ModelCheck::Ok,
-                    (true, false, true) => ModelCheck::Violation,
+                    // Allowed, but not where the socket was, and nothing was reported lost.
+                    (true, false, true) => ModelCheck::Gap,
                     (true, false, false) => ModelCheck::Unknown,
                 };
                 let in_old = (continuous && same_epoch)

@@ -133,7 +133,7 @@ fn time_in_the_old_state_is_measured_from_the_change_into_it() {
 }
 
 #[test]
-fn an_impossible_edge_or_a_jump_is_a_violation() {
+fn an_impossible_edge_is_a_violation_and_a_jump_a_gap() {
     let out = run(
         0,
         vec![
@@ -144,7 +144,9 @@ fn an_impossible_edge_or_a_jump_is_a_violation() {
     );
     assert_eq!(out[0].model, ModelCheck::Violation, "ESTABLISHED -> LISTEN");
     assert_eq!(out[1].model, ModelCheck::Ok);
-    assert_eq!(out[2].model, ModelCheck::Violation, "SYN_SENT was skipped");
+    // Allowed, but the socket was in SYN-SENT and nothing was reported lost: a record the
+    // kernel did not deliver (docs/trace.md, "Known issue").
+    assert_eq!(out[2].model, ModelCheck::Gap, "SYN_SENT was skipped");
     assert_eq!(out[2].in_old_ms, None);
 }
 

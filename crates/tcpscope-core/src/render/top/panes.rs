@@ -156,7 +156,7 @@ pub fn diagram_lines(frame: Option<&Frame>, width: usize) -> Vec<Line> {
     out
 }
 
-/// The keys, and what is not there yet.
+/// The keys and the columns.
 pub fn help_lines(width: usize) -> Vec<Line> {
     let keys: &[(&str, &str)] = &[
         ("q, Ctrl-C", "quit (the terminal is restored)"),

@@ -242,7 +242,7 @@ fn panes_open_close_and_scroll() {
     assert_eq!(a.pane(), None);
     keys(&mut a, &[Key::Char('?')]);
     let text = a.screen(100, 60).text();
-    assert!(text.contains("Not yet"), "{text}");
+    assert!(text.contains("the TCP state machine"), "{text}");
     assert!(text.contains("tcpscope release"), "{text}");
     keys(&mut a, &[Key::Char('?')]);
     assert_eq!(a.pane(), None);
