@@ -2,11 +2,14 @@
 # The fault tests of crates/tcpscope/tests/faults.rs (issue 17), long: the repeated ones run
 # ROUNDS rounds instead of the suite's few —
 #   churn_while_listing_with_owners_and_diagnosing   lab churn at 20,000 connections/s; per round
-#       `ls -p`, `doctor`, `summary`, `ls -p -e state established` and a 5-poll `doctor --watch`
-#       (250 rounds = 1,000 one-shot runs and 1,250 polls of the live collector)
+#       `ls -p`, `doctor`, `summary`, `ls -p -e state established`, a 5-poll `doctor --watch`
+#       and 4 scrapes of `serve --cache 0` (/metrics and /api/doctor)
+#       (250 rounds = 1,000 one-shot runs, 1,000 scrapes and 1,250 polls of the live collector)
 #   processes_that_exit_mid_scan_are_never_misnamed  40 short-lived socket holders; one `ls -p`
 #       per round, every owner named must be one of them
 #   lab_killed_with_sigkill_leaves_nothing_the_next_run_does_not_sweep   one SIGKILL per round
+#   serve_killed_with_sigkill_leaves_nothing_the_next_run_trips_over    one SIGKILL per round,
+#       under scrapes; the next serve binds the same address and answers
 # — and the one-shot ones once (pid reuse, namespace deleted, EINTR/ENOBUFS, hidepid, ulimit -n
 # 64). Every run must succeed with nothing on stderr but honest notes; no panic, no leftovers.
 # Release build, one test at a time; prints each test's summary and the wall time.
@@ -27,7 +30,7 @@ TCPSCOPE_FAULT_ROUNDS=$ROUNDS TCPSCOPE_REQUIRE_ROOT_TESTS=1 RUST_BACKTRACE=0 \
     >"$LOG" 2>&1
 status=$?
 set -e
-grep -aE '^(test |churn:|exits:|sweep:|test result)' "$LOG" || true
+grep -aE '^(test |churn:|exits:|sweep:|serve-kill:|test result)' "$LOG" || true
 if [ "$status" != 0 ]; then
     echo
     sed -n '/^failures:/,$p' "$LOG" | head -80

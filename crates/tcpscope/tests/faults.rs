@@ -125,10 +125,10 @@ fn scrape_clean(round: usize, serve: &Serve) {
     assert!(doc.get("findings").is_some(), "round {round}: {doc}");
 }
 
-/// `ls -p`, `doctor`, `summary`, serve's scrapes and the live collector (`doctor --watch`) while lab opens and
-/// closes 20,000 connections a second: every run succeeds, says nothing it cannot back, and
-/// never panics. The suite runs 3 rounds; scripts/faults.sh runs 250 (1,000 one-shot runs and
-/// 250 watches of 5 polls).
+/// `ls -p`, `doctor`, `summary`, `serve` (`--cache 0`: every scrape a poll) and the live
+/// collector (`doctor --watch`) while lab opens and closes 20,000 connections a second: every
+/// run succeeds, says nothing it cannot back, and never panics. The suite runs 3 rounds;
+/// scripts/faults.sh runs 250 (1,000 one-shot runs, 1,000 scrapes, 250 watches of 5 polls).
 #[test]
 fn churn_while_listing_with_owners_and_diagnosing() {
     if !root_or_skip("churn_while_listing_with_owners_and_diagnosing") {
@@ -156,11 +156,14 @@ fn churn_while_listing_with_owners_and_diagnosing() {
         ] {
             run_clean(round, &args);
         }
-        scrape_clean(round, &serve);
+        // As many scrapes (each a poll: --cache 0) as one-shot runs.
+        for _ in 0..4 {
+            scrape_clean(round, &serve);
+        }
     }
     eprintln!(
-        "churn: {n} rounds of 4 one-shot commands, one 5-poll watch and serve's /metrics and \
-         /api/doctor, all clean"
+        "churn: {n} rounds of 4 one-shot commands, one 5-poll watch and 4 scrapes of serve's \
+         /metrics and /api/doctor, all clean"
     );
     drop(serve);
     lab.stop();
@@ -811,7 +814,7 @@ fn serve_killed_with_sigkill_leaves_nothing_the_next_run_trips_over() {
             "round {round}: the next serve does not count lab's 300 ESTABLISHED sockets"
         );
     }
-    eprintln!("serve: {n} runs killed with SIGKILL under scrapes; each next run bound {addr} and answered");
+    eprintln!("serve-kill: {n} runs killed with SIGKILL under scrapes; each next run bound {addr} and answered");
     drop(serve);
     lab.stop();
 }

@@ -126,8 +126,15 @@ fn parse_field(line: &str) -> Option<Field> {
         }
     }
     let decl = decl?;
-    let (c_type, last) = match decl.rfind(|c: char| c.is_whitespace() || c == '*') {
-        Some(i) => (decl[..=i].trim(), &decl[i + 1..]),
+    // Split after the last blank or `*`; a blank may be any Unicode whitespace (U+0085 is two
+    // bytes), so cut after the whole character, never inside it.
+    let split = decl
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| c.is_whitespace() || c == '*')
+        .map(|(i, c)| i + c.len_utf8());
+    let (c_type, last) = match split {
+        Some(end) => (decl[..end].trim(), &decl[end..]),
         None => ("", decl),
     };
     let name = last.split('[').next()?.trim();

@@ -16,12 +16,13 @@
 
 mod lookup;
 
+use super::dump::StreamReport;
 use super::facts;
 use super::owner_cache::OwnerCache;
 use super::plan::{covers_every_state, Owners, Plan};
 use super::query::Query;
 use super::record::Recorder;
-use super::source::{Source, StreamReport};
+use super::source::Source;
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;

@@ -13,6 +13,7 @@
 //! * [`kernel`]: counters and sysctls; [`record`]: `--record`; [`resolve`]: names for filters.
 
 pub mod collector;
+pub mod dump;
 pub mod facts;
 pub mod identities;
 pub mod kernel;

@@ -8,9 +8,9 @@
 //! never reused). `--all-netns` finds every distinct namespace from /var/run/netns (named, `ip
 //! netns add`) and /proc/*/ns/net (containers), deduplicated by the namespace's inode.
 
+use super::dump::{stream_netlink, StreamReport};
 use super::netlink::DiagSocket;
 use super::query::Query;
-use super::source::{stream_netlink, StreamReport};
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::fs::{openat, Dir, Mode, OFlags, CWD};
 use rustix::io::Errno;

@@ -210,3 +210,14 @@ fn a_field_offset_at_the_end_of_usize_is_a_short_record_not_an_overflow() {
     let raw = set_state_record(2287, 0, 1, 1, 8, true);
     assert_eq!(layout.decode(&raw, meta()), Err(RecordError::Short));
 }
+
+#[test]
+fn a_field_declared_with_a_multibyte_blank_is_read_not_a_panic() {
+    // Fuzz finding (tracepoint, 2026-11-30): U+0085 (NEL) counts as whitespace and is two bytes
+    // long; the declaration was cut inside it ("end byte index 5 is not a char boundary").
+    let f =
+        parse_field("field:int\u{85}common_pid;\toffset:4;\tsize:4;\tsigned:1;").expect("a field");
+    assert_eq!((f.c_type.as_str(), f.name.as_str()), ("int", "common_pid"));
+    let text = SET_STATE_FORMAT.replace("field:int common_pid;", "field:int\u{85}common_pid;");
+    assert!(EventFormat::parse(&text).is_ok());
+}
