@@ -53,7 +53,11 @@ fn field(w: &mut impl Write, label: &str, text: &str) -> io::Result<()> {
 
 /// The records of `sock:inet_sock_set_state` into and out of `state`, per the model.
 pub fn traced_around(state: TcpState) -> (Vec<[TcpState; 2]>, Vec<[TcpState; 2]>) {
-    let all = tracepoint_edges();
+    // A repeat (close() after the FIN: FIN_WAIT1 -> FIN_WAIT1) neither enters nor leaves.
+    let all: Vec<_> = tracepoint_edges()
+        .into_iter()
+        .filter(|(o, n)| o != n)
+        .collect();
     let into = all
         .iter()
         .filter(|(_, new)| *new == state)
