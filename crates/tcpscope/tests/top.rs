@@ -614,6 +614,18 @@ fn a_trace_recording_is_replayed_as_time() {
     });
     let last = replay_time(&s).expect("a replay time");
     assert!(last > first, "the clock moved from {first} to {last}");
+    // A socket's detail gives its history from the trace, and says what the trace lacks.
+    t.keys(&["Enter"]);
+    t.wait_for("the group's sockets listed", |s| {
+        s.lines()
+            .skip_while(|l| !l.contains("Local Address:Port"))
+            .skip(1)
+            .any(|l| l.contains("tcpscope["))
+    });
+    t.keys(&["Enter"]);
+    let s = t.wait_text("Age and history (the trace's changes up to the replay's time)");
+    assert!(s.contains("(traced: exact)"), "{s}");
+    assert!(s.contains("Recv-Q - · Send-Q - · timer -"), "{s}");
     t.keys(&["q"]);
 }
 
@@ -653,5 +665,23 @@ fn snapshot_commands_refuse_a_trace_recording_and_say_what_to_use() {
         assert!(err.contains("tcpscope top --from"), "{args:?}: {err}");
         assert!(err.contains("tcpscope trace --from"), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // On standard input too (top included: it cannot read the file twice).
+    for cmd in ["ls", "top"] {
+        let mut args = vec![cmd, "--from", "-"];
+        if cmd == "top" {
+            args.push("--once");
+        }
+        let out = bin()
+            .args(&args)
+            .stdin(std::fs::File::open(&rec).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("standard input holds a trace recording") && err.contains("--from FILE"),
+            "{args:?}: {err}"
+        );
     }
 }

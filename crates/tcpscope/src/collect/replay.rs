@@ -67,6 +67,13 @@ pub fn load(input: &Input) -> Result<Snapshot> {
         .take(PEEK as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
+    if looks_like_trace(&head) && stdin {
+        bail!(
+            "standard input holds a trace recording (`tcpscope trace --record`), not a snapshot: \
+             save it to a file and replay it as time with `tcpscope top --from FILE`, or list its \
+             changes with `tcpscope trace --from -`"
+        );
+    }
     if looks_like_trace(&head) {
         bail!(
             "{path} is a trace recording (`tcpscope trace --record`), not a snapshot: replay it as \

@@ -400,6 +400,13 @@ pub fn detail_lines(
                 put(&mut out, width, format!("   {l}"), Tone::Plain);
             }
         }
+        None if s.lacks(Datum::TcpInfo) => put(
+            &mut out,
+            width,
+            "   not in this source (a trace recording, a capture or /proc/net/tcp has none)"
+                .to_string(),
+            Tone::Dim,
+        ),
         None => put(
             &mut out,
             width,
