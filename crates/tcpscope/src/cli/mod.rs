@@ -371,7 +371,7 @@ Examples:\n  tcpscope top                          every socket (every namespace
 tcpscope top state close-wait         only CLOSE-WAIT, grouped by process\n  \
 tcpscope top -g local-port -s total   by local port, largest first\n  \
 tcpscope top --from snap.json         a recording, without root\n  \
-tcpscope top --from trace.jsonl       a trace recording (tcpscope trace --record) replayed as time:\n                                        each poll moves its clock one interval, with the traced\n                                        opened/closed/changes per second and rates on the diagram\n  \
+tcpscope top --from trace.jsonl       a trace --record file replayed as time, one interval per\n                                        poll, with traced rates in the header and the diagram\n  \
 tcpscope top --once --size 100x30     one screen as text, for scripts"
 )]
 pub struct TopArgs {
