@@ -4,7 +4,9 @@
 //! `q` — and SIGTERM, and a panic — leave the shell's prompt on a terminal restored to normal;
 //! a terminal that goes away ends top; the release key ends CLOSE-WAIT sockets after showing
 //! release's dry run; as root the diagram shows traced transition rates.
-//! `--once` and `--from` are checked without a terminal. None of this needs root: lab
+//! `--once` and `--from` are checked without a terminal. A trace recording (`trace --record`)
+//! is replayed as time: traced rates, the replay's clock, its end (and ls, summary and doctor
+//! refuse one, saying what to use). None of this needs root: lab
 //! close-wait builds its sockets on loopback, and without root top reads its own namespace.
 
 mod common;
@@ -494,4 +496,192 @@ fn top_refuses_what_it_cannot_do_with_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a column"));
+}
+
+/// A trace recording made here (`tcpscope trace --record` while `tcpscope lab churn --rate 50
+/// --duration 3s` and `tcpscope lab close-wait --count 3` ran), shared with core's tests.
+fn trace_fixture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tcpscope-core/tests/fixtures/trace/churn-close-wait.jsonl")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// True when a line of the diagram has the arrow `label` into `to` ending with a rate.
+fn arrow_rate(s: &str, label: &str, to: &str) -> bool {
+    s.lines().any(|l| {
+        l.contains(label)
+            && l.split('▶')
+                .nth(1)
+                .is_some_and(|r| r.trim_start().starts_with(to) && r.trim_end().ends_with("/s"))
+    })
+}
+
+/// The replay clock in the title (`trace NAME @ 12:00:03.5`).
+fn replay_time(s: &str) -> Option<String> {
+    let title = s.lines().next()?;
+    let at = title.split(" @ ").nth(1)?;
+    Some(at.split_whitespace().next()?.to_string())
+}
+
+/// `top --from TRACE` without root: an interval longer than the recording takes the replay to
+/// its end at the first poll, whose window is the whole recording — the header's opened,
+/// closed and changes per second "(traced)", the lab's 3 CLOSE-WAIT sockets alive at the end,
+/// the title saying the replay ended, and rates on the diagram's arrows. Nothing here depends
+/// on how fast the host replays.
+#[test]
+fn a_trace_recording_replayed_to_its_end_shows_traced_rates() {
+    let name = "a_trace_recording_replayed_to_its_end_shows_traced_rates";
+    if !tmux_or_skip(name) {
+        return;
+    }
+    let rec = trace_fixture();
+    let bin = top_bin();
+    let t = Tmux::start_program(
+        140,
+        70,
+        &[
+            bin.as_str(),
+            "top",
+            "--interval",
+            "60s",
+            "--from",
+            rec.as_str(),
+        ],
+    );
+    let s = t.wait_for("the traced header and the 3 CLOSE-WAIT sockets", |s| {
+        s.contains("(traced)") && header_count(s, "CLOSE-WAIT", 3)
+    });
+    let rates = line_with(&s, "(traced)");
+    assert!(rates.contains("state changes"), "{s}");
+    assert!(
+        !rates.contains("opened 0/s"),
+        "the churn opened connections: {s}"
+    );
+    let title = s.lines().next().unwrap_or_default();
+    assert!(title.contains("trace churn-close-wait.jsonl @ "), "{title}");
+    assert!(title.contains("replay ended"), "{title}");
+    assert!(replay_time(&s).is_some(), "{title}");
+    t.keys(&["m"]);
+    let s = t.wait_for("rates on the churn's arrows", |s| {
+        s.contains("Rates after the arrows: every change the trace recorded")
+            && arrow_rate(s, "connect() / snd SYN", "SYN-SENT")
+            && arrow_rate(s, "rcv SYN+ACK / snd ACK", "ESTABLISHED")
+    });
+    assert!(
+        arrow_rate(&s, "listen()", "LISTEN"),
+        "the labs' listeners were opened while the trace ran:\n{s}"
+    );
+    t.keys(&["q"]);
+}
+
+/// The replay moves one interval per poll: its clock advances in the title, space pauses it,
+/// and it stops at the recording's end with the CLOSE-WAIT sockets of the lab.
+#[test]
+fn a_trace_recording_is_replayed_as_time() {
+    let name = "a_trace_recording_is_replayed_as_time";
+    if !tmux_or_skip(name) {
+        return;
+    }
+    let rec = trace_fixture();
+    let bin = top_bin();
+    let t = Tmux::start_program(
+        140,
+        45,
+        &[
+            bin.as_str(),
+            "top",
+            "--interval",
+            "500ms",
+            "--from",
+            rec.as_str(),
+        ],
+    );
+    let s = t.wait_for("the first step of the replay", |s| replay_time(s).is_some());
+    let first = replay_time(&s).expect("a replay time");
+    assert!(
+        s.contains("step 500ms (+/-)") || s.contains("replay ended"),
+        "the title says how far each poll moves the clock:\n{s}"
+    );
+    t.keys(&["Space"]);
+    // Paused unless the whole replay ran already (a very slow host).
+    t.wait_for("the replay paused", |s| {
+        s.contains("PAUSED (space)") || s.contains("replay ended")
+    });
+    t.keys(&["Space"]);
+    let s = t.wait_for("the end of the replay", |s| {
+        s.contains("replay ended") && header_count(s, "CLOSE-WAIT", 3)
+    });
+    let last = replay_time(&s).expect("a replay time");
+    assert!(last > first, "the clock moved from {first} to {last}");
+    // A socket's detail gives its history from the trace, and says what the trace lacks.
+    t.keys(&["Enter"]);
+    t.wait_for("the group's sockets listed", |s| {
+        s.lines()
+            .skip_while(|l| !l.contains("Local Address:Port"))
+            .skip(1)
+            .any(|l| l.contains("tcpscope["))
+    });
+    t.keys(&["Enter"]);
+    let s = t.wait_text("Age and history (the trace's changes up to the replay's time)");
+    assert!(s.contains("(traced: exact)"), "{s}");
+    assert!(s.contains("Recv-Q - · Send-Q - · timer -"), "{s}");
+    t.keys(&["q"]);
+}
+
+/// `--once` on a trace recording: the sockets alive at its end, the rates over all of it.
+#[test]
+fn once_shows_the_end_of_a_trace_recording() {
+    let out = run_ok(&[
+        "top",
+        "--once",
+        "--size",
+        "120x40",
+        "--from",
+        &trace_fixture(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("replay ended"), "{text}");
+    assert!(text.contains("(traced)"), "{text}");
+    assert!(header_count(&text, "CLOSE-WAIT", 3), "{text}");
+}
+
+/// ls, summary and doctor read snapshots: a trace recording is refused with what to use.
+#[test]
+fn snapshot_commands_refuse_a_trace_recording_and_say_what_to_use() {
+    let rec = trace_fixture();
+    for cmd in [
+        vec!["ls"],
+        vec!["summary"],
+        vec!["doctor"],
+        vec!["ls", "-p", "--json"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--from", rec.as_str()]);
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is a trace recording"), "{args:?}: {err}");
+        assert!(err.contains("tcpscope top --from"), "{args:?}: {err}");
+        assert!(err.contains("tcpscope trace --from"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // On standard input too (top included: it cannot read the file twice).
+    for cmd in ["ls", "top"] {
+        let mut args = vec![cmd, "--from", "-"];
+        if cmd == "top" {
+            args.push("--once");
+        }
+        let out = bin()
+            .args(&args)
+            .stdin(std::fs::File::open(&rec).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("standard input holds a trace recording") && err.contains("--from FILE"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! binary: a small valid recording written here line by line, then bent — lines dropped,
 //! repeated, swapped; numbers at the edges of their width (times that run backwards or reach
 //! u64::MAX, durations past any sum), states and families that do not exist, byte edits — and
-//! replayed as a table, as JSON lines and as lifetimes. Every replay must end with status 0 or
+//! replayed as a table, as JSON lines and as lifetimes, and by `top --once --from` as time. Every replay must end with status 0 or
 //! with status 3 and a message, never a panic. `TCPSCOPE_TRACE_FUZZ_CASES` sets how many inputs
 //! (the suite's 40 take a few seconds).
 
@@ -217,6 +217,23 @@ fn mutated_trace_recordings_replay_or_fail_with_a_message() {
             }
         }
         assert!(!err.contains("panicked"), "case {case}: {err}\n{text}");
+        // top replays the same file as time (to its end with --once).
+        let top = bin()
+            .args(["top", "--once", "--size", "80x24", "--from", &path])
+            .output()
+            .expect("running tcpscope top --from");
+        let err = String::from_utf8_lossy(&top.stderr);
+        match top.status.code() {
+            Some(0) | Some(3) if !err.contains("panicked") => {}
+            other => {
+                let kept = dir.join(format!("failure-top-{case}.jsonl"));
+                let _ = std::fs::write(&kept, &text);
+                panic!(
+                    "case {case}: top exit {other:?}\n{err}\n(input kept in {})",
+                    kept.display()
+                );
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!(

@@ -7,7 +7,7 @@
 use crate::analyze::diagnose::Report;
 use crate::analyze::groups::{GroupBy, GroupKey, GroupStats};
 use crate::analyze::summary::StateCounts;
-use crate::analyze::trace::TraceCounts;
+use crate::analyze::trace::{ReplayPosition, TraceCounts};
 use crate::analyze::tracking::{Changes, Track};
 use crate::model::snapshot::Snapshot;
 use crate::model::socket::{Endpoint, Socket};
@@ -49,6 +49,9 @@ pub struct Frame {
     /// Why `traced` is empty when it is (not root, one namespace only, a filter a state change
     /// cannot be judged by, a recording).
     pub untraced: Option<String>,
+    /// Where the replay clock is, when the frame is a step of a replayed trace recording
+    /// (`top --from TRACE`).
+    pub replay: Option<ReplayPosition>,
 }
 
 impl Frame {
@@ -107,6 +110,7 @@ pub(crate) fn of_snapshot(seq: u64, snap: &Snapshot) -> Frame {
         changes: Changes::default(),
         traced: None,
         untraced: None,
+        replay: None,
     }
 }
 

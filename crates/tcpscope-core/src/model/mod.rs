@@ -8,4 +8,5 @@ pub mod process;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
+pub mod trace_recording;
 pub mod transition;

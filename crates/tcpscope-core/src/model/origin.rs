@@ -104,6 +104,18 @@ impl Origin {
             Origin::Live(SourceKind::ProcNet) => {
                 Missing::of(&[Datum::Backlog, Datum::Cookie, Datum::TcpInfo])
             }
+            Origin::Live(SourceKind::Trace) => Missing::of(&[
+                Datum::RecvQ,
+                Datum::SendQ,
+                Datum::Timer,
+                Datum::Fd,
+                Datum::Uid,
+                Datum::Inode,
+                Datum::TcpInfo,
+                Datum::KernelCounters,
+                Datum::Sysctls,
+                Datum::ProcessFacts,
+            ]),
             _ => Missing::NONE,
         }
     }
@@ -113,6 +125,7 @@ impl Origin {
         match self {
             Origin::Live(SourceKind::Netlink) => "netlink sock_diag".to_string(),
             Origin::Live(SourceKind::ProcNet) => "/proc/net/tcp".to_string(),
+            Origin::Live(SourceKind::Trace) => "a trace recording".to_string(),
             Origin::Import(i) => format!("the capture {} ({})", i.file, i.format),
         }
     }
@@ -158,6 +171,7 @@ enum OriginDoc {
 fn live_kind(name: &str) -> Option<SourceKind> {
     match name {
         "netlink" => Some(SourceKind::Netlink),
+        "trace" => Some(SourceKind::Trace),
         "proc-net" => Some(SourceKind::ProcNet),
         _ => None,
     }
@@ -167,7 +181,7 @@ impl<'de> Deserialize<'de> for Origin {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let unknown = |k: &str| {
             serde::de::Error::custom(format!(
-                "unknown source kind '{k}' (known: netlink, proc-net, import)"
+                "unknown source kind '{k}' (known: netlink, proc-net, trace, import)"
             ))
         };
         match OriginDoc::deserialize(deserializer)? {

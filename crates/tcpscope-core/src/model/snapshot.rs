@@ -28,6 +28,9 @@ pub enum SourceKind {
     Netlink,
     /// /proc/net/tcp and tcp6, the fallback (no cookies, no tcp_info).
     ProcNet,
+    /// Rebuilt from a trace recording's state changes (`top --from TRACE`): addresses, states,
+    /// owners and namespaces as traced; no queues, timers, tcp_info or inodes.
+    Trace,
 }
 
 /// The host the snapshot was taken on.

@@ -14,6 +14,18 @@ pub fn utc_text(unix_ms: u64) -> String {
     )
 }
 
+/// The time of day in UTC to a tenth of a second: `12:00:03.5` (a replay clock).
+pub fn utc_clock_tenths(unix_ms: u64) -> String {
+    let rem = unix_ms / 1000 % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        unix_ms % 1000 / 100
+    )
+}
+
 /// RFC 3339 in UTC with nanoseconds: `2026-11-21T04:32:24.123456789Z`.
 pub fn rfc3339_ns(unix_ns: u64) -> String {
     let secs = unix_ns / 1_000_000_000;

@@ -97,7 +97,8 @@ pub enum Command {
 pub struct InputArgs {
     /// Read a recorded snapshot instead of the live kernel ('-' reads standard input), or a
     /// capture of netstat, ss or Get-NetTCPConnection from any system: Windows, macOS/BSD,
-    /// Solaris, AIX, Linux (docs/import.md).
+    /// Solaris, AIX, Linux (docs/import.md). `top` also replays a trace recording
+    /// (`tcpscope trace --record FILE`) as time.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
 
@@ -370,10 +371,12 @@ Examples:\n  tcpscope top                          every socket (every namespace
 tcpscope top state close-wait         only CLOSE-WAIT, grouped by process\n  \
 tcpscope top -g local-port -s total   by local port, largest first\n  \
 tcpscope top --from snap.json         a recording, without root\n  \
+tcpscope top --from trace.jsonl       a trace --record file replayed as time, one interval per\n                                        poll, with traced rates in the header and the diagram\n  \
 tcpscope top --once --size 100x30     one screen as text, for scripts"
 )]
 pub struct TopArgs {
     /// How often to poll, e.g. 500ms, 1s, 5s (at least 100ms); + and - change it while running.
+    /// Replaying a trace recording (--from), also how far each poll moves the replay's clock.
     #[arg(long, short = 'i', value_name = "INTERVAL", default_value = "1s", value_parser = parse_interval)]
     pub interval: u64,
 
@@ -584,6 +587,8 @@ impl From<&InputArgs> for crate::collect::plan::InputSpec {
             netns: a.netns.clone(),
             all_netns: a.all_netns,
             kernel_filter: !a.no_kernel_filter,
+            // Only top replays a trace recording; it says so itself.
+            replays_traces: false,
         }
     }
 }

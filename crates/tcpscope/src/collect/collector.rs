@@ -112,6 +112,16 @@ impl Collector {
         self.groupings = groupings.to_vec();
     }
 
+    /// For a replayed trace recording (`top --from TRACE`): how far each poll moves its clock.
+    pub fn set_replay_step(&mut self, ms: u64) {
+        self.source.set_replay_step(ms);
+    }
+
+    /// For a replayed trace recording: the next poll shows the same time again.
+    pub fn hold_replay_clock(&mut self) {
+        self.source.hold_replay_clock();
+    }
+
     /// The filter in force.
     pub fn filter(&self) -> &Filter {
         &self.filter
@@ -413,6 +423,13 @@ impl Collector {
         let mut header = input.snapshot;
         header.sockets = Vec::new();
         self.polls += 1;
+        // A replayed trace brings its own counts of the step's changes, filtered as a live
+        // trace filters them.
+        let (traced, untraced) = match self.source.replay_counts(&filter) {
+            Some(Ok(c)) => (Some(c), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
         Ok(Frame {
             seq,
             header,
@@ -428,9 +445,10 @@ impl Collector {
             ephemeral_ports: u64::from(hi.saturating_sub(lo)) + 1,
             report,
             changes,
-            // A trace beside the polls (top as root) fills this in: `collect::live`.
-            traced: None,
-            untraced: None,
+            // Else a trace beside the polls (top as root) fills this in: `collect::live`.
+            traced,
+            untraced,
+            replay: self.source.replay_position(),
         })
     }
 
@@ -474,10 +492,15 @@ impl Collector {
         } else {
             self.source.stream(&query, &mut |s| keep(&s))?;
         }
+        // A replayed trace knows each socket's history from its changes.
+        let mut traced = self.source.replay_tracks(&out).map(Vec::into_iter);
         Ok(out
             .into_iter()
             .map(|socket| SocketDetail {
-                track: self.tracker.track(socket.cookie).cloned(),
+                track: match traced.as_mut() {
+                    Some(t) => t.next().flatten(),
+                    None => self.tracker.track(socket.cookie).cloned(),
+                },
                 socket,
             })
             .collect())

@@ -8,10 +8,12 @@
 //! Two rhythms: `Some(interval)` polls on its own (top); `None` polls only when asked
 //! ([`Live::fresh`]: serve's scrapes share one poll per cache interval).
 //!
-//! With [`Live::start_traced`] (top as root) the thread also reads the tracepoint between polls
-//! ([`RateWatch`]): each frame then carries every state change since the previous one, and the
-//! tracker learns exactly when sockets entered their states. The rings are read every
-//! [`TICK`], so a command waits at most that long for the thread.
+//! With [`Live::start_with`] and a trace (top as root) the thread also reads the tracepoint
+//! between polls ([`RateWatch`]): each frame then carries every state change since the previous
+//! one, and the tracker learns exactly when sockets entered their states. The rings are read
+//! every [`TICK`], so a command waits at most that long for the thread. A replayed trace
+//! recording needs none of this: its collector's frames count the recording's own changes, and
+//! the interval is also how far each poll moves the replay's clock.
 
 use super::collector::{Collector, SocketDetail};
 use super::trace::rates::RateWatch;
@@ -87,18 +89,11 @@ impl Live {
         Live::start_with(collector, interval, None)
     }
 
-    /// [`Live::start`] with a trace of every state change beside the polls, when `trace` is
-    /// `Ok` and the tracepoint opens; frames say why there is none otherwise (`trace`'s reason,
-    /// or the tracepoint's).
-    pub fn start_traced(
-        collector: Collector,
-        interval: Option<Duration>,
-        trace: Result<(), String>,
-    ) -> Live {
-        Live::start_with(collector, interval, Some(trace))
-    }
-
-    fn start_with(
+    /// [`Live::start`] with a trace of every state change beside the polls (`Some(Ok)`, when
+    /// the tracepoint opens; frames say why there is none otherwise), the reason there is none
+    /// (`Some(Err)`), or neither (`None`: nothing to say, e.g. a replayed trace recording, whose
+    /// frames count its own changes).
+    pub fn start_with(
         collector: Collector,
         interval: Option<Duration>,
         trace: Option<Result<(), String>>,
@@ -279,6 +274,10 @@ fn run(
             Ok(Cmd::PollNow(seen)) => seen.is_none_or(|n| polls <= n),
             Ok(Cmd::SetInterval(i)) => {
                 interval = i;
+                if let Some(i) = i {
+                    // A replayed trace moves its clock by the interval.
+                    collector.set_replay_step(i.as_millis() as u64);
+                }
                 next = Instant::now() + i.unwrap_or_default();
                 false
             }
@@ -303,6 +302,8 @@ fn run(
                     }
                 }
                 collector.set_filter(f);
+                // The poll that follows shows a replayed trace at the same time, refiltered.
+                collector.hold_replay_clock();
                 false
             }
             Ok(Cmd::List {
@@ -338,8 +339,13 @@ fn run(
         match result {
             Ok(mut frame) => {
                 seq += 1;
-                frame.traced = watch.as_mut().map(RateWatch::take);
-                frame.untraced = untraced.clone();
+                // A replayed trace's frames carry their own counts.
+                if let Some(w) = watch.as_mut() {
+                    frame.traced = Some(w.take());
+                }
+                if untraced.is_some() {
+                    frame.untraced = untraced.clone();
+                }
                 u.frame = Some(Arc::new(frame));
                 u.error = None;
             }

@@ -25,6 +25,8 @@ pub struct InputSpec {
     pub netns: Option<String>,
     pub all_netns: bool,
     pub kernel_filter: bool,
+    /// A `--from` trace recording is replayed as time (`top`); other commands refuse one.
+    pub replays_traces: bool,
 }
 
 /// Which sockets get their owning processes looked up.
@@ -98,6 +100,7 @@ impl Plan {
             input.source,
             needs.counters || input.record.is_some(),
             &scope,
+            input.replays_traces,
         )?;
         if needs.scope == DefaultScope::EveryAsRoot {
             let labels = source.namespace_labels();

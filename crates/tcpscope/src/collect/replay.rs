@@ -6,12 +6,16 @@
 //! — imported by `tcpscope_core::decode::import` (docs/import.md). `--from-format` names the
 //! format when detection guesses wrong. A capture carries no time: the file's modification time
 //! (for standard input, the time it was read) becomes the snapshot's.
+//!
+//! A trace recording (`trace --record`) is not a snapshot: only `top` replays one, as time
+//! (`source.rs`, [`is_trace`]); every other command refuses it here and says what to use.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::io::{self, Read};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tcpscope_core::decode::import::{self, Format};
+use tcpscope_core::model::trace_recording::looks_like_trace;
 use tcpscope_core::Snapshot;
 
 /// What `--from-format` names: a tcpscope recording, or one family of captures.
@@ -63,6 +67,22 @@ pub fn load(input: &Input) -> Result<Snapshot> {
         .take(PEEK as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
+    if looks_like_trace(&head) && stdin {
+        bail!(
+            "standard input holds a trace recording (`tcpscope trace --record`), not a snapshot: \
+             save it to a file and replay it as time with `tcpscope top --from FILE`, or list its \
+             changes with `tcpscope trace --from -`"
+        );
+    }
+    if looks_like_trace(&head) {
+        bail!(
+            "{path} is a trace recording (`tcpscope trace --record`), not a snapshot: replay it as \
+             time with `tcpscope top --from {path}`, or list its changes with `tcpscope trace \
+             --from {path}`; ls, summary, doctor, serve and release read snapshots (record one \
+             with `tcpscope ls -p --record FILE`)",
+            path = path.display()
+        );
+    }
     let recording = match input.format {
         Some(FromFormat::Recording) => true,
         Some(FromFormat::Capture(_)) => false,
@@ -90,6 +110,27 @@ pub fn load(input: &Input) -> Result<Snapshot> {
     };
     let imported = import::import(&head, &options)?;
     Ok(imported.snapshot)
+}
+
+/// True when `input` is a trace recording (`trace --record`) rather than a snapshot or a
+/// capture: its first line is a trace header. Standard input is not looked at (it can be read
+/// once only): a trace there is refused by [`load`].
+pub fn is_trace(input: &Input) -> Result<bool> {
+    if input.path == Path::new("-") || input.format.is_some() {
+        return Ok(false);
+    }
+    let file = std::fs::File::open(input.path).with_context(|| {
+        format!(
+            "opening {}; give a recording (`tcpscope ls --record FILE`, `tcpscope trace --record \
+             FILE`) or a netstat/ss capture",
+            input.path.display()
+        )
+    })?;
+    let mut head = Vec::with_capacity(PEEK);
+    file.take(PEEK as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", input.path.display()))?;
+    Ok(looks_like_trace(&head))
 }
 
 /// A recording is a JSON object: `{` first, after an optional UTF-8 BOM and white space.

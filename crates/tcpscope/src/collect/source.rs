@@ -1,6 +1,7 @@
 //! Where sockets come from — netlink sock_diag in tcpscope's own network namespace, threads
 //! living in other namespaces (`--netns`, `--all-netns`), the /proc/net/tcp fallback, or a
-//! recording (`--from`) — behind one streaming call, so every command runs unchanged against a
+//! recording (`--from`: a snapshot, or a trace recording replayed as time, one step per poll,
+//! for `top`) — behind one streaming call, so every command runs unchanged against a
 //! recording in tests. A source lives as long as its collector: its sock_diag sockets and
 //! namespace threads are opened once, and each poll takes a fresh header (time, counters).
 
@@ -8,13 +9,16 @@ use super::dump::stream_netlink;
 use super::dump::StreamReport;
 use super::netns::{self, NetnsScope, NsReader};
 use super::query::Query;
+use super::trace::recording;
 use super::{kernel, netlink, procfs, replay};
 use anyhow::{Context, Result};
 use std::io;
+use tcpscope_core::analyze::trace::{ReplayPosition, TraceCounts, TraceFilter, TraceReplay};
+use tcpscope_core::analyze::tracking::Track;
 use tcpscope_core::decode::inet_diag::SocketId;
 use tcpscope_core::model::snapshot::{Host, Snapshot, SourceKind};
 use tcpscope_core::model::socket::Netns;
-use tcpscope_core::Socket;
+use tcpscope_core::{Filter, Socket};
 
 /// Where live sockets are read from (the user's `--source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +36,11 @@ enum Backend {
     Netlink(netlink::DiagSocket),
     Proc,
     Replay(Box<Snapshot>),
+    /// A trace recording replayed as time: each poll moves its clock one step.
+    Trace {
+        replay: Box<TraceReplay>,
+        step_ms: u64,
+    },
     /// Other network namespaces, each read by a thread living inside it.
     Netns {
         readers: Vec<NsReader>,
@@ -52,17 +61,20 @@ pub struct Source {
 }
 
 impl Source {
-    /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names.
+    /// Open `--from FILE` if given, else the live kernel in the namespaces `scope` names. A
+    /// trace recording is replayed as time when `traces` allows (top), else refused.
     pub fn open(
         from: Option<replay::Input>,
         live: LiveSource,
         counters: bool,
         scope: &NetnsScope,
+        traces: bool,
     ) -> Result<Source> {
         match from {
             Some(_) if *scope != NetnsScope::Current => anyhow::bail!(
                 "--netns and --all-netns read the live kernel; a recording (--from) already carries each socket's namespace"
             ),
+            Some(input) if traces && replay::is_trace(&input)? => Source::trace(input.path),
             Some(input) => Source::replay(&input),
             None if *scope == NetnsScope::Current => Source::live_current(live, counters),
             None => Source::live_in(live, counters, scope),
@@ -142,11 +154,80 @@ impl Source {
         })
     }
 
-    /// Start a poll: a fresh header (time, counters). A recording keeps its own.
+    /// Open a trace recording (`trace --record`), to replay as time; its clock is at the start
+    /// until the first poll.
+    pub fn trace(path: &std::path::Path) -> Result<Source> {
+        let (header, lines) = recording::load(path)?;
+        let replay = TraceReplay::new(&header, lines);
+        let header = replay.header();
+        Ok(Source {
+            backend: Backend::Trace {
+                replay: Box::new(replay),
+                step_ms: 1000,
+            },
+            notes: Vec::new(),
+            counters: false,
+            host: header.host.clone(),
+            header,
+        })
+    }
+
+    /// For a replayed trace: how far each poll moves its clock.
+    pub fn set_replay_step(&mut self, ms: u64) {
+        if let Backend::Trace { step_ms, .. } = &mut self.backend {
+            *step_ms = ms;
+        }
+    }
+
+    /// For a replayed trace: the next poll shows the same time again (the filter changed).
+    pub fn hold_replay_clock(&mut self) {
+        if let Backend::Trace { replay, .. } = &mut self.backend {
+            replay.hold();
+        }
+    }
+
+    /// For a replayed trace: each socket's history from its traced changes (`None` for every
+    /// other source, whose histories are the collector's tracker's).
+    pub fn replay_tracks(&self, sockets: &[Socket]) -> Option<Vec<Option<Track>>> {
+        match &self.backend {
+            Backend::Trace { replay, .. } => Some(replay.tracks_of(sockets)),
+            _ => None,
+        }
+    }
+
+    /// For a replayed trace: where its clock is.
+    pub fn replay_position(&self) -> Option<ReplayPosition> {
+        match &self.backend {
+            Backend::Trace { replay, .. } => Some(replay.position()),
+            _ => None,
+        }
+    }
+
+    /// For a replayed trace: the changes of the last poll's window that `filter` selects, or why
+    /// they cannot be judged by it (`None` for every other source).
+    pub fn replay_counts(&self, filter: &Filter) -> Option<Result<TraceCounts, String>> {
+        let Backend::Trace { replay, .. } = &self.backend else {
+            return None;
+        };
+        Some(
+            TraceFilter::new(filter.clone(), &[])
+                .map(|f| replay.counts(&f))
+                .map_err(|e| format!("the filter: {e}")),
+        )
+    }
+
+    /// Start a poll: a fresh header (time, counters). A recording keeps its own; a replayed
+    /// trace moves its clock one step.
     pub fn begin_poll(&mut self) -> Result<()> {
         let kind = self.header.source.clone();
-        let counters = match &self.backend {
+        let counters = match &mut self.backend {
             Backend::Replay(_) => return Ok(()),
+            Backend::Trace { replay, step_ms } => {
+                replay.step(*step_ms);
+                self.header = replay.header();
+                self.header.notes.extend(self.notes.iter().cloned());
+                return Ok(());
+            }
             _ if !self.counters => Default::default(),
             // One namespace: its own counters, read from inside it.
             Backend::Netns { readers, .. } if readers.len() == 1 => readers[0].counters()?,
@@ -219,13 +300,14 @@ impl Source {
     /// True for a recording: its sockets already carry whatever owners were recorded, and the
     /// live /proc says nothing about them.
     pub fn is_replay(&self) -> bool {
-        matches!(self.backend, Backend::Replay(_))
+        matches!(self.backend, Backend::Replay(_) | Backend::Trace { .. })
     }
 
     /// For a recording: whether any of its sockets carries owners (`None` for a live source).
     pub fn replay_has_owners(&self) -> Option<bool> {
         match &self.backend {
             Backend::Replay(snap) => Some(snap.sockets.iter().any(|s| !s.owners.is_empty())),
+            Backend::Trace { replay, .. } => Some(replay.sockets().any(|s| !s.owners.is_empty())),
             _ => None,
         }
     }
@@ -284,7 +366,7 @@ impl Source {
                 }
                 Ok(found)
             }
-            Backend::Proc | Backend::Replay(_) => Ok(Vec::new()),
+            Backend::Proc | Backend::Replay(_) | Backend::Trace { .. } => Ok(Vec::new()),
         }
     }
 
@@ -350,6 +432,11 @@ impl Source {
             Backend::Replay(snap) => {
                 for s in snap.sockets.iter().filter(|s| query.admits(s)) {
                     pass(s.clone())?;
+                }
+            }
+            Backend::Trace { replay, .. } => {
+                for s in replay.sockets().filter(|s| query.admits(s)) {
+                    pass(s)?;
                 }
             }
         }

@@ -1,7 +1,10 @@
 //! `tcpscope top`: a plan that wants everything a live screen shows (tcp_info, every socket's
 //! owner, kernel counters; every namespace as root), a [`Live`](crate::collect::live::Live)
 //! collector polling it on its own thread, and the screen in [`crate::top`] reading its frames.
-//! `--once` draws one screen as text after the first poll.
+//! `--once` draws one screen as text after the first poll. `--from` shows a snapshot, a capture,
+//! or a trace recording replayed as time (each poll moves its clock one interval; the frames
+//! carry the traced changes of that step, so the header and the diagram show rates as a live
+//! trace's do).
 
 use super::output::parse_filter;
 use crate::cli::TopArgs;
@@ -43,8 +46,16 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
     }
     let filter = parse_filter(&args.filter)?;
     let needs = needs();
-    let input: InputSpec = (&args.input).into();
+    let mut input: InputSpec = (&args.input).into();
+    input.replays_traces = true;
     let replay = input.from.is_some();
+    let trace_file = match input.from.as_deref() {
+        Some(path) => crate::collect::replay::is_trace(&crate::collect::replay::Input {
+            path,
+            format: input.from_format,
+        })?,
+        None => false,
+    };
     let release_unavailable = input.from.as_ref().map(|_| {
         "top is showing a file, not this host's sockets: the release key acts only on a live \
          view (`tcpscope top`, or `tcpscope release FILTER` on the host the file came from)"
@@ -56,19 +67,26 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
             || p.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        format!("recording {name}")
+        if trace_file {
+            format!("trace {name}")
+        } else {
+            format!("recording {name}")
+        }
     });
     // The threads that poll (the source's namespace readers, made when the plan opens it,
     // and the collector's own) run below the screen's priority, so a key is answered at once
     // even while a poll runs on a busy host. Threads take their creator's nice value: the plan
     // is opened on a thread that lowered its own first (raising it back would need privilege).
     let plan_filter = filter.clone();
-    let collector = std::thread::spawn(move || {
+    let mut collector = std::thread::spawn(move || {
         let _ = rustix::process::setpriority_process(None, crate::collect::live::POLL_NICE);
         Plan::new(&input, plan_filter, needs).map(Collector::new)
     })
     .join()
     .map_err(|_| anyhow::anyhow!("opening the sockets' source failed unexpectedly"))??;
+    // A replayed trace moves its clock one interval per poll (+/- change it); `--once` shows
+    // its end: the sockets alive then, and the rates over the whole recording.
+    collector.set_replay_step(if args.once { u64::MAX } else { args.interval });
     let opts = Options {
         interval_ms: args.interval,
         group_by: args.group_by.into(),
@@ -83,14 +101,21 @@ pub fn run(args: &TopArgs) -> Result<ExitCode> {
     }
     // Every state change, traced beside the polls where the tracepoint and the screen see the
     // same sockets: as root, over every namespace, not from a file.
-    let trace = if replay {
-        Err(UNTRACED_FILE.to_string())
+    let trace = if trace_file {
+        // The recording's own changes are counted, step by step.
+        None
+    } else if replay {
+        Some(Err(UNTRACED_FILE.to_string()))
     } else if !rustix::process::geteuid().is_root() {
-        Err("reading the tracepoint sock:inet_sock_set_state needs root".to_string())
+        Some(Err(
+            "reading the tracepoint sock:inet_sock_set_state needs root".to_string(),
+        ))
     } else if !scope.all_netns {
-        Err("top reads one network namespace, the tracepoint every namespace's changes".to_string())
+        Some(Err(
+            "top reads one network namespace, the tracepoint every namespace's changes".to_string(),
+        ))
     } else {
-        Ok(())
+        Some(Ok(()))
     };
     crate::top::interactive(collector, opts, scope, trace)?;
     Ok(ExitCode::SUCCESS)

@@ -66,12 +66,13 @@ pub fn once(collector: Collector, opts: Options, size: Option<(u16, u16)>) -> Re
 }
 
 /// The live screen, until `q`, Ctrl-C or a signal; the release key acts within `scope`; a trace
-/// runs beside the polls when `trace` is `Ok` (else it says why not).
+/// runs beside the polls when `trace` is `Some(Ok)` (with `Some(Err)` it says why not; `None`
+/// for a replayed trace recording, which counts its own changes).
 pub fn interactive(
     collector: Collector,
     opts: Options,
     scope: Scope,
-    trace: Result<(), String>,
+    trace: Option<Result<(), String>>,
 ) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!(
@@ -80,7 +81,7 @@ pub fn interactive(
         );
     }
     let stop = terminal::stop_on_signals().context("installing signal handlers")?;
-    let live = Live::start_traced(
+    let live = Live::start_with(
         collector,
         Some(Duration::from_millis(opts.interval_ms)),
         trace,

@@ -82,19 +82,29 @@ pub fn diagram_lines(frame: Option<&Frame>, width: usize) -> Vec<Line> {
     if write_text_live(&mut text, &count, &rate).is_err() {
         return Vec::new();
     }
+    let replay = frame.and_then(|f| f.replay);
     let mut out = vec![Line::of(
-        " Counts are the sockets in each state at the last poll.",
+        if replay.is_some() {
+            " Counts are the sockets alive at the replay's time, rebuilt from the recording's changes."
+        } else {
+            " Counts are the sockets in each state at the last poll."
+        },
         Tone::Dim,
     )];
     match (traced, untraced) {
         (Some(t), _) => {
-            let mut l = Line::of(
-                format!(
+            let text = match replay {
+                Some(r) => format!(
+                    " Rates after the arrows: every change the trace recorded in the {} up to {}",
+                    human_ms(t.window_ms),
+                    crate::render::time::utc_clock_tenths(r.at_unix_ms)
+                ),
+                None => format!(
                     " Rates after the arrows: every change the tracepoint sock:inet_sock_set_state saw in the last {}",
                     human_ms(t.window_ms)
                 ),
-                Tone::Dim,
-            );
+            };
+            let mut l = Line::of(text, Tone::Dim);
             if t.lost > 0 {
                 l.push(
                     format!(" ({} lost by the ring buffers: rates are too low)", t.lost),

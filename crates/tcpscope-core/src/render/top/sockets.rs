@@ -183,8 +183,15 @@ pub fn socket_table(v: &DrillView, offset: &mut usize, width: usize, height: usi
 }
 
 /// Everything about one socket, as lines of `width` (scrolled by the caller). `now_ms` is the
-/// time of the frame shown, `interval_ms` the polling interval (how exact the tracker's ages are).
-pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usize) -> Vec<Line> {
+/// time of the frame shown, `interval_ms` the polling interval (how exact the tracker's ages are);
+/// with `replay` the frame is a step of a replayed trace, whose tracks give the history.
+pub fn detail_lines(
+    d: &SocketDetail,
+    now_ms: u64,
+    interval_ms: u64,
+    replay: bool,
+    width: usize,
+) -> Vec<Line> {
     let s = &d.socket;
     let mut out: Vec<Line> = Vec::new();
     let mut first = Line::new();
@@ -259,10 +266,16 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
         } else {
             format!(", user {}", p.user)
         };
+        // A source without descriptor numbers (a capture, a trace) has no fd to show.
+        let fd = if s.lacks(Datum::Fd) {
+            String::new()
+        } else {
+            format!(", fd {}", o.fd)
+        };
         put(
             &mut out,
             width,
-            format!("   pid {} ({}), fd {}{user}", o.pid, p.comm, o.fd),
+            format!("   pid {} ({}){fd}{user}", o.pid, p.comm),
             Tone::Plain,
         );
         if !p.cmdline.is_empty() {
@@ -306,10 +319,14 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
 
     out.push(Line::new());
     out.push(Line::of(
-        format!(
-            " Age and history (the cookie tracker, polling every {})",
-            super::app::interval_text(interval_ms)
-        ),
+        if replay {
+            " Age and history (the trace's changes up to the replay's time)".to_string()
+        } else {
+            format!(
+                " Age and history (the cookie tracker, polling every {})",
+                super::app::interval_text(interval_ms)
+            )
+        },
         Tone::Bold,
     ));
     match &d.track {
@@ -383,6 +400,13 @@ pub fn detail_lines(d: &SocketDetail, now_ms: u64, interval_ms: u64, width: usiz
                 put(&mut out, width, format!("   {l}"), Tone::Plain);
             }
         }
+        None if s.lacks(Datum::TcpInfo) => put(
+            &mut out,
+            width,
+            "   not in this source (a trace recording, a capture or /proc/net/tcp has none)"
+                .to_string(),
+            Tone::Dim,
+        ),
         None => put(
             &mut out,
             width,

@@ -1,78 +1,19 @@
 //! `trace --record FILE` and `trace --from FILE`: a trace saved as JSON lines and replayed.
 //!
 //! The file holds what the live trace concluded, in order — every change with its owner, model
-//! check and internal facts (socket address, CPU, raw flags; the serde form of
-//! [`Transition`]), destroy records (cookies), lost-record notices, the bytes found for finished
+//! check and internal facts (socket address, CPU, raw flags; the serde form of a
+//! `Transition`), destroy records (cookies), lost-record notices, the bytes found for finished
 //! connections — between a header line and an end line. Replaying runs the same filter,
 //! lifetimes and output as a live trace, so `--from rec --lifetimes 'sport = :80'` works on a
-//! recording made with neither.
+//! recording made with neither; `top --from rec` replays it as time (`source.rs`). The format's
+//! types are core's (`model::trace_recording`), so pure code and its tests read it too.
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
-use tcpscope_core::analyze::trace::Emitted;
-use tcpscope_core::model::transition::{Destroy, Lost, Transition};
 
-/// The `format` of the header line.
-pub const FORMAT: &str = "tcpscope-trace";
-pub const VERSION: u32 = 1;
-
-/// The first line of a recording.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Header {
-    pub format: String,
-    pub version: u32,
-    pub started_unix_ns: u64,
-    /// `tracepoint` or `poll`.
-    pub mode: String,
-    #[serde(default)]
-    pub hostname: String,
-    #[serde(default)]
-    pub kernel: String,
-    /// The filter the trace ran with (only matching changes are in the file).
-    #[serde(default)]
-    pub filter: String,
-    #[serde(default)]
-    pub notes: Vec<String>,
-}
-
-/// One line of a recording.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Line {
-    Header(Header),
-    Transition {
-        track: u64,
-        #[serde(flatten)]
-        transition: Transition,
-    },
-    Destroy(Destroy),
-    Lost(Lost),
-    /// Bytes of a finished connection, as the collector's last tcp_info had them.
-    Bytes {
-        cookie: u64,
-        sent: Option<u64>,
-        received: Option<u64>,
-    },
-    End {
-        ended_unix_ns: u64,
-    },
-}
-
-impl From<&Emitted> for Line {
-    fn from(e: &Emitted) -> Line {
-        match e {
-            Emitted::Transition { transition, track } => Line::Transition {
-                track: *track,
-                transition: transition.clone(),
-            },
-            Emitted::Destroy(d) => Line::Destroy(d.clone()),
-            Emitted::Lost(l) => Line::Lost(l.clone()),
-        }
-    }
-}
+pub use tcpscope_core::model::trace_recording::{Header, Line, FORMAT, VERSION};
 
 /// Writes a recording line by line.
 pub struct Recorder {

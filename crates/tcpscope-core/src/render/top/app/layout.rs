@@ -4,7 +4,7 @@
 
 use super::{Level, Pane, Screen, TopApp};
 use crate::analyze::duration::human_ms;
-use crate::render::time::utc_text;
+use crate::render::time::{utc_clock_tenths, utc_text};
 use crate::render::top::header::header_lines;
 use crate::render::top::panes::{diagram_lines, doctor_lines, help_lines};
 use crate::render::top::release::{release_lines, to_end, ReleasePhase};
@@ -62,11 +62,33 @@ impl TopApp {
 
     fn title_bar(&self, width: usize) -> Line {
         let mut parts: Vec<String> = vec!["tcpscope top".to_string()];
+        let replay = self.frame.as_ref().and_then(|f| f.replay);
         if let Some(f) = &self.frame {
             if !f.header.host.hostname.is_empty() {
                 parts.push(f.header.host.hostname.clone());
             }
-            parts.push(utc_text(f.header.taken_at_unix_ms));
+            if replay.is_none() {
+                parts.push(utc_text(f.header.taken_at_unix_ms));
+            }
+        }
+        // A replayed trace: which, and where its clock is ("trace rec.jsonl @ 12:00:03.5").
+        if let Some(r) = replay {
+            let what = self.source.as_deref().unwrap_or("trace");
+            parts.push(format!("{what} @ {}", utc_clock_tenths(r.at_unix_ms)));
+            parts.push(if r.ended {
+                format!(
+                    "replay ended ({} recorded)",
+                    human_ms(r.ended_unix_ms - r.started_unix_ms)
+                )
+            } else if self.paused {
+                "PAUSED (space)".to_string()
+            } else {
+                format!("step {} (+/-)", interval_text(self.interval_ms))
+            });
+            if let Some(f) = &self.frame {
+                parts.push(format!("poll {} ms", f.poll_ms));
+            }
+            return Self::bar(parts, width);
         }
         // A capture of another tool says which, and from which system; else what top was told.
         let capture = self
@@ -93,6 +115,11 @@ impl TopApp {
         if let Some(f) = &self.frame {
             parts.push(format!("poll {} ms", f.poll_ms));
         }
+        Self::bar(parts, width)
+    }
+
+    /// The title bar: `parts` joined, the help hint at the right.
+    fn bar(parts: Vec<String>, width: usize) -> Line {
         let help = " ? help ";
         let left = width.saturating_sub(help.len());
         let text = fit(&format!(" {}", parts.join(" │ ")), left);
@@ -199,6 +226,7 @@ impl TopApp {
                     &r.last,
                     frame.header.taken_at_unix_ms,
                     self.interval_ms,
+                    frame.replay.is_some(),
                     width,
                 );
                 scrolled(title, text, &mut self.detail_scroll, width, height)
