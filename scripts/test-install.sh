@@ -86,7 +86,9 @@ out=$(bash -c 'source /usr/share/bash-completion/bash_completion
     printf "%s\n" "${COMPREPLY[@]}"')
 grep -qx doctor <<<"$out" || fail "bash does not complete 'tcpscope do' to doctor: $out"
 echo "   bash: tcpscope do<TAB> -> $(tr '\n' ' ' <<<"$out")"
-out=$(zsh -fc 'autoload -Uz compinit && compinit -u -d /dev/null && print -r -- ${_comps[tcpscope]}')
+# -D: no dump file. (A dump goes through a temporary file moved over the target: with
+# `-d /dev/null` it replaced the device with a regular file, and every later build broke.)
+out=$(zsh -fc 'autoload -Uz compinit && compinit -u -D && print -r -- ${_comps[tcpscope]}')
 [ "$out" = _tcpscope ] || fail "zsh's compinit did not pick up _tcpscope from its fpath: '$out'"
 echo "   zsh: compinit maps tcpscope to $out"
 out=$(fish -c 'complete -C "tcpscope do"')
