@@ -42,9 +42,6 @@ use tcpscope_core::{Filter, Snapshot, Socket, TcpState};
 /// What a poll saw besides the sockets it handed out.
 #[derive(Debug, Default)]
 pub struct PollReport {
-    /// Sockets handed out (or digested).
-    #[allow(dead_code)] // read by live front ends
-    pub sockets: u64,
     /// What the user should know about owners (hidden processes) and the like.
     pub notes: Vec<String>,
     /// What went wrong while reading (interrupted dumps, unreadable namespaces).
@@ -166,13 +163,11 @@ impl Collector {
         let filter = self.filter.clone();
         let check_owners = filter.needs_owners();
         let mut pids: BTreeSet<u32> = BTreeSet::new();
-        let mut delivered = 0u64;
         let mut deliver = |s: &Socket| -> io::Result<()> {
             // Owner conditions could only be pre-judged before owners were attached.
             if check_owners && !filter.matches(s) {
                 return Ok(());
             }
-            delivered += 1;
             if recording {
                 pids.extend(s.owners.iter().map(|o| o.pid));
             }
@@ -194,7 +189,6 @@ impl Collector {
             self.source.stream(&self.query, &mut |s| deliver(&s))?
         };
         let mut report = PollReport {
-            sockets: delivered,
             notes: Vec::new(),
             warnings: stream.warnings,
         };
@@ -277,7 +271,6 @@ impl Collector {
             Ok(())
         })?;
         let mut report = PollReport {
-            sockets: digest.total(),
             notes: Vec::new(),
             warnings: stream.warnings,
         };
@@ -453,15 +446,10 @@ impl Collector {
     }
 
     /// The sockets `filter` selects right now (at most `limit`), with owners when the plan
-    /// wants them and each one's track from earlier polls: a live screen's drill-down.
-    #[allow(dead_code)] // serve's, through Live::list
-    pub fn list(&mut self, filter: &Filter, limit: usize) -> Result<Vec<SocketDetail>> {
-        self.list_group(filter, None, limit)
-    }
-
-    /// [`Collector::list`] of one group of a frame's grouping (`top`'s drill-down): only the
-    /// sockets whose key under `group.0` is `group.1` count towards `limit`. The filter should
-    /// narrow the dump where it can (`groups::drill_filter`); the key decides.
+    /// wants them and each one's track from earlier polls, of one group of a frame's grouping
+    /// (`top`'s and serve's drill-down; `None`: every group): only the sockets whose key under
+    /// `group.0` is `group.1` count towards `limit`. The filter should narrow the dump where it
+    /// can (`groups::drill_filter`); the key decides.
     pub fn list_group(
         &mut self,
         filter: &Filter,

@@ -43,7 +43,6 @@ pub struct Update {
 
 impl Update {
     /// True when the frame shown is not from the last poll.
-    #[allow(dead_code)] // serve's
     pub fn is_stale(&self) -> bool {
         self.error.is_some()
     }
@@ -142,7 +141,6 @@ impl Live {
     /// An update no older than `max_age`: the latest when it is fresh enough, else the result of
     /// a poll made now (shared by every caller that asks meanwhile). Gives up after `timeout`
     /// and returns what there is.
-    #[allow(dead_code)] // serve's
     pub fn fresh(&self, max_age: Duration, timeout: Duration) -> Update {
         let u = self.latest();
         if u.at.is_some_and(|t| t.elapsed() <= max_age) {
@@ -174,7 +172,6 @@ impl Live {
     }
 
     /// The sockets `filter` selects now, at most `limit`, read on the collector's thread.
-    #[allow(dead_code)] // serve's (top uses request_list)
     pub fn list(
         &self,
         filter: Filter,
