@@ -276,21 +276,7 @@ fn fifty_clients_and_five_thousand_scrapes_leave_nothing_behind() {
 
     // Every connection closed on both sides: no CLOSE-WAIT on serve's port, descriptors and
     // memory back to the baseline.
-    let port = addr.port().to_string();
-    let close_wait = || {
-        let out = Command::new("ss")
-            .args([
-                "-Htan",
-                "state",
-                "close-wait",
-                "sport",
-                "=",
-                &format!(":{port}"),
-            ])
-            .output()
-            .expect("running ss");
-        String::from_utf8_lossy(&out.stdout).lines().count()
-    };
+    let close_wait = || common::ss_close_wait(addr.port());
     wait_for("serve's port to have no CLOSE-WAIT left", || {
         close_wait() == 0
     });

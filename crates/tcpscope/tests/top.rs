@@ -13,7 +13,7 @@ mod common;
 
 use common::lab::Lab;
 use common::tmux::{tmux_or_skip, Tmux};
-use common::{bin, root_or_skip, run_ok};
+use common::{bin, root_or_skip, run_ok, ss_close_wait};
 use std::path::PathBuf;
 
 fn golden(name: &str) -> String {
@@ -161,25 +161,6 @@ fn top_shows_a_close_wait_leak_and_is_driven_by_keys() {
     lab.stop();
 }
 
-/// CLOSE-WAIT sockets on `port` as ss sees them (the oracle).
-fn ss_close_wait(port: u64) -> usize {
-    let out = std::process::Command::new("ss")
-        .args([
-            "-Htan",
-            "state",
-            "close-wait",
-            "sport",
-            "=",
-            &format!(":{port}"),
-        ])
-        .output()
-        .expect("running ss");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
-}
-
 /// The release key (issue 14 with `release`, issue 15): on one socket of a drill-down, then on
 /// the leaking process's group — each time `tcpscope release`'s dry run first (nothing touched:
 /// ss still sees every socket; `n` cancels), then `y` ends them and the pane reports per socket.
@@ -195,7 +176,7 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
         .expect("lab's port");
     let pid = lab.pids()[0];
     let owner = format!("tcpscope[{pid}]");
-    assert_eq!(ss_close_wait(port), 5);
+    assert_eq!(ss_close_wait(port as u16), 5);
     let t = Tmux::start(160, 60);
     t.run(&format!(
         "{} top --interval 500ms 'sport = :{port}'",
@@ -233,7 +214,7 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
     assert!(s.contains("dry run — 1 socket would be ended"), "{s}");
     assert!(s.contains(&peer), "the selected socket, {peer}:\n{s}");
     assert!(s.contains(&format!("{owner}/fd")), "{s}");
-    assert_eq!(ss_close_wait(port), 5, "a dry run touches nothing");
+    assert_eq!(ss_close_wait(port as u16), 5, "a dry run touches nothing");
     t.keys(&["y"]);
     let s = t.wait_text("1 of 1 socket released; 0 remain");
     let row = s
@@ -241,7 +222,7 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
         .find(|l| l.trim_start().starts_with("CLOSE-WAIT") && l.contains(&peer))
         .unwrap_or_else(|| panic!("no row for {peer}:\n{s}"));
     assert!(row.trim_end().ends_with("released"), "{s}");
-    assert_eq!(ss_close_wait(port), 4);
+    assert_eq!(ss_close_wait(port as u16), 4);
     t.keys(&["Escape"]);
     t.wait_text(&format!("process {owner}: 5 socket(s) now"));
 
@@ -264,7 +245,7 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
     );
     t.keys(&["n"]);
     t.wait_text("Sockets by process");
-    assert_eq!(ss_close_wait(port), 4, "cancelled: nothing touched");
+    assert_eq!(ss_close_wait(port as u16), 4, "cancelled: nothing touched");
     t.keys(&["K"]);
     t.wait_text("dry run — 4 sockets would be ended");
     t.keys(&["y"]);
@@ -274,7 +255,7 @@ fn the_release_key_ends_close_wait_sockets_after_a_dry_run() {
         .filter(|l| l.contains("CLOSE-WAIT") && l.trim_end().ends_with("released"))
         .count();
     assert_eq!(released, 4, "one line per socket:\n{s}");
-    assert_eq!(ss_close_wait(port), 0);
+    assert_eq!(ss_close_wait(port as u16), 0);
     assert!(
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "release never kills the owner"

@@ -360,9 +360,9 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+    use crate::collect::plan::{DefaultScope, InputSpec, Needs, Plan};
     use std::net::TcpListener;
-    use tcpscope_core::{Family, TcpState};
+    use tcpscope_core::TcpState;
 
     fn live(filter: &str, interval: Option<Duration>) -> Live {
         let input = InputSpec {
@@ -370,14 +370,8 @@ mod tests {
             ..InputSpec::default()
         };
         let needs = Needs {
-            families: vec![Family::Inet, Family::Inet6],
-            states: None,
-            tcp_info: true,
-            info_states: None,
-            memory: false,
-            owners: Owners::All,
-            counters: true,
             scope: DefaultScope::Own,
+            ..Needs::live_view()
         };
         let filter = Filter::parse(filter).expect("a filter");
         Live::start(

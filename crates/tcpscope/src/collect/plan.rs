@@ -70,6 +70,24 @@ pub struct Needs {
     pub scope: DefaultScope,
 }
 
+impl Needs {
+    /// What a live view (`top`, `serve`) needs: tcp_info (each poll asks for it only in the
+    /// states doctor's rules read: `Collector::frame`; a drill-down or /api/snapshot asks for
+    /// all of it), every socket's owner, kernel counters; every namespace as root.
+    pub fn live_view() -> Needs {
+        Needs {
+            families: vec![Family::Inet, Family::Inet6],
+            states: None,
+            tcp_info: true,
+            info_states: None,
+            memory: false,
+            owners: Owners::All,
+            counters: true,
+            scope: DefaultScope::EveryAsRoot,
+        }
+    }
+}
+
 /// The decisions for one invocation.
 pub struct Plan {
     pub source: Source,

@@ -6,13 +6,12 @@ use super::output::parse_filter;
 use crate::cli::ServeArgs;
 use crate::collect::collector::Collector;
 use crate::collect::live::Live;
-use crate::collect::plan::{DefaultScope, Needs, Owners, Plan};
+use crate::collect::plan::{Needs, Plan};
 use crate::serve::transitions::Transitions;
 use crate::serve::{self, ServeConfig};
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 use std::time::Duration;
-use tcpscope_core::Family;
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     if args.input.from.is_some() {
@@ -22,17 +21,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         bail!("serve does not record; `tcpscope ls --record FILE` saves a snapshot");
     }
     let filter = parse_filter(&args.filter)?;
-    let needs = Needs {
-        families: vec![Family::Inet, Family::Inet6],
-        states: None,
-        tcp_info: true,
-        // Frames ask only in the states the rules read; /api/snapshot lists every socket's.
-        info_states: None,
-        memory: false,
-        owners: Owners::All,
-        counters: true,
-        scope: DefaultScope::EveryAsRoot,
-    };
+    let needs = Needs::live_view();
     let mut collector = Collector::new(Plan::new(&(&args.input).into(), filter, needs)?);
     collector.set_groupings(serve::GROUPINGS);
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| {

@@ -9,32 +9,19 @@
 use super::output::parse_filter;
 use crate::cli::TopArgs;
 use crate::collect::collector::Collector;
-use crate::collect::plan::{DefaultScope, InputSpec, Needs, Owners, Plan};
+use crate::collect::plan::{InputSpec, Needs, Plan};
 use crate::collect::source::LiveSource;
 use crate::commands::release::Scope;
 use anyhow::{bail, Result};
 use std::process::ExitCode;
 use tcpscope_core::render::top::Options;
-use tcpscope_core::Family;
 
 /// Why a screen of a file has no transition rates.
 pub const UNTRACED_FILE: &str = "a file is shown: there are no live changes to trace";
 
-/// What a live screen needs: tcp_info, every socket's owner, kernel counters; every namespace
-/// as root.
+/// What a live screen needs: [`Needs::live_view`].
 pub fn needs() -> Needs {
-    Needs {
-        families: vec![Family::Inet, Family::Inet6],
-        states: None,
-        tcp_info: true,
-        // Each poll asks for tcp_info where doctor's rules read it (Collector::frame); a
-        // drill-down asks for all of it.
-        info_states: None,
-        memory: false,
-        owners: Owners::All,
-        counters: true,
-        scope: DefaultScope::EveryAsRoot,
-    }
+    Needs::live_view()
 }
 
 pub fn run(args: &TopArgs) -> Result<ExitCode> {

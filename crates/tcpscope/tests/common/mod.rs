@@ -263,3 +263,22 @@ pub fn ss_rows_in(netns: Option<&str>, extra: &[&str]) -> Vec<(String, String, S
         })
         .collect()
 }
+
+/// CLOSE-WAIT sockets on local `port` as ss sees them (the oracle).
+pub fn ss_close_wait(port: u16) -> usize {
+    let out = Command::new("ss")
+        .args([
+            "-Htan",
+            "state",
+            "close-wait",
+            "sport",
+            "=",
+            &format!(":{port}"),
+        ])
+        .output()
+        .expect("running ss");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
