@@ -12,7 +12,9 @@ Each line: time (UTC), the owning process, local and peer address, OLD -> NEW, t
 the old state (? when trace did not see the socket enter it), and where the owner came from: \
 context (the change ran in the owner's own system call), cache (another change of the same socket \
 did), lookup (sock_diag found the socket and /proc its holder), none. Changes the state machine \
-model does not allow are marked; after lost records a socket's history is unknown instead.
+model does not allow are marked; after lost records a socket's history is unknown instead, and a \
+change after a record the kernel did not deliver (no loss reported) is marked as a gap \
+(docs/trace.md, \"Known issue\").
 
 Needs root (the tracepoint sock:inet_sock_set_state through perf). Without it, or without the \
 tracepoint, trace polls every socket each --interval and reports the differences: changes between \
